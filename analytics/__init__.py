@@ -1,0 +1,1 @@
+"""Overdue-loan analytics: pure Polars/DuckDB code, no Streamlit."""

@@ -1,0 +1,47 @@
+"""Table exports that are safe to open in Excel.
+
+A text cell starting with = + - @ (or a tab / carriage return) would be read by Excel as a
+formula (CSV injection); such cells get a leading apostrophe. Numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import xlsxwriter
+
+
+def neutralise(df: pl.DataFrame) -> pl.DataFrame:
+    """Prefix risky text cells with an apostrophe; non-text columns are left as they are."""
+    text_cols = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text_cols
+    )
+
+
+def _plain(df: pl.DataFrame) -> pl.DataFrame:
+    """Decimals become floats so spreadsheets see numbers; nested types become text."""
+    return df.with_columns(
+        [pl.col(n).cast(pl.Float64) for n, t in df.schema.items() if isinstance(t, pl.Decimal)]
+        + [pl.col(n).cast(pl.String) for n, t in df.schema.items() if isinstance(t, (pl.List, pl.Struct))]
+    )
+
+
+def to_csv_bytes(df: pl.DataFrame) -> bytes:
+    """UTF-8 with BOM so Excel opens Chinese text correctly."""
+    buf = io.BytesIO()
+    neutralise(_plain(df)).write_csv(buf)
+    return b"\xef\xbb\xbf" + buf.getvalue()
+
+
+def to_excel_bytes(df: pl.DataFrame, sheet: str = "data") -> bytes:
+    buf = io.BytesIO()
+    # xlsxwriter must never turn text into a formula or a link, whatever the cell says.
+    with xlsxwriter.Workbook(buf, {"strings_to_formulas": False, "strings_to_urls": False}) as book:
+        neutralise(_plain(df)).write_excel(book, worksheet=sheet[:31], autofit=True)
+    return buf.getvalue()

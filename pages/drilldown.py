@@ -1,0 +1,65 @@
+"""借据明细 / Loan drill-down: the loans behind the number a user clicked, and one loan's history."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import app_data
+import ui
+from analytics import drilldown, schema
+from analytics.drilldown import DrillSpec
+
+ui.require_data()
+f = ui.filters()
+
+st.title(ui.tr("借据明细", "Loan drill-down"))
+spec: DrillSpec | None = st.session_state.get("drill_spec")
+if spec is None:
+    st.info(ui.tr("从任一页面的“查看明细借据”进入，或在此按逾期天数筛选当前组合。",
+                  "Open this page from “Show the loans” on any page, or filter the current portfolio by DPD here."))
+    spec = DrillSpec(month=f.month, branches=f.branches, products=f.products, dpd_min=1)
+else:
+    st.caption(spec.title or ui.tr("来自上一页面所选指标", "From the number selected on the previous page"))
+    if st.button(ui.tr("清除并按侧栏筛选", "Clear and use the sidebar filters"), key="dd_clear"):
+        del st.session_state["drill_spec"]
+        st.rerun()
+
+with st.expander(ui.tr("筛选条件", "Criteria"), expanded=False):
+    st.json({k: str(v) for k, v in spec.__dict__.items() if v not in (None, (), False, "")})
+
+loans = app_data.run(drilldown.loans_behind, spec)
+c1, c2, c3 = st.columns(3)
+c1.metric(ui.tr("借据笔数", "Loans"), f"{loans.height:,}")
+c2.metric(ui.tr("本金余额", "Outstanding principal"), ui.fmt_money(loans["outstanding_principal"].sum()))
+c3.metric(ui.tr("处置本金", "Disposed principal"), ui.fmt_money(loans["disposed_principal"].sum()))
+
+search = st.text_input(ui.tr("按借据号或客户号查找", "Find by loan or customer id"), key="dd_search").strip()
+shown = drilldown.find(loans, search) if search else loans
+shown = schema.with_labels(shown, ui.lang())
+ui.show_table(
+    shown, "dd_table", name="loans_behind",
+    money=("principal", "outstanding_principal", "overdue_principal", "disposed_principal", "prev_outstanding"),
+    headers={"loan_id": ui.tr("借据号", "Loan id"), "customer_id": ui.tr("客户号", "Customer id"),
+             "branch_name": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product"),
+             "outstanding_principal": ui.tr("本金余额", "Outstanding"), "dpd": ui.tr("逾期天数", "DPD"),
+             "booked_class": ui.tr("五级分类", "Class"), "floor_class": ui.tr("监管底线分类", "Floor class"),
+             "status": ui.tr("状态", "Status"), "overdue_cause": ui.tr("逾期原因", "Cause")},
+)
+
+if not shown.is_empty():
+    st.subheader(ui.tr("单笔借据历史", "One loan's history"))
+    loan_id = st.selectbox(ui.tr("借据号", "Loan id"), shown["loan_id"].head(500).to_list(), key="dd_loan")
+    history = app_data.run(drilldown.loan_history, loan_id)
+    fig = go.Figure()
+    fig.add_bar(x=history["month"].to_list(), y=[float(v) for v in history["outstanding_principal"]],
+                name=ui.tr("本金余额(元)", "Outstanding (CNY)"))
+    fig.add_scatter(x=history["month"].to_list(), y=history["dpd"].to_list(), name=ui.tr("逾期天数", "DPD"),
+                    yaxis="y2", mode="lines+markers")
+    fig.update_layout(yaxis={"title": ui.tr("本金余额（元）", "Outstanding (CNY)")},
+                      yaxis2={"title": ui.tr("逾期天数（天）", "DPD (days)"), "overlaying": "y", "side": "right"},
+                      xaxis={"title": ui.tr("月份", "Month")})
+    ui.chart(fig, "dd_history_chart")
+    ui.show_table(schema.with_labels(history, ui.lang()), "dd_history", name=f"loan_{loan_id}",
+                  money=("outstanding_principal", "overdue_principal", "overdue_interest", "amount_due",
+                         "amount_paid", "disposed_principal"))

@@ -1,0 +1,112 @@
+"""资产质量总览 / Portfolio overview: KPI tiles for the as-of month and a 36-month trend."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import app_data
+import ui
+from analytics import portfolio
+from analytics.drilldown import DrillSpec
+
+ui.require_data()
+f = ui.filters()
+
+
+st.title(ui.tr("资产质量总览", "Portfolio overview"))
+st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末", f"Month-end {ui.month_label(f.month)}"))
+
+tiles = app_data.run(portfolio.kpi_tiles, f.month, f.branches, f.products)
+values = {row["kpi"]: row for row in tiles.iter_rows(named=True)}
+if values["total_bal"]["value"] in (None, 0.0):
+    ui.empty_notice()
+    st.stop()
+
+KPI_TEXT = {
+    "total_bal": ("贷款余额", "Total loans", "money"),
+    "overdue_bal": ("逾期贷款余额", "Overdue balance", "money"),
+    "overdue_ratio": ("逾期率", "Overdue ratio", "pct"),
+    "npl_bal": ("不良贷款余额", "NPL balance", "money"),
+    "npl_ratio": ("不良率", "NPL ratio", "pct"),
+    "dpd90_bal": ("逾期90天以上余额", "90+ DPD balance", "money"),
+    "deviation": ("偏离度(逾期90天+/不良)", "90+ DPD / NPL (偏离度)", "pct"),
+}
+# Rising overdue or NPL is bad: show those deltas in red ("inverse").
+INVERSE = {"overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal", "deviation"}
+
+
+def _delta(kpi: str, change: float | None) -> str | None:
+    if change is None:
+        return None
+    return ui.fmt_pp(change) if KPI_TEXT[kpi][2] == "pct" else ui.fmt_money(change)
+
+
+compare = st.radio(ui.tr("对比", "Compare with"), ["mom", "qoq"], key="ov_compare", horizontal=True,
+                   format_func=lambda v: ui.tr("上月末", "previous month") if v == "mom"
+                   else ui.tr("上季末", "previous quarter end"))
+change_col = "change_mom" if compare == "mom" else "change_qoq"
+cols = st.columns(4)
+for i, kpi in enumerate(KPI_TEXT):
+    zh, en, kind = KPI_TEXT[kpi]
+    row = values[kpi]
+    shown = ui.fmt_pct(row["value"]) if kind == "pct" else ui.fmt_money(row["value"])
+    cols[i % 4].metric(ui.tr(zh, en), shown, _delta(kpi, row[change_col]),
+                       delta_color="inverse" if kpi in INVERSE else "normal", border=True)
+dev = values["deviation"]["value"]
+if dev is not None and dev > 1:
+    st.warning(ui.tr(f"偏离度 {ui.fmt_pct(dev)} 超过 100%：存在逾期90天以上却未划入不良的贷款（分类偏离）。",
+                     f"90+ DPD / NPL is {ui.fmt_pct(dev)} (> 100%): some loans over 90 DPD are not classified NPL."))
+
+st.subheader(ui.tr("近 36 个月趋势", "36-month trend"))
+trend = app_data.run(portfolio.quality_by, ("month",), f.branches, f.products,
+                     portfolio.add_months(f.month, -35), f.month)
+fig = make_subplots(specs=[[{"secondary_y": True}]])
+fig.add_bar(x=trend["month"].to_list(), y=[float(v) / 1e8 for v in trend["total_bal"]],
+            name=ui.tr("贷款余额(亿元)", "Total loans (CNY 100m)"), marker_color="#c9d6e8")
+for col, zh, en in (("overdue_ratio", "逾期率", "Overdue ratio"), ("npl_ratio", "不良率", "NPL ratio"),
+                    ("dpd90_ratio", "逾期90天以上占比", "90+ DPD ratio")):
+    fig.add_trace(go.Scatter(x=trend["month"].to_list(), y=[None if v is None else v * 100 for v in trend[col]],
+                             name=ui.tr(zh, en), mode="lines+markers"), secondary_y=True)
+fig.update_yaxes(title_text=ui.tr("余额（亿元）", "Balance (CNY 100m)"), secondary_y=False)
+fig.update_yaxes(title_text=ui.tr("比率（%）", "Ratio (%)"), secondary_y=True)
+fig.update_xaxes(title_text=ui.tr("月份", "Month"))
+ui.chart(fig, "ov_trend")
+
+table = trend.select("month", "total_bal", "overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal",
+                     "deviation", "total_n", "overdue_n", "npl_n")
+ui.show_table(
+    table.sort("month", descending=True), "ov_table", name="overview_trend",
+    money=("total_bal", "overdue_bal", "npl_bal", "dpd90_bal"),
+    pct=("overdue_ratio", "npl_ratio", "deviation"),
+    headers={"month": ui.tr("月份", "Month"), "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"),
+             "overdue_bal": ui.tr("逾期余额(元)", "Overdue (CNY)"), "overdue_ratio": ui.tr("逾期率", "Overdue ratio"),
+             "npl_bal": ui.tr("不良余额(元)", "NPL (CNY)"), "npl_ratio": ui.tr("不良率", "NPL ratio"),
+             "dpd90_bal": ui.tr("逾期90天+(元)", "90+ DPD (CNY)"), "deviation": ui.tr("偏离度", "90+/NPL"),
+             "total_n": ui.tr("笔数", "Loans"), "overdue_n": ui.tr("逾期笔数", "Overdue loans"),
+             "npl_n": ui.tr("不良笔数", "NPL loans")},
+)
+
+st.subheader(ui.tr("查看明细", "Loans behind the numbers"))
+choice = st.selectbox(
+    ui.tr("指标", "Number"), ["overdue", "npl", "dpd90"], key="ov_drill_choice",
+    format_func=lambda k: {"overdue": ui.tr("逾期贷款", "Overdue loans"), "npl": ui.tr("不良贷款", "NPL loans"),
+                           "dpd90": ui.tr("逾期90天以上", "90+ DPD loans")}[k])
+criteria = {"overdue": {"dpd_min": 1}, "npl": {"classes": (3, 4, 5)}, "dpd90": {"dpd_min": 91}}[choice]
+ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, **criteria), "ov_drill")
+
+ui.definition(
+    "- **贷款余额**：月末在账（状态为正常存续）贷款的本金余额。\n"
+    "- **逾期贷款**：逾期天数 ≥ 1 的贷款，按**整笔本金余额**计入（非仅逾期部分）；逾期率 = 逾期贷款余额 ÷ 贷款余额。\n"
+    "- **不良贷款**：账面五级分类为次级、可疑、损失；不良率 = 不良贷款余额 ÷ 贷款余额。\n"
+    "- **逾期90天以上**：逾期天数 > 90。**偏离度** = 逾期90天以上贷款余额 ÷ 不良贷款余额，监管期望 ≤ 100%。\n"
+    "- 变动：与上月末或上季末（本季度之前一个季度的最后一个月）相比；比率变动单位为百分点(pp)。\n"
+    "- 所有比率均先汇总分子、分母再相除；下表另列笔数口径。",
+    "- **Total loans**: outstanding principal of on-book (active) loans at month end.\n"
+    "- **Overdue**: DPD ≥ 1, counting the **whole outstanding principal**; overdue ratio = overdue / total.\n"
+    "- **NPL**: booked class substandard, doubtful or loss; NPL ratio = NPL / total.\n"
+    "- **90+ DPD**: DPD > 90. **偏离度** = 90+ DPD balance / NPL balance; supervisors expect ≤ 100%.\n"
+    "- Changes: vs the previous month end or the previous quarter end; ratio changes in percentage points (pp).\n"
+    "- Ratios sum numerators and denominators before dividing; the table also gives counts.",
+)

@@ -1,0 +1,57 @@
+"""Shared fixtures: a small generated demo store for app and integration tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics import store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+# Small but complete: every product, branch story and exit kind appears at this size.
+DEMO_LOANS = 4_000
+DEMO_MONTHS = 15
+DEMO_END = dt.date(2026, 10, 1)
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory) -> Path:
+    """A demo store generated once per test session and pointed to by OVERDUE_DATA_DIR."""
+    from analytics import demo
+
+    root = tmp_path_factory.mktemp("store") / "data"
+    tables = demo.generate(n_loans=DEMO_LOANS, n_months=DEMO_MONTHS, seed=7, end_month=DEMO_END)
+    demo.write_demo(root, tables)
+    os.environ[store.DATA_ENV] = str(root)
+    return root
+
+
+@pytest.fixture()
+def demo_con(demo_root) -> duckdb.DuckDBPyConnection:
+    con = store.connect(demo_root)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
+def app_test(demo_root):
+    """Factory: an AppTest of app.py switched to ``page`` (path relative to the project root)."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(page: str | None = None, lang: str = "zh") -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["lang"] = lang
+        at.run()
+        if page:
+            at.switch_page(page)
+            at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return make
