@@ -63,7 +63,8 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], sche
         rel = con.read_parquet(glob, hive_partitioning=partitioned)
         rel.create_view(name)
     elif schema is not None:
-        con.register(name, pl.DataFrame(schema=schema).to_arrow())
+        # A real (empty, typed) table: visible to every cursor, unlike a registered frame.
+        con.from_arrow(pl.DataFrame(schema=schema).to_arrow()).create(name)
 
 
 def connect(root: str | os.PathLike | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,90 @@
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics import portfolio, store
+from tests.tiny import OCT, SEP, portfolio_store
+
+
+@pytest.fixture()
+def con(tmp_path):
+    c = store.connect(portfolio_store(tmp_path))
+    yield c
+    c.close()
+
+
+def test_monthly_balances_and_ratios(con):
+    df = portfolio.quality_by(con, ("month",))
+    sep, oct_ = df.row(0, named=True), df.row(1, named=True)
+    assert (sep["month"], oct_["month"]) == (SEP, OCT)
+    assert sep["total_bal"] == Decimal("10000.00") and sep["total_n"] == 4
+    assert sep["overdue_bal"] == Decimal("5000.00") and sep["overdue_ratio"] == pytest.approx(0.5)
+    assert sep["overdue_ratio_count"] == pytest.approx(0.5)
+    assert sep["npl_ratio"] == pytest.approx(0.3) and sep["npl_ratio_count"] == pytest.approx(0.25)
+    assert sep["deviation"] == pytest.approx(1.0)
+    # The written-off loan has left the book; L4 is 95 DPD but booked 关注, so NPL is zero.
+    assert oct_["total_bal"] == Decimal("6800.00") and oct_["total_n"] == 3
+    assert oct_["overdue_ratio"] == pytest.approx(5900 / 6800)
+    assert oct_["npl_bal"] == Decimal("0.00") and oct_["npl_ratio"] == 0.0
+    assert oct_["dpd90_bal"] == Decimal("3900.00")
+    assert oct_["deviation"] is None  # 90+ / 0 NPL: undefined, not infinite
+    assert oct_["special_mention_ratio"] == pytest.approx(5900 / 6800)
+
+
+def test_branch_ratios_sum_numerators_not_average(con):
+    by_branch = portfolio.quality_by(con, ("month", "branch_id"), month_from=SEP, month_to=SEP)
+    assert by_branch["overdue_ratio"].to_list() == pytest.approx([2000 / 3000, 3000 / 7000])
+    total = portfolio.quality_by(con, ("month",), month_from=SEP, month_to=SEP)
+    assert total["overdue_ratio"][0] == pytest.approx(0.5)  # not the mean of branch ratios (0.548)
+
+
+def test_filters_restrict_branches_and_products(con):
+    b2 = portfolio.quality_by(con, ("month",), branches=("B2",))
+    assert b2["total_bal"].to_list() == [Decimal("7000.00"), Decimal("3900.00")]
+    mortgage = portfolio.quality_by(con, ("month",), products=("mortgage",))
+    assert mortgage["total_bal"].to_list() == [Decimal("2000.00"), Decimal("2000.00")]
+    none = portfolio.quality_by(con, ("month",), branches=("NOPE",))
+    assert none.is_empty()
+
+
+def test_kpi_tiles_changes(con):
+    tiles = portfolio.kpi_tiles(con, OCT)
+    row = {r["kpi"]: r for r in tiles.iter_rows(named=True)}
+    assert row["total_bal"]["value"] == 6800 and row["total_bal"]["change_mom"] == -3200
+    assert row["overdue_ratio"]["change_mom"] == pytest.approx(5900 / 6800 - 0.5)
+    # October's previous quarter end is September.
+    assert row["npl_ratio"]["prev_quarter"] == pytest.approx(0.3)
+    assert row["deviation"]["value"] is None and row["deviation"]["change_mom"] is None
+
+
+@pytest.mark.parametrize(("month", "expected"), [
+    (dt.date(2026, 10, 1), dt.date(2026, 9, 1)),
+    (dt.date(2026, 9, 1), dt.date(2026, 6, 1)),
+    (dt.date(2026, 1, 1), dt.date(2025, 12, 1)),
+    (dt.date(2026, 3, 1), dt.date(2025, 12, 1)),
+])
+def test_previous_quarter_end(month, expected):
+    assert portfolio.previous_quarter_end(month) == expected
+
+
+def test_add_months_crosses_years():
+    assert portfolio.add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
+    assert portfolio.add_months(dt.date(2025, 11, 1), 14) == dt.date(2027, 1, 1)
+
+
+def test_dimensions(con):
+    dims = portfolio.dimensions(con)
+    assert dims["months"] == [SEP, OCT]
+    assert dims["branches"] == [("B1", "B1支行"), ("B2", "B2支行")]
+    assert dims["products"] == ["consumer", "mortgage"]
+
+
+def test_summarise_empty_base_keeps_columns(con):
+    empty = portfolio.quality_base(con, branches=("NOPE",))
+    out = portfolio.summarise(empty)
+    assert out.is_empty() and "npl_ratio" in out.columns
+    assert_frame_equal(out, out.clear())
+    assert out.schema["npl_ratio"] == pl.Float64
