@@ -42,8 +42,10 @@ def sidebar_filters() -> None:
     names = dict(dims["branches"])
     st.sidebar.multiselect(ui.tr("机构（空 = 全部）", "Branches (empty = all)"), list(names), key="f_branches",
                            format_func=lambda b: f"{b} {names[b]}")
+    # Labels are resolved now, during the run: a format_func must not read the language later.
+    product_names = {p: ui.label("product", p) for p in dims["products"]}
     st.sidebar.multiselect(ui.tr("产品（空 = 全部）", "Products (empty = all)"), dims["products"], key="f_products",
-                           format_func=lambda p: ui.label("product", p))
+                           format_func=product_names.get)
 
 
 st.sidebar.radio("语言 / Language", ["zh", "en"], key="lang", horizontal=True,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics import export, schema
 from analytics.drilldown import DrillSpec
@@ -19,8 +20,17 @@ from analytics.drilldown import DrillSpec
 DRILL_PAGE = "pages/drilldown.py"
 
 
+_last_lang = "zh"
+
+
 def lang() -> str:
-    return st.session_state.get("lang", "zh")
+    """The language of this run. Outside a script run (AppTest calls a widget's format_func
+    between runs) it answers the language of the last run instead of the default."""
+    global _last_lang
+    if get_script_run_ctx() is None:
+        return _last_lang
+    _last_lang = st.session_state.get("lang", "zh")
+    return _last_lang
 
 
 def tr(zh: str, en: str) -> str:
@@ -133,3 +143,18 @@ def require_data() -> None:
         st.warning(tr("数据目录中没有贷款数据。请先生成演示数据（make demo）或在“数据导入”页面导入。",
                       "The data folder has no loan data. Generate the demo (make demo) or import on the Data import page."))
         st.stop()
+
+
+def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: str = "table",
+                     color: str = "#f6c8c3") -> None:
+    """A ratio matrix (first column = row label, others ratios shown as %) with the cells where the
+    same-shaped ``flags`` frame is true shaded; CSV and Excel downloads of the plain values."""
+    if df.is_empty():
+        empty_notice()
+        return
+    cols = df.columns[1:]
+    mask = flags.select(cols).fill_null(False).to_pandas()
+    styler = df.to_pandas().style.format({c: "{:.2%}" for c in cols}, na_rep="").apply(
+        lambda _: mask.map(lambda v: f"background-color: {color}" if v else ""), axis=None, subset=cols)
+    st.dataframe(styler, key=key, hide_index=True, width="stretch")
+    download_buttons(df, name, key)

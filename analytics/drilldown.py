@@ -27,6 +27,15 @@ class DrillSpec:
     - ``cohort_start``/``cohort_end``: origination month range (inclusive, first-of-month dates).
     - ``ever_dpd_min``: the loan reached at least this DPD in any snapshot up to ``month``.
     - ``below_floor``: booked class better than the regulatory floor.
+    - ``new_overdue``: DPD ≥ 1 at ``month`` and not overdue (DPD 0 or absent) at ``prev_month``
+      (default: the month before ``month``), as ``analytics.trends`` counts new overdue.
+    - ``cause_not_reported``: overdue cause is null (未填报).
+    - ``exits_in_period`` (with ``prev_month``): instead of the row at ``month``, each loan's first exit row
+      (status not active) in (``prev_month``, ``month``]: loans that left the book during the period.
+    - ``latest_row``: instead of the row at ``month``, each loan's latest row at or before ``month`` (so a
+      cohort's loans that left the book earlier are listed at their exit row; vintage points).
+    - ``ever_mob_max`` (with ``ever_dpd_min``): the ever window also ends at the loan's own months on book
+      ``ever_mob_max`` (MOB0 = origination month), e.g. a quarter cohort at one MOB.
     """
 
     month: dt.date
@@ -45,7 +54,12 @@ class DrillSpec:
     cohort_end: dt.date | None = None
     ever_dpd_min: int | None = None
     below_floor: bool = False
+    new_overdue: bool = False
+    cause_not_reported: bool = False
     title: str = ""
+    exits_in_period: bool = False
+    latest_row: bool = False
+    ever_mob_max: int | None = None
 
 
 LOAN_LIST_SCHEMA = {
@@ -76,7 +90,20 @@ _LOANS_SQL = """
 WITH cur AS (
     SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
     FROM snapshots s
-    WHERE s.month = $month
+    WHERE s.month = $month AND NOT $exits_in_period AND NOT $latest_row
+    UNION ALL
+    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
+    FROM snapshots s
+    WHERE $exits_in_period AND s.month > $prev_month AND s.month <= $month AND s.status <> 'active'
+    QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month) = 1
+    UNION ALL
+    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
+    FROM snapshots s
+    WHERE $latest_row AND s.month <= $month
+      AND ($cohort_start IS NULL OR s.loan_id IN (
+            SELECT loan_id FROM loans WHERE origination_date >= $cohort_start
+              AND ($cohort_end IS NULL OR origination_date < $cohort_end_excl)))
+    QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month DESC) = 1
 ),
 prev AS (
     SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding
@@ -98,7 +125,9 @@ WHERE (len($branches) = 0 OR list_contains($branches, l.branch_id))
   AND ($dpd_max IS NULL OR c.dpd <= $dpd_max)
   AND (len($classes) = 0 OR list_contains($classes, c.booked_class))
   AND (len($causes) = 0 OR list_contains($causes, c.overdue_cause))
-  AND ($prev_month IS NULL OR p.prev_dpd IS NOT NULL)
+  AND ($prev_month IS NULL OR $new_overdue OR p.prev_dpd IS NOT NULL)
+  AND (NOT $new_overdue OR (c.dpd >= 1 AND coalesce(p.prev_dpd, 0) < 1))
+  AND (NOT $cause_not_reported OR c.overdue_cause IS NULL)
   AND ($prev_dpd_min IS NULL OR p.prev_dpd >= $prev_dpd_min)
   AND ($prev_dpd_max IS NULL OR p.prev_dpd <= $prev_dpd_max)
   AND (len($prev_classes) = 0 OR list_contains($prev_classes, p.prev_class))
@@ -106,6 +135,10 @@ WHERE (len($branches) = 0 OR list_contains($branches, l.branch_id))
   AND ($cohort_end IS NULL OR l.origination_date < $cohort_end_excl)
   AND ($ever_dpd_min IS NULL OR c.loan_id IN (
         SELECT loan_id FROM snapshots WHERE month <= $month AND dpd >= $ever_dpd_min))
+  AND ($ever_mob_max IS NULL OR c.loan_id IN (
+        SELECT x.loan_id FROM snapshots x JOIN loans lx ON lx.loan_id = x.loan_id
+        WHERE x.month <= $month AND x.dpd >= $ever_dpd_min
+          AND date_diff('month', CAST(date_trunc('month', lx.origination_date) AS DATE), x.month) <= $ever_mob_max))
   AND (NOT $below_floor OR c.booked_class < c.floor_class)
 ORDER BY c.outstanding_principal DESC, c.loan_id
 """  # noqa: S608
@@ -115,10 +148,16 @@ def _next_month(d: dt.date) -> dt.date:
     return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
+def _prev_month(d: dt.date) -> dt.date:
+    return dt.date(d.year - 1, 12, 1) if d.month == 1 else dt.date(d.year, d.month - 1, 1)
+
+
 def spec_params(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> dict[str, object]:
     params = {k: v for k, v in asdict(spec).items() if k != "title"}
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
     params["cohort_end_excl"] = _next_month(spec.cohort_end) if spec.cohort_end else None
+    if spec.new_overdue and spec.prev_month is None:
+        params["prev_month"] = _prev_month(spec.month)
     return params | rule.params()
 
 

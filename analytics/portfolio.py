@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from analytics.schema import MONEY
-from analytics.store import query
+from analytics.store import has_view, query
 
 FILTER_SQL = """(len($branches) = 0 OR list_contains($branches, l.branch_id))
   AND (len($products) = 0 OR list_contains($products, l.product))"""
@@ -49,7 +49,7 @@ def _base_sql() -> str:
         + "\nFROM snapshots s JOIN loans l USING (loan_id)\n"
         "WHERE s.status = 'active' AND s.month BETWEEN $month_from AND $month_to\n  AND "
         + FILTER_SQL
-        + "\nGROUP BY ALL ORDER BY ALL"
+        + "\nGROUP BY ALL"
     )
 
 
@@ -67,11 +67,26 @@ def filter_params(branches: tuple[str, ...], products: tuple[str, ...]) -> dict[
     }
 
 
+CUBE = "quality_cube"  # the base for every month, precomputed by analytics.derive.build
+CUBE_SQL = "SELECT * FROM " + CUBE + " l WHERE l.month BETWEEN $month_from AND $month_to AND " + FILTER_SQL  # noqa: S608
+FIRST, LAST = dt.date(1900, 1, 1), dt.date(2999, 12, 1)
+
+
 def quality_base(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
-                 month_from: dt.date = dt.date(1900, 1, 1), month_to: dt.date = dt.date(2999, 12, 1)) -> pl.DataFrame:
-    """Counts and balances of each quality group per month x branch x product (on-book loans)."""
+                 month_from: dt.date = FIRST, month_to: dt.date = LAST) -> pl.DataFrame:
+    """Counts and balances of each quality group per month x branch x product (on-book loans).
+
+    Read from the derived cube when it exists (a few thousand rows), else aggregated from the snapshots.
+    """
     params = filter_params(branches, products) | {"month_from": month_from, "month_to": month_to}
-    return query(con, BASE_SQL, params, BASE_SCHEMA)
+    sql = CUBE_SQL if has_view(con, CUBE) else BASE_SQL
+    return query(con, sql + " ORDER BY ALL", params, BASE_SCHEMA)
+
+
+def quality_cube(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The base over all months and the whole portfolio, from the snapshots (what derive.build stores)."""
+    return query(con, BASE_SQL + " ORDER BY ALL", filter_params((), ()) | {"month_from": FIRST, "month_to": LAST},
+                 BASE_SCHEMA)
 
 
 def _ratio(num: str, den: str, name: str) -> pl.Expr:

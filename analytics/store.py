@@ -100,6 +100,12 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]
     return df
 
 
+def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a view or table ``name`` is registered (derived tables exist only after a build)."""
+    sql = "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name"
+    return query(con, sql, {"name": name})["n"][0] > 0
+
+
 def data_version(root: str | os.PathLike | None = None) -> str:
     """A short fingerprint of every queryable Parquet file (path, size, mtime).
 

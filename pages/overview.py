@@ -43,9 +43,9 @@ def _delta(kpi: str, change: float | None) -> str | None:
     return ui.fmt_pp(change) if KPI_TEXT[kpi][2] == "pct" else ui.fmt_money(change)
 
 
-compare = st.radio(ui.tr("对比", "Compare with"), ["mom", "qoq"], key="ov_compare", horizontal=True,
-                   format_func=lambda v: ui.tr("上月末", "previous month") if v == "mom"
-                   else ui.tr("上季末", "previous quarter end"))
+compare_labels = {"mom": ui.tr("上月末", "previous month"), "qoq": ui.tr("上季末", "previous quarter end")}
+compare = st.radio(ui.tr("对比", "Compare with"), list(compare_labels), key="ov_compare", horizontal=True,
+                   format_func=compare_labels.get)
 change_col = "change_mom" if compare == "mom" else "change_qoq"
 cols = st.columns(4)
 for i, kpi in enumerate(KPI_TEXT):
@@ -89,10 +89,9 @@ ui.show_table(
 )
 
 st.subheader(ui.tr("查看明细", "Loans behind the numbers"))
-choice = st.selectbox(
-    ui.tr("指标", "Number"), ["overdue", "npl", "dpd90"], key="ov_drill_choice",
-    format_func=lambda k: {"overdue": ui.tr("逾期贷款", "Overdue loans"), "npl": ui.tr("不良贷款", "NPL loans"),
-                           "dpd90": ui.tr("逾期90天以上", "90+ DPD loans")}[k])
+drill_labels = {"overdue": ui.tr("逾期贷款", "Overdue loans"), "npl": ui.tr("不良贷款", "NPL loans"),
+                "dpd90": ui.tr("逾期90天以上", "90+ DPD loans")}
+choice = st.selectbox(ui.tr("指标", "Number"), list(drill_labels), key="ov_drill_choice", format_func=drill_labels.get)
 criteria = {"overdue": {"dpd_min": 1}, "npl": {"classes": (3, 4, 5)}, "dpd90": {"dpd_min": 91}}[choice]
 ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, **criteria), "ov_drill")
 

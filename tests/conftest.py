@@ -40,9 +40,21 @@ def demo_con(demo_root) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture()
-def app_test(demo_root):
+def app_test(demo_root, monkeypatch):
     """Factory: an AppTest of app.py switched to ``page`` (path relative to the project root)."""
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    class NavigationPagesManager(PagesManager):
+        # AppTest resets PagesManager.uses_pages_directory before every run, and a pages/ folder next to
+        # app.py turns it on: a rerun of a switched-to page then runs pages/x.py alone (old MPA v1),
+        # skipping app.py's sidebar filters. app.py always calls st.navigation, so switch it off.
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
 
     def make(page: str | None = None, lang: str = "zh") -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)

@@ -100,6 +100,14 @@ def test_mix_over_time_shares_sum_to_one(con):
     assert m.filter(pl.col("month") == OCT)["share_n"].to_list() == pytest.approx([0.25, 0.5, 0.25])
 
 
+def test_mix_over_time_filtered_path_agrees(con):
+    # Unfiltered runs without the loans join; a filter on every branch takes the joined path.
+    assert_frame_equal(causes.mix_over_time(con, OCT), causes.mix_over_time(con, OCT, branches=("B1", "B2")))
+    b2 = causes.mix_over_time(con, OCT, branches=("B2",)).filter(pl.col("month") == SEP)
+    assert b2["cause"].to_list() == ["income_drop", "not_reported"]
+    assert b2["share_bal"].to_list() == pytest.approx([3000 / 3500, 500 / 3500])
+
+
 def test_cross_table_by_branch_balance(con):
     t = causes.cross_table(con, OCT, "branch", "balance")
     expected = pl.DataFrame({

@@ -229,9 +229,11 @@ def migration_con(tmp_path):
 
 
 def test_migration_rates(migration_con):
-    df = cl.supervisory_migration(migration_con, SEP, "quarter")
+    df = cl.supervisory_migration(migration_con, SEP, "quarter", lang="en")
     expected = pl.DataFrame({
         "rate": ["class1", "class2", "class3", "class4", "performing"],
+        "rate_name": ["Pass migration rate", "Special-mention migration rate", "Substandard migration rate",
+                      "Doubtful migration rate", "Performing-loan migration rate"],
         "start_bal": [D(2070), D(500), D(1000), D(750), D(2570)],
         # 期间减少: P1 100 + P3 20 + P4 200 + M1 70; U1 100 + U2 200
         "reduction_bal": [D(390), D(0), D(300), D(0), D(390)],
@@ -295,3 +297,9 @@ def test_drill_into_matrix_cells(migration_con):
     assert exited.row(0, named=True)["prev_outstanding"] == D(200)
     # migration-rate drill: start 关注, now NPL
     assert ids(prev_classes=(2,), classes=(3, 4, 5)) == ["S1"]
+
+
+def test_quality_views_trend_and_current(migration_con):
+    views = cl.quality_views(migration_con, SEP, branches=("B1",))
+    assert views["trend"]["month"].to_list() == [JUN, JUL, SEP]  # B1 = D1, D2, M1, N1: no August rows
+    assert views["current"]["total_bal"].to_list() == [D(600 + 150 + 999)]

@@ -88,3 +88,18 @@ def test_summarise_empty_base_keeps_columns(con):
     assert out.is_empty() and "npl_ratio" in out.columns
     assert_frame_equal(out, out.clear())
     assert out.schema["npl_ratio"] == pl.Float64
+
+
+def test_derived_cube_gives_the_same_numbers(tmp_path):
+    from analytics import derive
+
+    root = portfolio_store(tmp_path)
+    con = store.connect(root)
+    raw = [portfolio.quality_by(con, by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
+    con.close()
+    derive.build(root)
+    con = store.connect(root)
+    assert store.has_view(con, portfolio.CUBE)
+    cubed = [portfolio.quality_by(con, by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
+    for a, b in zip(raw, cubed, strict=True):
+        assert_frame_equal(a, b)

@@ -23,6 +23,7 @@ from polars.testing import assert_frame_equal
 
 from analytics import store, trends
 from analytics.drilldown import DrillSpec, loans_behind
+from analytics.portfolio import add_months
 from analytics.schema import MONEY
 from tests.tiny import write_store
 
@@ -149,6 +150,11 @@ def test_qoq_count_basis_by_branch(con):
     assert t["new_overdue_qtd_prev_q"].to_list() == [2, 2]  # B1: B (JUL) + A (AUG); B2: C + E (SEP)
 
 
+def test_qoq_change_of_a_loaded_series_equals_qoq_table(con):
+    series = trends.trend_series(con, "branch", month_to=OCT)
+    assert_frame_equal(trends.qoq_change(series, OCT, "balance"), trends.qoq_table(con, OCT, "branch", "balance"))
+
+
 def test_with_labels():
     df = pl.DataFrame({"member": ["B1", "X"], "v": [1, 2]})
     out = trends.with_labels(df, "member", {"B1": "一支行"})
@@ -163,3 +169,21 @@ def test_new_overdue_drill_matches_number(con):
     assert loans_behind(con, DrillSpec(month=OCT, new_overdue=True))["loan_id"].to_list() == ["A"]
     b1 = loans_behind(con, DrillSpec(month=SEP, new_overdue=True, branches=("B1",)))
     assert b1.is_empty()
+
+
+def test_new_overdue_from_derived_transitions_matches(tmp_path):
+    from analytics import derive
+
+    root = write_store(tmp_path / "data", LOANS, SNAPSHOTS)
+    con = store.connect(root)
+    plain = trends.trend_series(con, "branch")
+    con.close()
+    derive.build(root)
+    con = store.connect(root)
+    assert derive.has_view(con, "transitions")
+    assert_frame_equal(trends.trend_series(con, "branch"), plain)
+    from_snapshots = store.query(con, trends.NEW_OVERDUE_SQL, trends.filter_params((), ()) | {
+        "month_from": JUN, "month_to": OCT, "dpd_min": 1, "prev_from": add_months(JUN, -1), "prev_to": SEP},
+        trends.NEW_OVERDUE_SCHEMA)
+    assert_frame_equal(trends.new_overdue_base(con, month_from=JUN, month_to=OCT), from_snapshots)
+    con.close()

@@ -1,0 +1,293 @@
+"""五级分类与迁徙 / Classification & migration: ratios with provisioning, floor check, supervisory migration."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import app_data
+import ui
+from analytics import classification as cl
+from analytics import portfolio
+from analytics.drilldown import DrillSpec
+from analytics.schema import EXIT_STATUSES
+
+ui.require_data()
+f = ui.filters()
+dims = app_data.run(portfolio.dimensions)
+
+st.title(ui.tr("五级分类与迁徙", "Classification & migration"))
+st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末", f"Month-end {ui.month_label(f.month)}"))
+
+
+def class_name(c: int) -> str:
+    return ui.tr(*cl.CLASS_NAMES[c])
+
+
+def state_name(state: str) -> str:
+    if state == cl.MISSING:
+        return ui.tr("无记录", "No record")
+    return class_name(int(state)) if state.isdigit() else ui.tr("退出：", "Exit: ") + ui.label("status", state)
+
+
+# --- provisioning rates -------------------------------------------------------------------------
+PRESET_TEXT = {"pboc2002": ("2002 人民银行参考比例 (1/2/25/50/100%)", "2002 PBOC reference (1/2/25/50/100%)"),
+               "mof2012": ("2012 财政部风险系数 (1.5/3/30/60/100%)", "2012 MoF coefficients (1.5/3/30/60/100%)"),
+               "custom": ("自定义", "Custom")}
+c1, c2 = st.columns([2, 1])
+preset = c1.selectbox(ui.tr("拨备计提比例", "Provision rates"), list(PRESET_TEXT), key="cl_preset",
+                      format_func=lambda k: ui.tr(*PRESET_TEXT[k]))
+basis = c2.radio(ui.tr("比率口径", "Ratio basis"), ["bal", "count"], key="cl_basis", horizontal=True,
+                 format_func=lambda v: ui.tr("余额", "Balance") if v == "bal" else ui.tr("笔数", "Count"))
+if preset == "custom":
+    cols = st.columns(5)
+    defaults = cl.PBOC_2002.by_class()
+    values = [cols[c - 1].number_input(f"{class_name(c)} (%)", 0.0, 100.0, defaults[c] * 100, 0.5,
+                                       key=f"cl_rate_{c}") / 100 for c in defaults]
+    rates = cl.ProvisionRates(*values)
+else:
+    rates = cl.PROVISION_PRESETS[preset]
+
+views = app_data.run(cl.quality_views, f.month, f.branches, f.products, rates, lang=ui.lang())
+if views["current"].is_empty():
+    ui.empty_notice()
+    st.stop()
+now = views["current"].row(0, named=True)
+sfx = "" if basis == "bal" else "_count"
+
+# --- ratio tiles --------------------------------------------------------------------------------
+TILES = (
+    ("npl_ratio", "不良贷款率", "NPL ratio"),
+    ("special_mention_ratio", "关注类贷款占比", "Special-mention ratio"),
+    ("overdue_ratio", "逾期贷款率", "Overdue ratio"),
+    ("dpd90_ratio", "逾期90天以上占比", "90+ DPD ratio"),
+    ("deviation", "偏离度(逾期90天+/不良)", "90+ DPD / NPL (偏离度)"),
+    ("coverage", "拨备覆盖率(简化)", "Provision coverage (simplified)"),
+    ("provision_ratio", "贷款拨备率(简化)", "Loan provision ratio (simplified)"),
+)
+cols = st.columns(4)
+cols[0].metric(ui.tr("贷款余额", "Total loans"), ui.fmt_money(now["total_bal"]), border=True,
+               help=ui.tr(f"{now['total_n']:,} 笔", f"{now['total_n']:,} loans"))
+for i, (key, zh, en) in enumerate(TILES, start=1):
+    value = now[key + sfx] if key not in ("coverage", "provision_ratio") else now[key]
+    cols[i % 4].metric(ui.tr(zh, en), ui.fmt_pct(value), border=True,
+                       help=ui.tr(f"余额口径 {ui.fmt_pct(now[key])}", f"balance basis {ui.fmt_pct(now[key])}")
+                       + (f" · {ui.tr('笔数口径', 'count basis')} {ui.fmt_pct(now[key + '_count'])}"
+                          if key + "_count" in now else ""))
+if now["deviation"] is not None and now["deviation"] > 1:
+    st.warning(ui.tr("偏离度超过 100%：存在逾期90天以上却未划入不良的贷款，见下方“低于监管底线”。",
+                     "90+ DPD / NPL exceeds 100%: some 90+ DPD loans are not NPL; see 'Below the floor' below."))
+
+KPI_DRILL = {
+    "npl": ({"classes": (3, 4, 5)}, "不良贷款", "NPL loans"),
+    "class2": ({"classes": (2,)}, "关注类贷款", "Special-mention loans"),
+    "overdue": ({"dpd_min": 1}, "逾期贷款", "Overdue loans"),
+    "dpd90": ({"dpd_min": 91}, "逾期90天以上贷款", "90+ DPD loans"),
+}
+d1, d2 = st.columns([3, 1])
+kpi = d1.selectbox(ui.tr("查看指标背后的借据", "Loans behind a number"), list(KPI_DRILL), key="cl_drill_kpi",
+                   format_func=lambda k: ui.tr(*KPI_DRILL[k][1:]))
+with d2:
+    ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, title=ui.tr(*KPI_DRILL[kpi][1:]),
+                              **KPI_DRILL[kpi][0]), "cl_drill_kpi_go")
+
+# --- by branch / product ------------------------------------------------------------------------
+RATIO_HEADERS = {
+    "npl_ratio": ("不良率", "NPL ratio"), "special_mention_ratio": ("关注类占比", "Special mention"),
+    "overdue_ratio": ("逾期率", "Overdue ratio"), "dpd90_ratio": ("90天+占比", "90+ ratio"),
+    "deviation": ("偏离度", "90+/NPL"),
+}
+ratio_cols = [k + sfx for k in RATIO_HEADERS]
+headers = {k + sfx: ui.tr(*v) for k, v in RATIO_HEADERS.items()} | {
+    "branch_id": ui.tr("机构号", "Branch id"), "branch_name": ui.tr("机构", "Branch"),
+    "product": ui.tr("产品", "Product"), "total_n": ui.tr("笔数", "Loans"),
+    "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"), "class2_bal": ui.tr("关注类余额(元)", "Special mention (CNY)"),
+    "npl_bal": ui.tr("不良余额(元)", "NPL (CNY)"), "dpd90_bal": ui.tr("90天+余额(元)", "90+ DPD (CNY)"),
+    "provision": ui.tr("拨备(简化,元)", "Provision (simplified, CNY)"), "coverage": ui.tr("拨备覆盖率", "Coverage"),
+    "provision_ratio": ui.tr("贷款拨备率", "Provision ratio"),
+}
+value_cols = ["total_n", "total_bal", "class2_bal", "npl_bal", "dpd90_bal", *ratio_cols, "provision", "coverage",
+              "provision_ratio"]
+money_cols = ("total_bal", "class2_bal", "npl_bal", "dpd90_bal", "provision")
+pct_cols = (*ratio_cols, "coverage", "provision_ratio")
+tab_branch, tab_product = st.tabs([ui.tr("按机构", "By branch"), ui.tr("按产品", "By product")])
+with tab_branch:
+    ui.show_table(views["branch"].select("branch_id", "branch_name", *value_cols), "cl_by_branch",
+                  name="classification_by_branch", money=money_cols, pct=pct_cols, headers=headers)
+with tab_product:
+    ui.show_table(views["product"].select("product", "product_name", *value_cols), "cl_by_product",
+                  name="classification_by_product", money=money_cols, pct=pct_cols,
+                  headers=headers | {"product": ui.tr("产品代码", "Product code"),
+                                     "product_name": ui.tr("产品", "Product")})
+
+# --- trend --------------------------------------------------------------------------------------
+st.subheader(ui.tr("不良率、偏离度与拨备覆盖率趋势", "NPL ratio, 偏离度 and coverage over time"))
+trend = views["trend"]
+months = trend["month"].to_list()
+fig = make_subplots(specs=[[{"secondary_y": True}]])
+for col, zh, en, right in (("npl_ratio", "不良率", "NPL ratio", False),
+                           ("special_mention_ratio", "关注类占比", "Special-mention ratio", False),
+                           ("deviation", "偏离度", "90+ DPD / NPL", True),
+                           ("coverage", "拨备覆盖率", "Provision coverage", True)):
+    series = trend[col if col in ("coverage",) else col + sfx]
+    fig.add_trace(go.Scatter(x=months, y=[None if v is None else v * 100 for v in series], name=ui.tr(zh, en),
+                             mode="lines+markers"), secondary_y=right)
+fig.update_xaxes(title_text=ui.tr("月份", "Month"))
+fig.update_yaxes(title_text=ui.tr("不良率 / 关注类占比（%）", "NPL / special-mention ratio (%)"), secondary_y=False)
+fig.update_yaxes(title_text=ui.tr("偏离度 / 拨备覆盖率（%）", "偏离度 / coverage (%)"), secondary_y=True)
+ui.chart(fig, "cl_trend")
+
+# --- below the regulatory floor -------------------------------------------------------------------
+st.subheader(ui.tr("低于监管底线的贷款（按逾期天数）", "Loans booked better than the regulatory floor (by DPD)"))
+floor = app_data.run(cl.below_floor_by_branch, f.month, f.branches, f.products)
+below_n, below_bal = int(floor["below_n"].sum()), floor["below_bal"].sum()
+m1, m2, m3 = st.columns(3)
+m1.metric(ui.tr("低于底线笔数", "Loans below the floor"), f"{below_n:,}", border=True)
+m2.metric(ui.tr("低于底线余额", "Balance below the floor"), ui.fmt_money(below_bal), border=True)
+m3.metric(ui.tr("技术性短期逾期豁免笔数", "Technical ≤7-day exemptions"), f"{int(floor['tech_exempt_n'].sum()):,}",
+          border=True, help=ui.tr("逾期 1–7 天且标记为技术性原因，底线仍为正常类。",
+                                  "1–7 DPD flagged technical: the floor stays at Pass."))
+ui.show_table(floor, "cl_floor_table", name="below_floor_by_branch",
+              money=("total_bal", "below_bal", "tech_exempt_bal"), pct=("below_share", "below_share_count"),
+              headers={"branch_id": ui.tr("机构号", "Branch id"), "branch_name": ui.tr("机构", "Branch"),
+                       "total_n": ui.tr("在账笔数", "Loans"), "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"),
+                       "below_n": ui.tr("低于底线笔数", "Below floor (loans)"),
+                       "below_bal": ui.tr("低于底线余额(元)", "Below floor (CNY)"),
+                       "tech_exempt_n": ui.tr("技术性豁免笔数", "Tech. exempt (loans)"),
+                       "tech_exempt_bal": ui.tr("技术性豁免余额(元)", "Tech. exempt (CNY)"),
+                       "below_share": ui.tr("余额占比", "Share of balance"),
+                       "below_share_count": ui.tr("笔数占比", "Share of loans")})
+branch_names = dict(dims["branches"])
+floor_branches = ["*", *floor["branch_id"].to_list()]
+b1, b2 = st.columns([3, 1])
+floor_branch = b1.selectbox(ui.tr("机构", "Branch"), floor_branches, key="cl_floor_branch",
+                            format_func=lambda b: ui.tr("全部（当前筛选）", "All (current filter)") if b == "*"
+                            else f"{b} {branch_names.get(b, '')}")
+with b2:
+    ui.drill_button(DrillSpec(month=f.month, branches=f.branches if floor_branch == "*" else (floor_branch,),
+                              products=f.products, below_floor=True,
+                              title=ui.tr("低于监管底线的贷款", "Loans below the regulatory floor")),
+                    "cl_floor_drill")
+
+# --- supervisory migration ------------------------------------------------------------------------
+st.subheader(ui.tr("五级分类迁徙率（监管口径）", "Supervisory migration rates"))
+PERIOD_TEXT = {"month": ("本月", "Month"), "quarter": ("本季度", "Quarter to date"), "ytd": ("本年", "Year to date"),
+               "custom": ("自选期初月份", "Custom start month")}
+p1, p2 = st.columns(2)
+period = p1.radio(ui.tr("期间", "Period"), list(PERIOD_TEXT), key="cl_period", horizontal=True,
+                  format_func=lambda k: ui.tr(*PERIOD_TEXT[k]))
+earlier = [m for m in dims["months"] if m < f.month]
+if period == "custom":
+    if not earlier:
+        st.info(ui.tr("没有更早的月份可作期初。", "There is no earlier month to start from."))
+        st.stop()
+    start = p2.selectbox(ui.tr("期初月份（月末快照）", "Start snapshot (month end)"), earlier[::-1],
+                         key="cl_start_month", format_func=ui.month_label)
+else:
+    start = cl.period_start(f.month, period)
+st.caption(ui.tr(f"期初 = {ui.month_label(start)} 月末，期末 = {ui.month_label(f.month)} 月末",
+                 f"Start = {ui.month_label(start)} month end, end = {ui.month_label(f.month)} month end"))
+base = app_data.run(cl.transition_base, start, f.month, f.branches, f.products)
+if base.is_empty():
+    st.info(ui.tr(f"{ui.month_label(start)} 没有期初数据（快照不存在或筛选后为空），无法计算迁徙。",
+                  f"No start-of-period data at {ui.month_label(start)} (no snapshot or nothing matches the filters)."))
+else:
+    rates_df = cl.migration_rates(base, ui.lang())
+    rate_cols = st.columns(5)
+    for i, row in enumerate(rates_df.iter_rows(named=True)):
+        zh, en = cl.RATES[row["rate"]][2:]
+        rate_cols[i].metric(ui.tr(zh, en), ui.fmt_pct(row["migration_rate" + ("" if basis == "bal" else "_count")]),
+                            border=True, help=ui.tr(f"笔数口径 {ui.fmt_pct(row['migration_rate_count'])}",
+                                                    f"count basis {ui.fmt_pct(row['migration_rate_count'])}"))
+    ui.show_table(
+        rates_df, "cl_rates_table", name="migration_rates",
+        money=("start_bal", "reduction_bal", "denominator_bal", "migrated_bal"),
+        pct=("migration_rate", "migration_rate_count"),
+        headers={"rate": ui.tr("代码", "Code"), "rate_name": ui.tr("指标", "Rate"), "start_bal": ui.tr("期初余额(元)", "Start balance (CNY)"),
+                 "reduction_bal": ui.tr("期间减少(元)", "Period reduction (CNY)"),
+                 "denominator_bal": ui.tr("分母(元)", "Denominator (CNY)"),
+                 "migrated_bal": ui.tr("向下迁徙(期末余额,元)", "Migrated (end balance, CNY)"),
+                 "migration_rate": ui.tr("迁徙率(余额)", "Rate (balance)"), "start_n": ui.tr("期初笔数", "Start loans"),
+                 "exit_n": ui.tr("退出笔数", "Exited loans"), "denominator_n": ui.tr("分母笔数", "Denominator loans"),
+                 "migrated_n": ui.tr("向下迁徙笔数", "Migrated loans"),
+                 "migration_rate_count": ui.tr("迁徙率(笔数)", "Rate (count)")})
+    r1, r2 = st.columns([3, 1])
+    rate_code = r1.selectbox(ui.tr("查看迁徙借据", "Loans that migrated"), list(cl.RATES), key="cl_rate_drill",
+                             format_func=lambda k: ui.tr(*cl.RATES[k][2:]))
+    with r2:
+        starts, worse = cl.RATES[rate_code][:2]
+        ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
+                                  prev_classes=starts, classes=worse, title=ui.tr(*cl.RATES[rate_code][2:])),
+                        "cl_rate_drill_go")
+
+    # --- transition matrix ------------------------------------------------------------------------
+    st.subheader(ui.tr("五级分类迁徙矩阵", "Five-tier transition matrix"))
+    t1, t2 = st.columns(2)
+    measure = t1.radio(ui.tr("度量", "Measure"), ["bal", "n"], key="cl_matrix_measure", horizontal=True,
+                       format_func=lambda v: ui.tr("期初余额", "Start balance") if v == "bal" else ui.tr("笔数", "Count"))
+    as_share = t2.toggle(ui.tr("按行占比显示", "Show as row share"), key="cl_matrix_share")
+    matrix = cl.transition_matrix(base, measure, as_share)
+    states = [c for c in matrix.columns if c not in ("start_class", "total")]
+    z = [[row[s] for s in states] for row in matrix.iter_rows(named=True)]
+    scale = 100 if as_share else (1e4 if measure == "bal" else 1)
+    unit = "%" if as_share else (ui.tr("万元", "CNY 10k") if measure == "bal" else ui.tr("笔", "loans"))
+    heat = go.Figure(go.Heatmap(
+        z=[[v * 100 if as_share else v for v in r] for r in z], x=[state_name(s) for s in states],
+        y=[class_name(c) for c in matrix["start_class"]], colorscale="Reds", colorbar={"title": {"text": unit}},
+        text=[[f"{v * 100:.1f}%" if as_share else f"{v / scale:,.0f}" for v in r] for r in z],
+        texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
+    heat.update_layout(xaxis_title=ui.tr(f"期末状态（{ui.month_label(f.month)}）", f"End state ({ui.month_label(f.month)})"),
+                       yaxis_title=ui.tr(f"期初分类（{ui.month_label(start)}）", f"Start class ({ui.month_label(start)})"),
+                       yaxis_autorange="reversed", title=ui.tr(f"单位：{unit}", f"Unit: {unit}"))
+    ui.chart(heat, "cl_matrix_chart")
+    ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
+                  money=() if as_share or measure == "n" else (*states, "total"),
+                  pct=(*states, "total") if as_share else (),
+                  headers={"start_class": ui.tr("期初分类", "Start class"), "total": ui.tr("合计", "Total")}
+                  | {s: state_name(s) for s in states})
+    x1, x2, x3 = st.columns([2, 2, 1])
+    cell_from = x1.selectbox(ui.tr("期初分类", "Start class"), [1, 2, 3, 4, 5], key="cl_cell_from",
+                             format_func=class_name)
+    cell_to = x2.selectbox(ui.tr("期末状态", "End state"), [s for s in states if s != cl.MISSING], key="cl_cell_to",
+                           format_func=state_name)
+    with x3:
+        ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
+                                  exits_in_period=cell_to in EXIT_STATUSES,
+                                  title=f"{class_name(cell_from)} → {state_name(cell_to)}",
+                                  **cl.matrix_cell_spec_args(cell_from, cell_to)), "cl_cell_drill")
+
+ui.definition(
+    "- **范围**：月末在账（正常存续）贷款，余额 = 本金余额；比率先汇总分子、分母再相除，可切换余额/笔数口径。\n"
+    "- **不良贷款率** = (次级+可疑+损失) ÷ 贷款余额；**关注类占比** = 关注类 ÷ 贷款余额；**逾期贷款率** = 逾期天数 ≥ 1 的"
+    "整笔本金 ÷ 贷款余额；**逾期90天以上占比** = 逾期天数 > 90 ÷ 贷款余额；**偏离度** = 逾期90天以上余额 ÷ 不良余额（期望 ≤ 100%）。\n"
+    "- **拨备（简化）** = Σ 各类余额 × 计提比例（默认 2002 年人民银行参考比例：正常 1%（一般准备）、关注 2%、次级 25%、可疑 50%、"
+    "损失 100%；可选 2012 年财政部标准风险系数 1.5/3/30/60/100%，或自定义）。这是监管式简化估算，银行实际贷款损失准备按预期信用损失(ECL)"
+    "计提。**拨备覆盖率** = 拨备 ÷ 不良余额；**贷款拨备率** = 拨备 ÷ 贷款余额。\n"
+    "- **监管底线**（2023 年《商业银行金融资产风险分类办法》）：逾期 ≥ 1 天至少关注类（逾期 ≤ 7 天且属技术性原因除外）；"
+    "逾期 > 90 天至少次级；> 270 天至少可疑；> 360 天损失。账面分类优于底线即“低于监管底线”。\n"
+    "- **迁徙率**（非现场监管指标 / G12）：期初 = 上一期期末快照（本月：上月末；本季度：上季末；本年：上年末），期末 = 数据月份。"
+    "分子 = 期初为 K 类、期末分类劣于 K 的贷款的**期末余额**；分母 = 期初 K 类余额 − 期间减少。**期间减少**逐笔计算：期末仍在账的贷款"
+    "取 max(期初余额 − 期末余额, 0)，期间结清、核销、转让、以物抵债（或期末无记录）的贷款取全部期初余额。正常贷款迁徙率 = (期初正常、关注"
+    "中期末为不良的余额) ÷ 两类分母之和。笔数口径：迁徙笔数 ÷ (期初笔数 − 退出笔数)。期间新发放贷款不属于任何期初组。\n"
+    "- **迁徙矩阵**：期初分类 × 期末状态（五级分类或退出方式），余额为**期初余额**（每行合计 = 期初该类余额）；占比按行计算。",
+    "- **Scope**: on-book (active) loans at month end, balance = outstanding principal; ratios sum numerators and "
+    "denominators first; switch between balance and count basis.\n"
+    "- **NPL ratio** = (substandard + doubtful + loss) / total; **special-mention ratio** = special mention / total; "
+    "**overdue ratio** = whole principal of loans with DPD ≥ 1 / total; **90+ ratio** = DPD > 90 / total; "
+    "**偏离度** = 90+ DPD balance / NPL balance (expected ≤ 100%).\n"
+    "- **Provision (simplified)** = Σ class balance × rate (default: 2002 PBOC reference 1% general on Pass, 2%, 25%, "
+    "50%, 100%; alternative: 2012 MoF standard coefficients 1.5/3/30/60/100%, or custom). A regulatory-style estimate: "
+    "the bank's real allowance is ECL-based. **Coverage** = provision / NPL; **provision ratio** = provision / total.\n"
+    "- **Regulatory floor** (2023 rule): any overdue ≥ Special mention (except ≤ 7 days for technical reasons); "
+    "> 90 DPD ≥ Substandard; > 270 ≥ Doubtful; > 360 Loss. Booked better than the floor = below the floor.\n"
+    "- **Migration rates** (supervisory / G12): start = the previous period's closing snapshot (month: previous month "
+    "end; quarter: previous quarter end; year: previous year end), end = the as-of month. Numerator = END balance of "
+    "loans of class K at the start that are in a worse class at the end; denominator = start K balance − period "
+    "reduction. **Period reduction** per loan: max(start − end balance, 0) if still on book, the whole start balance "
+    "if paid off, written off, transferred, foreclosed (or missing) during the period. Performing-loan rate = start "
+    "Pass + Special mention now NPL / the sum of both denominators. Count basis: migrated loans / (start loans − exited "
+    "loans). Loans originated during the period are in no start cohort.\n"
+    "- **Transition matrix**: start class × end state (class or exit kind), valued at the START balance (each row adds "
+    "up to the class's start balance); shares are row shares.",
+)

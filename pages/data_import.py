@@ -1,0 +1,199 @@
+"""数据导入 / Data import: a bank's monthly exports from file to dashboard, with mapping, checks and undo.
+
+Same code path as `python -m analytics.ingest`: read -> map (profile) -> check -> commit / restore.
+Works on an empty data folder (no sidebar filters are used here).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from analytics import ingest, ingest_map, ingest_read, schema, store
+
+ROOT = store.data_root()
+LANG = ui.lang()  # format_func closures must not read session state when they are called later
+
+
+def tr(zh: str, en: str) -> str:
+    return zh if LANG == "zh" else en
+
+
+ingest.recover(ROOT)  # roll back a load that was interrupted (killed process, power loss)
+
+st.title(ui.tr("数据导入", "Data import"))
+st.caption(ui.tr(
+    "按 机构 → 催收员 → 借据 → 月末快照 → 催收记录 → 压降目标 的顺序导入；每个文件先检查，确认后才写入，可随时撤销。",
+    "Load branches → collectors → loans → month-end snapshots → collection actions → targets. Every file is "
+    "checked before anything is written, and every load can be undone."))
+
+
+def table_label(name: str) -> str:
+    t = schema.TABLES[name]
+    return tr(f"{t.zh}（{name}）", f"{t.en} ({name})")
+
+
+def read_upload(upload, sheet: str | None) -> ingest_read.Source | None:
+    """The uploaded file read into text columns (kept in the session); an error is shown, not raised."""
+    try:
+        ingest_read.check_size(upload.size)
+        return ingest_read.read_source(upload.getvalue(), upload.name, sheet=sheet)
+    except ingest_read.IngestError as exc:
+        st.error(exc.message(ui.lang()))
+        return None
+
+
+def base_profile(source: ingest_read.Source, table: str, saved: str) -> ingest_map.Profile:
+    if saved:
+        profile = ingest_map.load_profile(ROOT, saved)
+    else:
+        profile = ingest_map.suggest_profile(source.columns, table, sample=source.frame.head(10_000))
+    profile.value_maps = ingest_map.suggest_value_maps(profile, source.frame) | profile.value_maps
+    return profile
+
+
+def reset_widgets(profile: ingest_map.Profile) -> None:
+    """Put the profile's choices into the mapping widgets (when the file, table or profile changes)."""
+    for col, src in profile.columns.items():
+        empty = profile.constants.get(col) == ""
+        st.session_state[f"imp_map_{col}"] = ingest_map.ALL_EMPTY if empty else src or ""
+    for key in [k for k in st.session_state if str(k).startswith("imp_vmap_")]:
+        del st.session_state[key]
+    st.session_state["imp_unit"] = profile.unit
+    st.session_state["imp_month"] = profile.constants.get("month", "")
+
+
+# --- 1. file ---------------------------------------------------------------------------------------------
+
+st.subheader(ui.tr("1. 选择文件", "1. Choose a file"))
+c1, c2 = st.columns(2)
+table = c1.selectbox(ui.tr("导入到表", "Load into table"), ingest.LOAD_ORDER, key="imp_table", format_func=table_label)
+profiles = [p.name for p in ingest_map.list_profiles(ROOT, table)]
+saved = c2.selectbox(ui.tr("映射方案", "Mapping profile"), ["", *profiles], key="imp_profile",
+                     format_func=lambda n: n or tr("（自动建议）", "(suggest one)"))
+limit_mb = ingest_read.max_bytes() / 1024 / 1024
+upload = st.file_uploader(ui.tr(f"CSV（UTF-8/GBK）、Excel .xlsx 或 Parquet，最大 {limit_mb:,.0f} MB",
+                                f"CSV (UTF-8/GBK), Excel .xlsx or Parquet, up to {limit_mb:,.0f} MB"),
+                          type=["csv", "txt", "xlsx", "parquet"], key="imp_file")
+if upload is not None:
+    upload_key = (upload.file_id, st.session_state.get("imp_sheet"))
+    if st.session_state.get("imp_upload_key") != upload_key:
+        st.session_state["imp_upload_key"] = upload_key
+        st.session_state["imp_source"] = read_upload(upload, st.session_state.get("imp_sheet"))
+
+source: ingest_read.Source | None = st.session_state.get("imp_source")
+if source is None:
+    st.info(ui.tr("请上传一个文件。", "Upload a file."))
+else:
+    if source.sheets:
+        st.selectbox(ui.tr("工作表", "Sheet"), source.sheets, key="imp_sheet")
+    st.caption(ui.tr(f"{source.name}：{source.frame.height:,} 行，{len(source.columns)} 列"
+                     + (f"，编码 {source.encoding}" if source.encoding else ""),
+                     f"{source.name}: {source.frame.height:,} rows, {len(source.columns)} columns"
+                     + (f", encoding {source.encoding}" if source.encoding else "")))
+
+    # --- 2. mapping -------------------------------------------------------------------------------------
+    signature = (source.sha256, source.sheet, table, saved)
+    if st.session_state.get("imp_signature") != signature:
+        st.session_state["imp_signature"] = signature
+        st.session_state["imp_base"] = base_profile(source, table, saved)
+        reset_widgets(st.session_state["imp_base"])
+    base: ingest_map.Profile = st.session_state["imp_base"]
+
+    st.subheader(ui.tr("2. 列与取值映射", "2. Map columns and values"))
+    u1, u2 = st.columns(2)
+    unit = u1.radio(ui.tr("金额单位", "Amount unit"), list(ingest_map.UNITS), key="imp_unit", horizontal=True)
+    month = u2.text_input(ui.tr("文件没有月份列时：数据月份（如 2024-03）", "If the file has no month column: month (e.g. 2024-03)"),
+                          key="imp_month") if schema.TABLES[table].partition else ""
+    options = ["", *source.columns]
+    mapping: dict[str, str | None] = {}
+    constants = {"month": month} if month else {}
+    cols = st.columns(3)
+    for i, column in enumerate(schema.TABLES[table].columns):
+        # A nullable column the file lacks can be loaded as empty, but only when the user says so.
+        choices = ["", ingest_map.ALL_EMPTY, *source.columns] if column.nullable else options
+        if st.session_state.get(f"imp_map_{column.name}") not in choices:
+            st.session_state[f"imp_map_{column.name}"] = ""
+        chosen = cols[i % 3].selectbox(
+            f"{column.zh} / {column.name}", choices, key=f"imp_map_{column.name}",
+            format_func=lambda s: tr("（全部为空）", "(all empty)") if s == ingest_map.ALL_EMPTY
+            else s or tr("（无）", "(none)"))
+        if chosen == ingest_map.ALL_EMPTY:
+            constants[column.name] = ""
+        mapping[column.name] = chosen if chosen and chosen != ingest_map.ALL_EMPTY else None
+    profile = ingest_map.Profile(name=base.name, table=table, columns=mapping, unit=unit, units=dict(base.units),
+                                 value_maps={}, constants=constants)
+    profile.value_maps = ingest_map.suggest_value_maps(profile, source.frame) | {
+        k: v for k, v in base.value_maps.items() if mapping.get(k) == base.columns.get(k)}
+    with st.expander(ui.tr("取值映射（类别、状态、是/否）", "Value maps (classes, statuses, yes/no)")):
+        for column in ingest.coded_columns(table):
+            if column in profile.value_maps:
+                codes = [str(a) for a in (schema.TABLES[table].column(column).allowed or ("true", "false"))]
+                st.caption(f"{schema.TABLES[table].column(column).zh} / {column}: {', '.join(codes)}")
+                edited = st.data_editor(ingest.value_map_frame(profile, column), key=f"imp_vmap_{column}",
+                                        hide_index=True, disabled=["source"], width="stretch")
+                profile.value_maps[column] = ingest.value_map_from_frame(edited)
+
+    # --- 3. checks ----------------------------------------------------------------------------------------
+    prepared = ingest.prepare_source(ROOT, source, table, profile)
+    st.subheader(ui.tr("3. 检查结果", "3. Checks"))
+    m1, m2, m3 = st.columns(3)
+    m1.metric(ui.tr("总行数", "Rows"), f"{prepared.n_rows:,}")
+    m2.metric(ui.tr("通过", "Valid"), f"{prepared.n_good:,}")
+    m3.metric(ui.tr("有问题", "With problems"), f"{prepared.n_bad:,}")
+    with st.expander(ui.tr("预览（前 20 行，已转换为契约格式）", "Preview (first 20 rows, as the contract reads them)")):
+        st.dataframe(ingest.preview(prepared), key="imp_preview", hide_index=True, width="stretch")
+    if not prepared.file_problems.is_empty():
+        st.error(tr("整个文件无法导入：", "The file cannot be loaded: ") + prepared.file_problem_text(LANG))
+    if prepared.problems.is_empty():
+        st.success(ui.tr("所有行都符合数据契约。", "Every row meets the data contract."))
+    else:
+        summary = prepared.summary().drop("message_en" if ui.lang() == "zh" else "message_zh")
+        st.dataframe(summary, key="imp_summary", hide_index=True, width="stretch")
+        st.caption(ui.tr("错误报告（文件、行号、列、值、规则、说明）：", "Error report (file, row, column, value, rule, message):"))
+        ui.download_buttons(ingest.error_report(prepared, ui.lang()), "import_errors", "imp_report")
+
+    # --- 4. load ----------------------------------------------------------------------------------------
+    st.subheader(ui.tr("4. 导入", "4. Load"))
+    on_bad = st.radio(ui.tr("有问题的行", "Rows with problems"), ingest.ON_BAD, key="imp_on_bad", horizontal=True,
+                      format_func=lambda v: tr("拒绝整个文件", "Reject the whole file") if v == "reject"
+                      else tr("导入有效行，问题行隔离并注明原因", "Load valid rows, quarantine the others with reasons"))
+    replace = False
+    if prepared.existing_months:
+        months = ", ".join(f"{m:%Y-%m}" for m in prepared.existing_months)
+        st.warning(ui.tr(f"月份 {months} 已有数据。替换后旧版本会保留，可在下方撤销。",
+                         f"Months {months} already exist. The previous version is kept and can be restored below."))
+        replace = st.checkbox(ui.tr("确认替换这些月份", "Confirm replacing these months"), key="imp_replace")
+    save_as = st.text_input(ui.tr("保存映射方案为（可选）", "Save the mapping profile as (optional)"), key="imp_save_as")
+    if st.button(ui.tr("导入", "Load"), key="imp_load", type="primary"):
+        try:
+            result = ingest.commit(ROOT, prepared, on_bad=on_bad, replace=replace, save_as=save_as.strip() or None)
+        except ingest.LoadRejected as exc:
+            st.error(exc.message(ui.lang()))
+        else:
+            st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。",
+                             f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
+                             f"({result.change_id})."))
+            if result.warning:
+                st.warning(result.warning)
+
+# --- history ---------------------------------------------------------------------------------------------
+
+st.subheader(ui.tr("导入记录", "Import history"))
+log = ingest.history(ROOT)
+if log.is_empty():
+    st.info(ui.tr("还没有导入记录。", "Nothing has been imported yet."))
+else:
+    ui.show_table(log, "imp_history", name="import_log")
+    restorable = [r["change_id"] for r in log.iter_rows(named=True) if r["restorable"]]
+    if restorable:
+        r1, r2 = st.columns([3, 1])
+        change_id = r1.selectbox(ui.tr("撤销这次导入（恢复它替换前的数据）", "Undo this load (put back what it replaced)"),
+                                 restorable, key="imp_restore_id")
+        if r2.button(ui.tr("恢复", "Restore"), key="imp_restore"):
+            result = ingest.restore(ROOT, change_id)
+            st.success(ui.tr(f"已恢复 {change_id}（记录为 {result.change_id}，同样可以撤销）。",
+                             f"Restored {change_id} (logged as {result.change_id}; this can be undone too)."))
+            if result.warning:
+                st.warning(result.warning)
+            st.rerun()

@@ -1,0 +1,116 @@
+"""Vintage 分析 / Vintage: cohort curves by months on book, the cohort x MOB triangle, loans behind a point."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import app_data
+import ui
+from analytics import vintage
+
+ui.require_data()
+f = ui.filters()
+
+st.title(ui.tr("Vintage 分析", "Vintage"))
+
+METRICS = {
+    "ever30": ("ever", 30, "曾逾期30天以上 (ever 30+)", "Ever 30+ DPD"),
+    "ever60": ("ever", 60, "曾逾期60天以上 (ever 60+)", "Ever 60+ DPD"),
+    "ever90": ("ever", 90, "曾逾期90天以上 (ever 90+)", "Ever 90+ DPD"),
+    "pit30": ("pit", 30, "时点逾期30天以上", "Point-in-time 30+ DPD"),
+    "pit60": ("pit", 60, "时点逾期60天以上", "Point-in-time 60+ DPD"),
+    "pit90": ("pit", 90, "时点逾期90天以上", "Point-in-time 90+ DPD"),
+}
+
+c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
+grain = c1.radio(ui.tr("放款批次", "Cohort"), vintage.GRAINS, key="vt_grain", horizontal=True,
+                 format_func=lambda g: ui.tr("按月", "Month") if g == "month" else ui.tr("按季", "Quarter"))
+metric = c2.selectbox(ui.tr("指标", "Metric"), list(METRICS), key="vt_metric",
+                      format_func=lambda m: ui.tr(METRICS[m][2], METRICS[m][3]))
+basis = c3.radio(ui.tr("口径", "Basis"), ["count", "balance"], key="vt_basis", horizontal=True,
+                 format_func=lambda b: ui.tr("笔数", "Count") if b == "count" else ui.tr("金额", "Balance"))
+censored = c4.checkbox(ui.tr("含观察期前放款批次", "Include cohorts before the window"), key="vt_censored",
+                       help=ui.tr("首个快照月之前放款的批次缺少早期账龄（左删失），只显示可观察的账龄。",
+                                  "Cohorts originated before the first snapshot miss their early months "
+                                  "(left-censored); only observed MOBs are shown."))
+measure, threshold = METRICS[metric][0], METRICS[metric][1]
+metric_name = ui.tr(METRICS[metric][2], METRICS[metric][3])
+
+curves = app_data.run(vintage.vintage_curves, grain, measure, threshold, f.branches, f.products, censored)
+if curves.is_empty():
+    ui.empty_notice()
+    st.stop()
+
+rate_col = f"rate_{basis}"
+st.subheader(ui.tr("Vintage 曲线", "Vintage curves"))
+fig = go.Figure()
+for (cohort,), part in curves.partition_by("cohort", as_dict=True, maintain_order=True).items():
+    fig.add_scatter(x=part["mob"].to_list(), y=[None if v is None else v * 100 for v in part[rate_col]],
+                    mode="lines", name=vintage.cohort_label(cohort, grain))
+fig.update_layout(title=metric_name)
+fig.update_xaxes(title_text=ui.tr("账龄 MOB（月，放款当月 = 0）", "Months on book (MOB; origination month = 0)"))
+fig.update_yaxes(title_text=ui.tr("比率（%）", "Rate (%)"))
+ui.chart(fig, "vt_curves")
+
+st.subheader(ui.tr("批次 × 账龄矩阵", "Cohort x MOB triangle"))
+rates, flags = vintage.triangle(curves, basis, grain)
+mobs = rates.columns[1:]
+heat = go.Figure(go.Heatmap(
+    z=[[None if v is None else v * 100 for v in row[1:]] for row in rates.iter_rows()],
+    x=mobs, y=rates["cohort"].to_list(), colorscale="Reds", colorbar={"title": {"text": "%"}},
+    hovertemplate=ui.tr("批次 %{y}<br>MOB %{x}<br>%{z:.2f}%", "Cohort %{y}<br>MOB %{x}<br>%{z:.2f}%") + "<extra></extra>",
+))
+heat.update_layout(title=metric_name)
+heat.update_xaxes(title_text=ui.tr("账龄 MOB（月）", "MOB (months)"), type="category")
+heat.update_yaxes(title_text=ui.tr("放款批次", "Cohort"), type="category", autorange="reversed")
+ui.chart(heat, "vt_heatmap")
+
+st.caption(ui.tr("表中标红：该批次在同一账龄上高于所有批次的中位数。",
+                 "Shaded: the cohort is above the median of all cohorts at the same MOB."))
+ui.show_highlighted(rates, flags, "vt_table", name=f"vintage_{metric}_{basis}_{grain}")
+
+st.subheader(ui.tr("查看明细", "Loans behind a point"))
+labels = {vintage.cohort_label(c, grain): c for c in curves["cohort"].unique(maintain_order=True).to_list()}
+d1, d2, d3 = st.columns(3)
+cohort_label = d1.selectbox(ui.tr("放款批次", "Cohort"), list(labels), key="vt_drill_cohort")
+cohort_mobs = curves.filter(curves["cohort"] == labels[cohort_label])["mob"].to_list()
+mob = d2.selectbox(ui.tr("账龄 MOB", "MOB"), cohort_mobs, index=len(cohort_mobs) - 1, key="vt_drill_mob")
+part = "on_book"
+if measure == "pit":
+    part = d3.radio(ui.tr("组成", "Part"), ["on_book", "kept"], key="vt_drill_part",
+                    format_func=lambda p: ui.tr("在账逾期贷款", "On-book loans") if p == "on_book"
+                    else ui.tr("已核销/转让/抵债（保留在分子）", "Disposed, kept in the numerator"))
+spec = vintage.drill_spec(labels[cohort_label], grain, mob, measure, threshold, f.branches, f.products, part=part,
+                          last_month=curves["obs_month"].max(), title=f"{metric_name} · {cohort_label} · MOB {mob}")
+if spec is None:
+    st.info(ui.tr("时点口径的按季批次无法对应到单一月份，请选择按月批次查看明细。",
+                  "Point-in-time quarter cohorts span several months: choose monthly cohorts to list the loans."))
+else:
+    ui.drill_button(spec, "vt_drill")
+
+ui.definition(
+    "- **放款批次（Vintage）**：按放款月份或季度分组；**账龄 MOB** = 观察月 − 贷款自身放款月，放款当月为 MOB 0。"
+    "按季批次仅显示该季全部贷款都已达到的账龄。\n"
+    "- **30+ / 60+ / 90+**：逾期天数 > 30 / 60 / 90 天。\n"
+    "- **曾逾期（ever）**：截至该账龄曾在任一月末达到该逾期程度的贷款；笔数口径 = 笔数 ÷ 批次放款笔数；"
+    "金额口径 = 首次达到时的本金余额（冻结） ÷ 批次放款金额。曲线单调不降。\n"
+    "- **时点（point-in-time）**：该账龄月末处于该逾期程度的在账贷款（当月本金余额）；已核销、转让、以物抵债且此前已达到该程度的贷款，"
+    "自退出当月起按退出时本金**保留在分子**中；结清贷款退出。\n"
+    "- **分母**：批次放款笔数或放款金额（借据放款金额），不随还款减少。\n"
+    "- **左删失**：首个快照月之前放款的批次缺少早期账龄，默认不显示；勾选后只显示可观察到的账龄，其 ever 比率只统计首个快照月之后的逾期。\n"
+    "- **高于中位数**：同一账龄下所有批次比率的中位数；比率高于中位数的单元格标红。",
+    "- **Cohort (vintage)**: loans grouped by origination month or quarter; **MOB** = observation month − the loan's "
+    "own origination month, the origination month being MOB 0. Quarter cohorts show a MOB only once all their loans "
+    "reached it.\n"
+    "- **30+ / 60+ / 90+**: DPD > 30 / 60 / 90 days.\n"
+    "- **Ever**: loans that reached that DPD at any month end up to the MOB. Count = loans ÷ loans disbursed; "
+    "balance = principal outstanding when first reaching it (frozen) ÷ amount disbursed. Never decreases.\n"
+    "- **Point-in-time**: on-book loans at that DPD at the MOB's month end (their principal then). Loans written off, "
+    "transferred or foreclosed after reaching it **stay in the numerator** from their exit on, at the principal they "
+    "left with; paid-off loans leave.\n"
+    "- **Denominator**: the cohort's number of loans or disbursed principal; repayments do not reduce it.\n"
+    "- **Left-censoring**: cohorts originated before the first snapshot miss their early months and are hidden by "
+    "default; when included, only observed MOBs show and their ever rates count events from the first snapshot on.\n"
+    "- **Above median**: the median of all cohorts' rates at the same MOB; shaded cells are above it.",
+)

@@ -1,0 +1,172 @@
+"""AppTests of the 五级分类与迁徙 / Classification & migration page, through app.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import polars as pl
+import pytest
+
+from analytics import classification as cl
+from analytics import store
+
+PAGE = "pages/classification.py"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.2f}%"
+
+
+def _heatmap(at) -> dict:
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(s["data"][0] for s in specs if s["data"][0]["type"] == "heatmap")
+
+
+@pytest.fixture()
+def asof(demo_root) -> dt.date:
+    con = store.connect(demo_root)
+    month = store.months(con)[-1]
+    con.close()
+    return month
+
+
+def test_page_numbers_match_analytics(app_test, demo_root, asof):
+    at = app_test(PAGE)
+    assert at.title[0].value == "五级分类与迁徙"
+    con = store.connect(demo_root)
+    now = cl.quality_views(con, asof)["current"].row(0, named=True)
+    metrics = _metrics(at)
+    assert metrics["不良贷款率"] == _pct(now["npl_ratio"])
+    assert metrics["偏离度(逾期90天+/不良)"] == _pct(now["deviation"])
+    assert metrics["拨备覆盖率(简化)"] == _pct(now["coverage"])
+    floor = cl.below_floor_by_branch(con, asof)
+    assert metrics["低于底线笔数"] == f"{int(floor['below_n'].sum()):,}"
+    rates = cl.supervisory_migration(con, asof, "quarter")
+    assert metrics["关注类贷款迁徙率"] == _pct(rates.row(1, named=True)["migration_rate"])
+    con.close()
+    assert len(at.get("plotly_chart")) == 2  # trend + transition matrix
+    assert any("口径" in e.label for e in at.expander)
+
+
+def test_provision_presets_and_custom_rates(app_test):
+    at = app_test(PAGE)
+    pboc = _metrics(at)["拨备覆盖率(简化)"]
+    at.selectbox(key="cl_preset").set_value("mof2012").run()
+    assert not at.exception
+    mof = _metrics(at)["拨备覆盖率(简化)"]
+    assert float(mof.rstrip("%")) > float(pboc.rstrip("%"))  # MoF coefficients are higher in every class
+    at.selectbox(key="cl_preset").set_value("custom").run()
+    assert not at.exception and _metrics(at)["拨备覆盖率(简化)"] == pboc  # custom starts at the 2002 rates
+    for c in range(1, 6):
+        at.number_input(key=f"cl_rate_{c}").set_value(100.0).run()
+    assert not at.exception
+    # every class at 100%: provision = total loans, so the provision ratio is 100%
+    assert _metrics(at)["贷款拨备率(简化)"] == "100.00%"
+
+
+def test_count_basis(app_test, demo_root, asof):
+    at = app_test(PAGE)
+    at.radio(key="cl_basis").set_value("count").run()
+    assert not at.exception
+    con = store.connect(demo_root)
+    now = cl.quality_views(con, asof)["current"].row(0, named=True)
+    con.close()
+    assert _metrics(at)["不良贷款率"] == _pct(now["npl_ratio_count"])
+
+
+def test_period_selector_and_custom_start(app_test, demo_root, asof):
+    at = app_test(PAGE)
+    quarter = _metrics(at)["正常类贷款迁徙率"]
+    con = store.connect(demo_root)
+    for period in ("month", "ytd"):
+        at.radio(key="cl_period").set_value(period).run()
+        assert not at.exception
+        expected = cl.supervisory_migration(con, asof, period).row(0, named=True)["migration_rate"]
+        assert _metrics(at)["正常类贷款迁徙率"] == _pct(expected)
+    assert _metrics(at)["正常类贷款迁徙率"] != quarter
+    at.radio(key="cl_period").set_value("custom").run()
+    first = store.months(con)[0]
+    at.selectbox(key="cl_start_month").set_value(first).run()
+    assert not at.exception
+    expected = cl.migration_rates(cl.transition_base(con, first, asof)).row(0, named=True)["migration_rate"]
+    assert _metrics(at)["正常类贷款迁徙率"] == _pct(expected)
+    con.close()
+    assert any(first.strftime("%Y-%m") in c.value for c in at.caption)
+
+
+def test_matrix_toggles(app_test):
+    at = app_test(PAGE)
+    bal = _heatmap(at)
+    assert "退出：核销" in bal["x"] and bal["y"][0] == "正常类"
+    at.radio(key="cl_matrix_measure").set_value("n").run()
+    assert not at.exception
+    count = _heatmap(at)
+    assert count["z"] != bal["z"]
+    at.toggle(key="cl_matrix_share").set_value(True).run()
+    assert not at.exception
+    share = _heatmap(at)
+    assert share["text"][0][0].endswith("%")
+
+
+def test_matrix_exit_cell_drill(app_test):
+    at = app_test(PAGE)
+    at.selectbox(key="cl_cell_from").set_value(1).run()
+    at.selectbox(key="cl_cell_to").set_value("paid_off").run()
+    at.button(key="cl_cell_drill").click().run()
+    assert not at.exception
+    spec = at.session_state["drill_spec"]
+    assert spec.exits_in_period and spec.statuses == ("paid_off",) and spec.prev_classes == (1,)
+    assert at.title[0].value == "借据明细"
+    assert int(at.metric[0].value.replace(",", "")) > 0  # loans paid off during the quarter
+
+
+@pytest.mark.parametrize(("select_key", "value", "button", "check"), [
+    ("cl_drill_kpi", "class2", "cl_drill_kpi_go", lambda s: s.classes == (2,)),
+    ("cl_rate_drill", "performing", "cl_rate_drill_go", lambda s: s.prev_classes == (1, 2) and s.classes == (3, 4, 5)),
+    ("cl_floor_branch", None, "cl_floor_drill", lambda s: s.below_floor and len(s.branches) == 1),
+    ("cl_cell_to", "3", "cl_cell_drill", lambda s: s.classes == (3,) and not s.exits_in_period),
+])
+def test_drill_buttons(app_test, demo_root, asof, select_key, value, button, check):
+    at = app_test(PAGE)
+    if value is None:  # the worst branch of the below-floor table
+        con = store.connect(demo_root)
+        value = cl.below_floor_by_branch(con, asof)["branch_id"][0]
+        con.close()
+    at.selectbox(key=select_key).set_value(value).run()
+    assert not at.exception
+    at.button(key=button).click().run()
+    assert not at.exception
+    assert check(at.session_state["drill_spec"])
+
+
+def test_english(app_test):
+    at = app_test(PAGE)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Classification & migration"
+    metrics = _metrics(at)
+    assert "NPL ratio" in metrics and "Special-mention migration rate" in metrics
+    assert "Exit: Written off" in _heatmap(at)["x"]
+
+
+def test_empty_filter_result_shows_message(app_test, demo_root, tmp_path, monkeypatch):
+    # A copy of the demo store where one branch sells nothing of one product: that filter is empty.
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root)
+    loans = pl.read_parquet(root / "loans.parquet")
+    branch, product = loans.row(0, named=True)["branch_id"], loans.row(0, named=True)["product"]
+    loans.filter((pl.col("branch_id") != branch) | (pl.col("product") != product)).write_parquet(
+        root / "loans.parquet")
+    monkeypatch.setenv(store.DATA_ENV, str(root))
+    at = app_test(PAGE)
+    at.sidebar.multiselect(key="f_branches").select(branch).run()
+    at.sidebar.multiselect(key="f_products").select(product).run()
+    assert not at.exception
+    assert any("没有数据" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

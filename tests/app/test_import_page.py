@@ -1,0 +1,134 @@
+"""AppTests of the data import page (数据导入) on its own tmp stores.
+
+AppTest cannot upload a file, so the page's file step (``read_upload`` -> ``st.session_state["imp_source"]``)
+is replaced by injecting a ``Source`` read from bytes, exactly what the upload produces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics import ingest, ingest_map, ingest_read, store
+from tests.test_ingest import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load
+
+PAGE = "pages/data_import.py"
+
+
+@pytest.fixture()
+def import_app(app_test, tmp_path, monkeypatch):
+    """(make, root): app_test over an empty tmp store."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv(store.DATA_ENV, str(root))
+    return app_test, root
+
+
+def open_with(make, source: ingest_read.Source | None, table: str, lang: str = "zh"):
+    at = make(PAGE, lang)
+    at.session_state["imp_table"] = table
+    if source is not None:
+        at.session_state["imp_source"] = source
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_empty_store_renders_in_both_languages(import_app):
+    make, _ = import_app
+    at = open_with(make, None, "branches")
+    assert at.title[0].value == "数据导入"
+    assert any("还没有导入记录" in i.value for i in at.info)
+    at = open_with(make, None, "branches", lang="en")
+    assert at.title[0].value == "Data import"
+    assert any("Nothing has been imported" in i.value for i in at.info)
+
+
+def test_from_empty_folder_to_loaded_tables(import_app):
+    make, root = import_app
+    src = ingest_read.read_source(BRANCHES_CSV.encode("gbk"), "机构.csv")
+    at = open_with(make, src, "branches")
+    assert at.selectbox(key="imp_map_branch_id").value == "机构号"
+    assert [m.value for m in at.metric] == ["2", "2", "0"]
+    at.text_input(key="imp_save_as").input("机构方案")
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    assert any("已导入 2 行" in s.value for s in at.success)
+    assert pl.read_parquet(root / "branches.parquet")["branch_id"].to_list() == ["B1", "B2"]
+    assert ingest.history(root).height == 1
+    assert (root / "_meta" / "profiles" / "机构方案.json").is_file()
+
+    # loans next, remapping a column by hand on the page
+    src = ingest_read.read_source(LOANS_CSV.encode("gbk"), "借据.csv")
+    at.session_state["imp_table"] = "loans"
+    at.session_state["imp_source"] = src
+    at.run()
+    at.selectbox(key="imp_map_industry").select("").run()  # unmapped: a missing column is an error
+    assert any("industry" in e.value for e in at.error) or at.metric[1].value == "0"
+    at.selectbox(key="imp_map_industry").select(ingest_map.ALL_EMPTY).run()  # explicitly empty for every row
+    assert at.selectbox(key="imp_map_industry").value == ingest_map.ALL_EMPTY
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert pl.read_parquet(root / "loans.parquet")["industry"].to_list() == [None, None, None]
+
+
+def test_bad_file_shows_summary_report_and_quarantine_choice(import_app):
+    make, root = import_app
+    load(root, BRANCHES_CSV, "b.csv", "branches")
+    load(root, LOANS_CSV, "l.csv", "loans")
+    bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
+    at = open_with(make, ingest_read.read_source(bad.encode(), "m.csv"), "snapshots", lang="en")
+    assert [m.value for m in at.metric] == ["4", "3", "1"]
+    assert at.get("download_button")  # the error report (CSV and Excel)
+    before = store.data_version(root)
+    at.button(key="imp_load").click().run()
+    assert any("rejected" in e.value for e in at.error)
+    assert store.data_version(root) == before
+    at.radio(key="imp_on_bad").set_value("quarantine").run()
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    assert any("quarantined 1" in s.value for s in at.success)
+    assert store.data_version(root) != before
+
+
+def test_existing_month_needs_confirmation_and_restore_undoes(import_app):
+    make, root = import_app
+    load(root, BRANCHES_CSV, "b.csv", "branches")
+    load(root, LOANS_CSV, "l.csv", "loans")
+    load(root, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
+    v1 = store.data_version(root)
+    changed = SNAP_HEADER + SNAP_ROWS.replace("70.5", "60")
+    at = open_with(make, ingest_read.read_source(changed.encode(), "m2.csv"), "snapshots")
+    assert at.warning and "2024-03" in at.warning[0].value
+    at.button(key="imp_load").click().run()
+    assert at.error  # not confirmed
+    at.checkbox(key="imp_replace").check().run()
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    assert store.data_version(root) != v1
+    latest = ingest.history(root)["change_id"][0]
+    at.selectbox(key="imp_restore_id").select(latest).run()
+    at.button(key="imp_restore").click().run()
+    assert not at.exception, at.exception
+    assert ingest.history(root)["kind"][0] == "restore"
+    con = store.connect(root)
+    try:
+        assert store.query(con, "SELECT sum(outstanding_principal)::VARCHAR AS s FROM snapshots")["s"][0] == "786234.56"
+    finally:
+        con.close()
+
+
+def test_value_map_editor_and_unit(import_app, tmp_path: Path):
+    make, root = import_app
+    load(root, BRANCHES_CSV, "b.csv", "branches")
+    load(root, LOANS_CSV, "l.csv", "loans")
+    text = SNAP_HEADER.replace("(万元)", "") + SNAP_ROWS
+    at = open_with(make, ingest_read.read_source(text.encode(), "m.csv"), "snapshots")
+    assert at.radio(key="imp_unit").value == "元"
+    at.radio(key="imp_unit").set_value("万元").run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.metric] == ["3", "3", "0"]
+    assert at.get("arrow_data_frame") or at.dataframe

@@ -1,0 +1,102 @@
+"""AppTests of the roll-rate page (滚动率) through app.py, on the demo store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics import derive, rollrate, store
+from tests.derived_book import write as write_tiny_book
+
+PAGE = "pages/rollrate.py"
+CHARTS = ("rr_matrix", "rr_trend", "rr_cures", "rr_flow", "rr_flow_trend")
+
+
+def _chart(at, key: str) -> dict:
+    return json.loads(at.get("plotly_chart")[CHARTS.index(key)].proto.spec)
+
+
+def test_renders_matrix_trends_flow(app_test, demo_root):
+    at = app_test(PAGE)
+    assert not at.exception
+    assert at.title[0].value == "滚动率"
+    assert len(at.get("plotly_chart")) == len(CHARTS)
+    con = store.connect(demo_root)
+    month = store.months(con)[-1]
+    matrix = rollrate.transition_matrix(con, month)
+    con.close()
+    heat = _chart(at, "rr_matrix")
+    assert heat["data"][0]["type"] == "heatmap"
+    assert heat["layout"]["yaxis"]["title"]["text"] == "上月逾期档位"
+    assert "核销" in heat["data"][0]["x"]  # exit columns
+    table = at.dataframe[0].value
+    m0 = matrix.filter((matrix["from_state"] == "M0") & (matrix["to_state"] == "M1"))
+    row = table[(table["上月档位"] == "M0") & (table["本月状态"] == "M1")]
+    assert row["金额占比"].iloc[0] == pytest.approx(m0["share_balance"][0])
+    assert _chart(at, "rr_trend")["layout"]["yaxis"]["title"]["text"] == "比率（%）"
+    assert _chart(at, "rr_flow_trend")["layout"]["xaxis"]["title"]["text"] == "月份"
+    assert at.expander
+
+
+def test_every_widget_and_drill(app_test):
+    at = app_test(PAGE)
+    heat = _chart(at, "rr_matrix")
+    at.radio(key="rr_basis").set_value("count").run()
+    assert not at.exception
+    assert _chart(at, "rr_matrix")["data"][0]["z"] != heat["data"][0]["z"]
+    months = at.selectbox(key="rr_month").options
+    at.selectbox(key="rr_month").set_value(at.selectbox(key="rr_month").options[0]).run()
+    assert not at.exception
+    assert len(months) > 1 and at.title[0].value == "滚动率"
+    at.multiselect(key="rr_rolls").set_value(["M0→M1"]).run()
+    assert not at.exception
+    assert len(_chart(at, "rr_trend")["data"]) == 1
+    at.selectbox(key="rr_drill_from").set_value("M1").run()
+    at.selectbox(key="rr_drill_to").set_value("M0").run()
+    assert not at.exception
+    at.button(key="rr_drill").click().run()
+    assert not at.exception
+    spec = at.session_state["drill_spec"]
+    assert spec.prev_dpd_min == 1 and spec.dpd_max == 0
+
+
+def test_english(app_test):
+    # Switched in the sidebar: app_test(PAGE, lang="en") first renders the overview page, whose
+    # language-dependent format_func AppTest later re-evaluates outside the run (in Chinese).
+    at = app_test(PAGE)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert at.title[0].value == "Roll rates"
+    assert not at.exception
+    assert "Written off" in _chart(at, "rr_matrix")["data"][0]["x"]
+    assert _chart(at, "rr_trend")["layout"]["yaxis"]["title"]["text"] == "Rate (%)"
+    assert at.button(key="rr_drill").label == "Show the loans"
+
+
+def test_drill_to_exit_cell(app_test):
+    at = app_test(PAGE)
+    at.selectbox(key="rr_drill_from").set_value("M7+").run()
+    at.selectbox(key="rr_drill_to").set_value("written_off").run()
+    at.button(key="rr_drill").click().run()
+    assert not at.exception
+    spec = at.session_state["drill_spec"]
+    assert spec.exits_in_period and spec.statuses == ("written_off",) and spec.prev_dpd_min == 181
+
+
+@pytest.fixture()
+def tiny_app(app_test, tmp_path, monkeypatch):
+    """app_test over the hand-built book of tests/derived_book.py (with derived tables)."""
+    root = write_tiny_book(tmp_path / "data")
+    derive.build(root)
+    monkeypatch.setenv(store.DATA_ENV, str(root))
+    return app_test
+
+
+def test_empty_filter_shows_notice(tiny_app):
+    at = tiny_app(PAGE)
+    assert at.get("plotly_chart")  # data before filtering
+    at.sidebar.multiselect(key="f_branches").select("B1").run()
+    at.sidebar.multiselect(key="f_products").select("mortgage").run()
+    assert not at.exception
+    assert any("没有数据" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

@@ -1,0 +1,88 @@
+"""AppTests of the shell (filters, language switch) and the overview page, through app.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from analytics import portfolio, store
+
+OVERVIEW = "pages/overview.py"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_renders_kpis_matching_analytics(app_test, demo_root):
+    at = app_test(OVERVIEW)
+    con = store.connect(demo_root)
+    month = store.months(con)[-1]
+    tiles = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month).iter_rows(named=True)}
+    metrics = _metrics(at)
+    assert metrics["不良率"] == f"{tiles['npl_ratio']['value'] * 100:.2f}%"
+    assert metrics["逾期率"] == f"{tiles['overdue_ratio']['value'] * 100:.2f}%"
+    assert len(at.get("plotly_chart")) == 1
+    assert at.title[0].value == "资产质量总览"
+
+
+def test_language_switch(app_test):
+    at = app_test(OVERVIEW)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Portfolio overview"
+    assert "NPL ratio" in _metrics(at)
+
+
+def test_filters_change_the_numbers(app_test, demo_root):
+    at = app_test(OVERVIEW)
+    before = _metrics(at)["贷款余额"]
+    con = store.connect(demo_root)
+    branch = store.query(con, "SELECT min(branch_id) AS b FROM branches")["b"][0]
+    at.sidebar.multiselect(key="f_branches").select(branch).run()
+    assert not at.exception
+    after_branch = _metrics(at)["贷款余额"]
+    assert after_branch != before
+    at.sidebar.multiselect(key="f_products").select("consumer").run()
+    assert not at.exception and _metrics(at)["贷款余额"] != after_branch
+
+
+def test_month_and_compare_widgets(app_test):
+    at = app_test(OVERVIEW)
+    # August: the previous month (July) differs from the previous quarter end (June).
+    at.sidebar.selectbox(key="f_month").set_value(dt.date(2026, 8, 1)).run()
+    assert not at.exception
+    assert "2026-08" in at.caption[0].value
+    delta_mom = [m.delta for m in at.metric]
+    at.radio(key="ov_compare").set_value("qoq").run()
+    assert not at.exception
+    assert [m.delta for m in at.metric] != delta_mom
+
+
+def test_empty_filter_result_shows_message(app_test, demo_root, monkeypatch):
+    at = app_test(OVERVIEW)
+    # A product the chosen branch does not sell gives an empty portfolio, not an error.
+    con = store.connect(demo_root)
+    pairs = store.query(con, "SELECT DISTINCT branch_id, product FROM loans")
+    sold = set(zip(pairs["branch_id"], pairs["product"], strict=True))
+    branches = sorted({b for b, _ in sold})
+    products = sorted({p for _, p in sold})
+    missing = [(b, p) for b in branches for p in products if (b, p) not in sold]
+    if not missing:
+        at.sidebar.multiselect(key="f_products").select(products[0]).run()
+        return
+    b, p = missing[0]
+    at.sidebar.multiselect(key="f_branches").select(b).run()
+    at.sidebar.multiselect(key="f_products").select(p).run()
+    assert not at.exception
+    assert any("没有数据" in i.value for i in at.info)
+
+
+def test_drill_button_opens_loan_list(app_test):
+    at = app_test(OVERVIEW)
+    at.selectbox(key="ov_drill_choice").set_value("npl").run()
+    at.button(key="ov_drill").click().run()
+    assert not at.exception
+    assert at.title[0].value == "借据明细"
+    assert at.session_state["drill_spec"].classes == (3, 4, 5)
+    n_loans = int(at.metric[0].value.replace(",", ""))
+    assert n_loans > 0
