@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 import app_data
 import ui
@@ -26,6 +27,14 @@ PAGES = (
     ("pages/data_import.py", "数据导入", "Data import", ":material/upload_file:", "data"),
 )
 SECTIONS = {"analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data")}
+
+if PagesManager.uses_pages_directory:
+    # The pages/ folder next to app.py makes Streamlit run the first script run of a new server in its
+    # legacy multipage mode, where the sidebar widgets get other ids than in every later run: the first
+    # click after a start would reset the language and the filters. st.navigation switches that mode off
+    # for the process; do it before any widget exists and start the run again.
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 st.set_page_config(page_title="逾期贷款分析驾驶舱 · Overdue Loan Analytics", page_icon=":bar_chart:", layout="wide")
 st.session_state.setdefault("lang", "zh")

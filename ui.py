@@ -27,7 +27,7 @@ def lang() -> str:
     """The language of this run. Outside a script run (AppTest calls a widget's format_func
     between runs) it answers the language of the last run instead of the default."""
     global _last_lang
-    if get_script_run_ctx() is None:
+    if get_script_run_ctx(suppress_warning=True) is None:
         return _last_lang
     _last_lang = st.session_state.get("lang", "zh")
     return _last_lang

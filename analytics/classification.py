@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import duckdb
 import polars as pl
@@ -34,47 +33,11 @@ MISSING = "missing"  # on book at period start, no row at the as-of month and no
 END_STATES = tuple(str(c) for c in CLASSES) + EXIT_STATUSES + (MISSING,)
 
 
-# --- provisioning ------------------------------------------------------------------------------
+# --- provisioning (the rates and formulas live in portfolio; re-exported here) ---------------------
 
-
-@dataclass(frozen=True)
-class ProvisionRates:
-    """Provision rate per booked class (decimal). Simplified regulatory-style provision, not ECL."""
-
-    normal: float = 0.01
-    special_mention: float = 0.02
-    substandard: float = 0.25
-    doubtful: float = 0.50
-    loss: float = 1.00
-
-    def by_class(self) -> dict[int, float]:
-        return dict(zip(CLASSES, (self.normal, self.special_mention, self.substandard, self.doubtful, self.loss),
-                        strict=True))
-
-
-PBOC_2002 = ProvisionRates()
-"""2002 PBOC reference schedule [CONV]: 1% general on 正常, 2 / 25 / 50 / 100% specific."""
-MOF_2012 = ProvisionRates(0.015, 0.03, 0.30, 0.60, 1.00)
-"""2012 MoF standard-method risk coefficients (一般准备), offered as an alternative preset."""
-PROVISION_PRESETS = {"pboc2002": PBOC_2002, "mof2012": MOF_2012}
-
-
-def provision_expr(rates: ProvisionRates = PBOC_2002) -> pl.Expr:
-    """Σ class balance × rate, rounded to the fen, as MONEY (needs ``class1_bal`` … ``class5_bal``)."""
-    total = pl.sum_horizontal(pl.col(f"class{c}_bal").cast(pl.Float64) * rate for c, rate in rates.by_class().items())
-    return total.round(2).cast(MONEY).alias("provision")
-
-
-def add_provisions(summary: pl.DataFrame, rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
-    """Add provision, 拨备覆盖率 (``coverage`` = provision / NPL) and 贷款拨备率 (``provision_ratio`` =
-    provision / total loans) to a frame summed by ``portfolio.summarise``."""
-    prov = pl.col("provision").cast(pl.Float64)
-    npl = pl.col("npl_bal").cast(pl.Float64)
-    total = pl.col("total_bal").cast(pl.Float64)
-    return summary.with_columns(provision_expr(rates)).with_columns(
-        (prov / pl.when(npl != 0).then(npl)).alias("coverage"),
-        (prov / pl.when(total != 0).then(total)).alias("provision_ratio"),
-    )
+ProvisionRates = portfolio.ProvisionRates
+PBOC_2002, MOF_2012, PROVISION_PRESETS = portfolio.PBOC_2002, portfolio.MOF_2012, portfolio.PROVISION_PRESETS
+provision_expr, add_provisions = portfolio.provision_expr, portfolio.add_provisions
 
 
 def provision_ratios(con: duckdb.DuckDBPyConnection, by: tuple[str, ...] = ("month",), branches: tuple[str, ...] = (),

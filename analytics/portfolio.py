@@ -12,11 +12,12 @@ NPL = booked class 次级/可疑/损失; 90+ = DPD > 90; 偏离度 = 90+ balance
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
-from analytics.schema import MONEY
+from analytics.schema import CLASSES, MONEY
 from analytics.store import has_view, query
 
 FILTER_SQL = """(len($branches) = 0 OR list_contains($branches, l.branch_id))
@@ -135,6 +136,49 @@ def quality_by(con: duckdb.DuckDBPyConnection, by: tuple[str, ...] = ("month",),
     return summarise(quality_base(con, branches, products, month_from, month_to), by)
 
 
+# --- provisioning ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProvisionRates:
+    """Provision rate per booked class (decimal). Simplified regulatory-style provision, not ECL."""
+
+    normal: float = 0.01
+    special_mention: float = 0.02
+    substandard: float = 0.25
+    doubtful: float = 0.50
+    loss: float = 1.00
+
+    def by_class(self) -> dict[int, float]:
+        return dict(zip(CLASSES, (self.normal, self.special_mention, self.substandard, self.doubtful, self.loss),
+                        strict=True))
+
+
+PBOC_2002 = ProvisionRates()
+"""2002 PBOC reference schedule [CONV]: 1% general on 正常, 2 / 25 / 50 / 100% specific."""
+MOF_2012 = ProvisionRates(0.015, 0.03, 0.30, 0.60, 1.00)
+"""2012 MoF standard-method risk coefficients (一般准备), offered as an alternative preset."""
+PROVISION_PRESETS = {"pboc2002": PBOC_2002, "mof2012": MOF_2012}
+
+
+def provision_expr(rates: ProvisionRates = PBOC_2002) -> pl.Expr:
+    """Σ class balance × rate, rounded to the fen, as MONEY (needs ``class1_bal`` … ``class5_bal``)."""
+    total = pl.sum_horizontal(pl.col(f"class{c}_bal").cast(pl.Float64) * rate for c, rate in rates.by_class().items())
+    return total.round(2).cast(MONEY).alias("provision")
+
+
+def add_provisions(summary: pl.DataFrame, rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
+    """Add provision, 拨备覆盖率 (``coverage`` = provision / NPL) and 贷款拨备率 (``provision_ratio`` =
+    provision / total loans) to a frame summed by ``portfolio.summarise``."""
+    prov = pl.col("provision").cast(pl.Float64)
+    npl = pl.col("npl_bal").cast(pl.Float64)
+    total = pl.col("total_bal").cast(pl.Float64)
+    return summary.with_columns(provision_expr(rates)).with_columns(
+        (prov / pl.when(npl != 0).then(npl)).alias("coverage"),
+        (prov / pl.when(total != 0).then(total)).alias("provision_ratio"),
+    )
+
+
 def dimensions(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     """What the sidebar offers: snapshot months, branches (id, name) and products present."""
     months = query(con, "SELECT DISTINCT month FROM snapshots ORDER BY month")["month"].to_list()
@@ -161,18 +205,19 @@ def add_months(month: dt.date, n: int) -> dt.date:
     return dt.date(k // 12, k % 12 + 1, 1)
 
 
-KPI_NAMES = ("total_bal", "overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal", "deviation")
+KPI_NAMES = ("total_bal", "overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal", "deviation",
+             "special_mention_ratio", "coverage", "provision_ratio")
 
 
 def kpi_tiles(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
-              products: tuple[str, ...] = ()) -> pl.DataFrame:
+              products: tuple[str, ...] = (), rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
     """The overview KPIs at ``month``, the previous month and the previous quarter end, with changes.
 
     One row per KPI: value, prev_month, prev_quarter, change_mom, change_qoq (absolute change;
     for ratios in ratio points, i.e. 0.001 = 0.1 percentage point).
     """
     ref = {"value": month, "prev_month": add_months(month, -1), "prev_quarter": previous_quarter_end(month)}
-    by_month = quality_by(con, ("month",), branches, products, min(ref.values()), month)
+    by_month = add_provisions(quality_by(con, ("month",), branches, products, min(ref.values()), month), rates)
     cols = {}
     for col, m in ref.items():
         row = by_month.filter(pl.col("month") == m)

@@ -19,10 +19,10 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from analytics import derive, portfolio
+from analytics import portfolio
 from analytics.portfolio import add_months, filter_params, previous_quarter_end
 from analytics.schema import MONEY
-from analytics.store import query
+from analytics.store import has_view, query
 
 DIMENSIONS = {"total": (), "branch": ("branch_id",), "product": ("product",)}
 TOTAL = "total"
@@ -92,7 +92,7 @@ def new_overdue_base(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] =
     Reads derive.py's ``transitions`` view when present (and ``dpd_min`` is 1), else the snapshots.
     """
     params = filter_params(branches, products) | {"month_from": month_from, "month_to": month_to}
-    if dpd_min == 1 and derive.has_view(con, "transitions"):
+    if dpd_min == 1 and has_view(con, "transitions"):
         return query(con, NEW_OVERDUE_DERIVED_SQL, params, NEW_OVERDUE_SCHEMA)
     params |= {"dpd_min": dpd_min, "prev_from": add_months(month_from, -1) if month_from > EARLIEST else month_from,
                "prev_to": add_months(month_to, -1)}

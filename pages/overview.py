@@ -32,9 +32,12 @@ KPI_TEXT = {
     "npl_ratio": ("不良率", "NPL ratio", "pct"),
     "dpd90_bal": ("逾期90天以上余额", "90+ DPD balance", "money"),
     "deviation": ("偏离度(逾期90天+/不良)", "90+ DPD / NPL (偏离度)", "pct"),
+    "special_mention_ratio": ("关注类占比", "Special-mention ratio", "pct"),
+    "coverage": ("拨备覆盖率(简化)", "Provision coverage (simplified)", "pct"),
+    "provision_ratio": ("贷款拨备率(简化)", "Loan provision ratio (simplified)", "pct"),
 }
 # Rising overdue or NPL is bad: show those deltas in red ("inverse").
-INVERSE = {"overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal", "deviation"}
+INVERSE = {"overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal", "deviation", "special_mention_ratio"}
 
 
 def _delta(kpi: str, change: float | None) -> str | None:
@@ -47,12 +50,12 @@ compare_labels = {"mom": ui.tr("上月末", "previous month"), "qoq": ui.tr("上
 compare = st.radio(ui.tr("对比", "Compare with"), list(compare_labels), key="ov_compare", horizontal=True,
                    format_func=compare_labels.get)
 change_col = "change_mom" if compare == "mom" else "change_qoq"
-cols = st.columns(4)
+cols = st.columns(5)
 for i, kpi in enumerate(KPI_TEXT):
     zh, en, kind = KPI_TEXT[kpi]
     row = values[kpi]
     shown = ui.fmt_pct(row["value"]) if kind == "pct" else ui.fmt_money(row["value"])
-    cols[i % 4].metric(ui.tr(zh, en), shown, _delta(kpi, row[change_col]),
+    cols[i % 5].metric(ui.tr(zh, en), shown, _delta(kpi, row[change_col]),
                        delta_color="inverse" if kpi in INVERSE else "normal", border=True)
 dev = values["deviation"]["value"]
 if dev is not None and dev > 1:
@@ -100,12 +103,18 @@ ui.definition(
     "- **逾期贷款**：逾期天数 ≥ 1 的贷款，按**整笔本金余额**计入（非仅逾期部分）；逾期率 = 逾期贷款余额 ÷ 贷款余额。\n"
     "- **不良贷款**：账面五级分类为次级、可疑、损失；不良率 = 不良贷款余额 ÷ 贷款余额。\n"
     "- **逾期90天以上**：逾期天数 > 90。**偏离度** = 逾期90天以上贷款余额 ÷ 不良贷款余额，监管期望 ≤ 100%。\n"
+    "- **关注类占比** = 关注类余额 ÷ 贷款余额。**拨备覆盖率 / 贷款拨备率（简化）**：按五级分类余额 × 计提比例"
+    "（默认 2002 年人民银行参考比例：正常 1%、关注 2%、次级 25%、可疑 50%、损失 100%）估算的准备金，"
+    "分别除以不良余额与贷款余额；银行实际减值准备按预期信用损失（ECL）计提，比例可在“五级分类与迁徙”页调整。\n"
     "- 变动：与上月末或上季末（本季度之前一个季度的最后一个月）相比；比率变动单位为百分点(pp)。\n"
     "- 所有比率均先汇总分子、分母再相除；下表另列笔数口径。",
     "- **Total loans**: outstanding principal of on-book (active) loans at month end.\n"
     "- **Overdue**: DPD ≥ 1, counting the **whole outstanding principal**; overdue ratio = overdue / total.\n"
     "- **NPL**: booked class substandard, doubtful or loss; NPL ratio = NPL / total.\n"
     "- **90+ DPD**: DPD > 90. **偏离度** = 90+ DPD balance / NPL balance; supervisors expect ≤ 100%.\n"
+    "- **Special-mention ratio** = special mention / total. **Coverage / provision ratio (simplified)**: class "
+    "balance × rate (default: the 2002 PBOC reference 1% / 2% / 25% / 50% / 100%) divided by NPL and by total loans; "
+    "a bank's real allowance is ECL-based; rates can be changed on the Classification page.\n"
     "- Changes: vs the previous month end or the previous quarter end; ratio changes in percentage points (pp).\n"
     "- Ratios sum numerators and denominators before dividing; the table also gives counts.",
 )

@@ -67,3 +67,24 @@ def app_test(demo_root, monkeypatch):
         return at
 
     return make
+
+
+@pytest.fixture()
+def sparse_store(demo_root, tmp_path, monkeypatch) -> tuple[Path, str, str]:
+    """A copy of the demo store in which one branch sells nothing of one product (that filter is empty),
+    with OVERDUE_DATA_DIR pointed at it. Returns (root, branch, product)."""
+    import shutil
+
+    import polars as pl
+
+    from analytics import derive
+
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root)
+    loans = pl.read_parquet(root / "loans.parquet")
+    branch, product = loans.row(0, named=True)["branch_id"], loans.row(0, named=True)["product"]
+    loans.filter((pl.col("branch_id") != branch) | (pl.col("product") != product)).write_parquet(
+        root / "loans.parquet")
+    derive.build(root)  # every store change rebuilds the derived tables
+    monkeypatch.setenv(store.DATA_ENV, str(root))
+    return root, branch, product

@@ -103,3 +103,14 @@ def test_derived_cube_gives_the_same_numbers(tmp_path):
     cubed = [portfolio.quality_by(con, by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
     for a, b in zip(raw, cubed, strict=True):
         assert_frame_equal(a, b)
+
+
+def test_kpi_tiles_provisioning_by_hand(con):
+    # Sep: 正常 5000 x 1% + 关注 2000 x 2% + 次级 3000 x 25% = 840; Oct: 900 x 1% + 5900 x 2% = 127.
+    row = {r["kpi"]: r for r in portfolio.kpi_tiles(con, OCT).iter_rows(named=True)}
+    assert row["coverage"]["prev_month"] == pytest.approx(840 / 3000)
+    assert row["provision_ratio"]["prev_month"] == pytest.approx(840 / 10000)
+    assert row["provision_ratio"]["value"] == pytest.approx(127 / 6800)
+    assert row["coverage"]["value"] is None  # no NPL in October
+    mof = {r["kpi"]: r for r in portfolio.kpi_tiles(con, OCT, rates=portfolio.MOF_2012).iter_rows(named=True)}
+    assert mof["provision_ratio"]["value"] == pytest.approx((900 * 0.015 + 5900 * 0.03) / 6800)

@@ -180,7 +180,7 @@ def test_new_overdue_from_derived_transitions_matches(tmp_path):
     con.close()
     derive.build(root)
     con = store.connect(root)
-    assert derive.has_view(con, "transitions")
+    assert store.has_view(con, "transitions")
     assert_frame_equal(trends.trend_series(con, "branch"), plain)
     from_snapshots = store.query(con, trends.NEW_OVERDUE_SQL, trends.filter_params((), ()) | {
         "month_from": JUN, "month_to": OCT, "dpd_min": 1, "prev_from": add_months(JUN, -1), "prev_to": SEP},

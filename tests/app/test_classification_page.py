@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 
-import polars as pl
 import pytest
 
 from analytics import classification as cl
@@ -155,15 +153,8 @@ def test_english(app_test):
     assert "Exit: Written off" in _heatmap(at)["x"]
 
 
-def test_empty_filter_result_shows_message(app_test, demo_root, tmp_path, monkeypatch):
-    # A copy of the demo store where one branch sells nothing of one product: that filter is empty.
-    root = tmp_path / "data"
-    shutil.copytree(demo_root, root)
-    loans = pl.read_parquet(root / "loans.parquet")
-    branch, product = loans.row(0, named=True)["branch_id"], loans.row(0, named=True)["product"]
-    loans.filter((pl.col("branch_id") != branch) | (pl.col("product") != product)).write_parquet(
-        root / "loans.parquet")
-    monkeypatch.setenv(store.DATA_ENV, str(root))
+def test_empty_filter_result_shows_message(app_test, sparse_store):
+    _, branch, product = sparse_store
     at = app_test(PAGE)
     at.sidebar.multiselect(key="f_branches").select(branch).run()
     at.sidebar.multiselect(key="f_products").select(product).run()

@@ -65,6 +65,8 @@ def test_every_widget(app_test):
     assert table_rows == len(shown.options) > 1  # the league: one row per branch
     at.multiselect(key="tr_members_branch").set_value(shown.options[:2]).run()
     assert not at.exception and len(_trace_names(at)) == 2
+    at.selectbox(key="tr_metric").set_value("overdue_ratio").run()  # re-ranks the branches
+    assert not at.exception and _trace_names(at)
 
     at.radio(key="tr_dim").set_value("product").run()
     assert not at.exception

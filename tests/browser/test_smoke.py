@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(demo_root):
+def server(demo_root, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing: .ci/run installs it with apt-get install chromium")
@@ -37,7 +37,9 @@ def server(demo_root):
     env = os.environ | {"OVERDUE_DATA_DIR": str(demo_root)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -49,10 +51,13 @@ def server(demo_root):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail(f"streamlit did not start: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+        proc.wait()
+        log.close()
+        pytest.fail(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 def _settle(page) -> None:
@@ -79,17 +84,19 @@ def test_overview_shows_kpis(page, demo_root, tmp_path):
     con = store.connect(demo_root)
     month = store.months(con)[-1]
     tiles = portfolio.kpi_tiles(con, month)
+    con.close()
     npl_ratio = tiles.filter(tiles["kpi"] == "npl_ratio")["value"][0]
-    page.get_by_text("资产质量总览").first.wait_for()
+    page.get_by_role("heading", name="资产质量总览").wait_for()
     values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
     assert f"{npl_ratio * 100:.2f}%" in values
     page.screenshot(path=str(tmp_path / "overview.png"))
 
 
 def test_language_switch_and_navigation(page):
-    page.get_by_text("English", exact=True).click()
+    english = page.get_by_role("radio", name="English")
+    english.check(force=True)
     _settle(page)
-    page.get_by_text("Portfolio overview").first.wait_for()
+    page.get_by_role("heading", name="Portfolio overview").wait_for()
     page.get_by_role("link", name="Loan drill-down").click()
     _settle(page)
     page.get_by_role("heading", name="Loan drill-down").wait_for()
