@@ -10,50 +10,52 @@ never asserted in tests.
 from __future__ import annotations
 
 import argparse
-import importlib
+import datetime as dt
 import platform
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from analytics import portfolio, store
+from analytics import aging, causes, classification, drilldown, portfolio, rollrate, store, trends, vintage
 from analytics.drilldown import DrillSpec
 
 
-def page_calls(month) -> dict[str, list[tuple[Callable, tuple, dict]]]:
-    """What each page computes on first load with the default widgets (sidebar: all branches, all products)."""
+def page_calls(month: dt.date) -> dict[str, list[tuple[Callable, tuple, dict]]]:
+    """What each page computes on first load with its default widgets (sidebar: all branches and products)."""
     first = portfolio.add_months(month, -35)
-    calls: dict[str, list] = {
-        "overview": [
-            ("analytics.portfolio", "dimensions", (), {}),
-            ("analytics.portfolio", "kpi_tiles", (month, (), ()), {}),
-            ("analytics.portfolio", "quality_by", (("month",), (), (), first, month), {}),
+    everything = ((), ())
+    calls = {
+        "资产质量总览 overview": [
+            (portfolio.dimensions, (), {}),
+            (portfolio.kpi_tiles, (month, *everything), {}),
+            (portfolio.quality_by, (("month",), *everything, first, month), {}),
         ],
-        "drilldown (overdue loans)": [
-            ("analytics.drilldown", "loans_behind", (DrillSpec(month=month, dpd_min=1),), {}),
+        "五级分类与迁徙 classification": [
+            (classification.quality_views, (month, *everything, portfolio.PBOC_2002), {"lang": "zh"}),
+            (classification.below_floor_by_branch, (month, *everything), {}),
+            (classification.transition_base, (classification.period_start(month, "quarter"), month, *everything), {}),
         ],
+        "账龄分析 aging": [
+            (aging.aging_base, (*everything, month, month), {}),
+            (aging.aging_trend_base, (*everything, first, month), {}),
+            (aging.aging_report, (month, *everything, "m", None, "zh"), {}),
+        ],
+        "Vintage": [(vintage.vintage_curves, ("month", "ever", 30, *everything, False), {})],
+        "滚动率 roll rates": [
+            (rollrate.roll_rates, everything, {}),
+            (rollrate.transition_matrix, (month, *everything), {}),
+        ],
+        "逾期趋势 trends": [(trends.trend_series, ("total", *everything, month, first), {})],
+        "逾期原因 causes": [
+            (causes.pareto, (month, "balance", *everything), {}),
+            (causes.mix_over_time, (month, first, *everything), {}),
+            (causes.cross_table, (month, "branch", "balance", *everything), {}),
+            (causes.cause_qoq, (month, *everything), {}),
+        ],
+        "借据明细 drill-down (overdue loans)": [(drilldown.loans_behind, (DrillSpec(month=month, dpd_min=1),), {})],
     }
-    calls.update(_extra_calls(month))
-    return {page: [(_resolve(m, f), a, k) for m, f, a, k in items] for page, items in calls.items()}
-
-
-def _extra_calls(month) -> dict[str, list]:
-    """Calls of the analysis pages (kept in their modules as ``BENCHMARK_CALLS(month)`` when present)."""
-    extra: dict[str, list] = {}
-    for name in ("classification", "aging", "vintage", "rollrate", "trends", "causes"):
-        try:
-            module = importlib.import_module(f"analytics.{name}")
-        except ImportError:
-            continue
-        hook = getattr(module, "benchmark_calls", None)
-        if hook:
-            extra[name] = hook(month)
-    return extra
-
-
-def _resolve(module: str, name: str) -> Callable:
-    return getattr(importlib.import_module(module), name)
+    return calls
 
 
 def time_page(root: Path, calls: list[tuple[Callable, tuple, dict]], repeat: int) -> list[float]:

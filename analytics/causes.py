@@ -13,7 +13,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from analytics.portfolio import FILTER_SQL, add_months, filter_params, previous_quarter_end
+from analytics.portfolio import FILTER_SQL, filter_params, previous_quarter_end
 from analytics.schema import CAUSES, MONEY
 from analytics.schema import label as schema_label
 from analytics.store import query
@@ -151,14 +151,3 @@ def cause_qoq(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[st
 def _pct_change(col: str) -> pl.Expr:
     cur, prev = pl.col(col).cast(pl.Float64), pl.col(f"{col}_prev_q").cast(pl.Float64)
     return ((cur - prev) / pl.when(prev != 0).then(prev)).alias(f"{col}_chg_pct")
-
-
-def benchmark_calls(month: dt.date) -> list[tuple[str, str, tuple, dict]]:
-    """What pages/causes.py computes on first load (default widgets, no sidebar filter)."""
-    return [
-        ("analytics.causes", "pareto", (month, "balance", (), ()), {}),
-        ("analytics.causes", "mix_over_time", (month, add_months(month, -35), (), ()), {}),
-        ("analytics.portfolio", "dimensions", (), {}),
-        ("analytics.causes", "cross_table", (month, "branch", "balance", (), ()), {}),
-        ("analytics.causes", "cause_qoq", (month, (), ()), {}),
-    ]

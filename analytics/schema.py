@@ -290,12 +290,13 @@ def conform(df: pl.DataFrame, table: Table) -> pl.DataFrame:
     return df.select([pl.col(c.name).cast(c.dtype, strict=True) for c in table.columns])
 
 
-def with_labels(df: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
-    """Replace code columns (product, status, overdue_cause, booked_class, ...) by their display labels."""
+def with_labels(df: pl.DataFrame, lang: str = "zh", columns: dict[str, str] | None = None) -> pl.DataFrame:
+    """Replace code columns by their display labels: columns named like a label kind (product, status,
+    overdue_cause, booked_class, ...) and those given in ``columns`` as {column: kind}. Other values pass through."""
+    kinds = {kind: kind for kind in LABELS if kind in df.columns} | (columns or {})
     return df.with_columns(
-        pl.col(kind).cast(pl.String).replace_strict(
-            {code: label(kind, code, lang) for code in LABELS[kind]}, default=pl.col(kind).cast(pl.String)
+        pl.col(col).cast(pl.String).replace_strict(
+            {code: label(kind, code, lang) for code in LABELS[kind]}, default=pl.col(col).cast(pl.String)
         )
-        for kind in LABELS
-        if kind in df.columns
+        for col, kind in kinds.items()
     )

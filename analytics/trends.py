@@ -233,11 +233,3 @@ def qoq_table(con: duckdb.DuckDBPyConnection, month: dt.date, dimension: str = "
 def with_labels(df: pl.DataFrame, column: str, labels: dict[str, str], name: str = "label") -> pl.DataFrame:
     """Add ``name`` with the display label of ``column`` (unknown codes pass through), first column."""
     return df.with_columns(pl.col(column).replace(labels).alias(name)).select(name, pl.exclude(name))
-
-
-def benchmark_calls(month: dt.date) -> list[tuple[str, str, tuple, dict]]:
-    """What pages/trends.py computes on first load (default widgets, no sidebar filter)."""
-    return [
-        ("analytics.portfolio", "dimensions", (), {}),
-        ("analytics.trends", "trend_series", ("total", (), (), month, add_months(month, -35)), {}),
-    ]  # then in memory: qoq_change(series, month, "balance"); to_quarters(series) on the quarterly view

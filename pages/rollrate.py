@@ -8,7 +8,7 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics import rollrate
+from analytics import rollrate, schema
 
 ui.require_data()
 f = ui.filters()
@@ -57,7 +57,7 @@ else:
     st.caption(ui.tr("每行合计 100%（含退出）；单位：行内占比 %。", "Each row sums to 100% including exits; unit: % of the row."))
     table = matrix.select("from_state", "to_state", "n", "prev_bal", "bal", "share_count", "share_balance").filter(
         matrix["n"] > 0)
-    ui.show_table(table, "rr_matrix_table", name=f"transition_matrix_{ui.month_label(month)}",
+    ui.show_table(schema.with_labels(table, ui.lang(), {"to_state": "status"}), "rr_matrix_table", name=f"transition_matrix_{ui.month_label(month)}",
                   money=("prev_bal", "bal"), pct=("share_count", "share_balance"),
                   headers={"from_state": ui.tr("上月档位", "From (last month)"),
                            "to_state": ui.tr("本月状态", "To (this month)"), "n": ui.tr("笔数", "Loans"),

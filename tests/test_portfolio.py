@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analytics import portfolio, store
+from analytics import portfolio, schema, store
 from tests.tiny import OCT, SEP, portfolio_store
 
 
@@ -114,3 +114,10 @@ def test_kpi_tiles_provisioning_by_hand(con):
     assert row["coverage"]["value"] is None  # no NPL in October
     mof = {r["kpi"]: r for r in portfolio.kpi_tiles(con, OCT, rates=portfolio.MOF_2012).iter_rows(named=True)}
     assert mof["provision_ratio"]["value"] == pytest.approx((900 * 0.015 + 5900 * 0.03) / 6800)
+
+
+def test_with_labels_maps_named_and_extra_columns():
+    df = pl.DataFrame({"product": ["mortgage", "x"], "to_state": ["paid_off", "M1"]})
+    out = schema.with_labels(df, "en", {"to_state": "status"})
+    assert out["product"].to_list() == ["Residential mortgage", "x"]
+    assert out["to_state"].to_list() == ["Paid off", "M1"]
