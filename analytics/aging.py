@@ -73,6 +73,8 @@ WHERE s.status = 'active' AND s.month IN ($month, $compare_month) AND """ + port
 GROUP BY ALL ORDER BY ALL
 """
 CAUSE_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8, "overdue_cause": pl.String} | VALUE_SCHEMA
+# Whether a snapshot exists at a month at all (whatever the filters): an empty filtered month compares as zero.
+MONTH_EXISTS_SQL = "SELECT count(*)::BIGINT AS n FROM snapshots WHERE month = $month"
 
 
 def bucket_labels(scheme: str, lang: str = "zh") -> list[str]:
@@ -227,7 +229,7 @@ def aging_report(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple
     compare_month = compare_month or portfolio.previous_quarter_end(month)
     params = portfolio.filter_params(branches, products) | {"month": month, "compare_month": compare_month}
     causes_df = query(con, CAUSE_SQL, params, CAUSE_SCHEMA).rename({BUCKET_COLUMN[scheme]: "bucket"})
-    has_prev = compare_month in set(causes_df["month"].to_list())
+    has_prev = query(con, MONTH_EXISTS_SQL, {"month": compare_month}, {"n": pl.Int64})["n"][0] > 0
     causes = causes_df.lazy()
 
     def rows_at(m: dt.date) -> pl.LazyFrame:

@@ -152,7 +152,8 @@ def build(root: str | os.PathLike | None = None, threads: int | None = None) -> 
     """Rebuild ``<root>/derived/`` from the store; returns its path.
 
     Written into a temp folder, then swapped in by two renames (old set removed afterwards).
-    With no snapshots the folder is removed and the analytics fall back to inline SQL.
+    With no snapshots, or when the build fails, the folder is removed (an old set may no longer match
+    the store) and the analytics fall back to inline SQL.
     """
     root = store.data_root(root)
     target = root / DERIVED
@@ -177,8 +178,9 @@ def build(root: str | os.PathLike | None = None, threads: int | None = None) -> 
                 folder = tmp / "transitions" / store.month_dir_name(month)
                 folder.mkdir(parents=True)
                 part.drop("month").write_parquet(folder / "part-0.parquet", compression="zstd")
-    except BaseException:
+    except BaseException:  # the old set no longer matches the store: drop it (readers fall back to inline SQL)
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
         raise
     finally:
         con.close()

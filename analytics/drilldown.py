@@ -34,6 +34,8 @@ class DrillSpec:
       (status not active) in (``prev_month``, ``month``]: loans that left the book during the period.
     - ``latest_row``: instead of the row at ``month``, each loan's latest row at or before ``month`` (so a
       cohort's loans that left the book earlier are listed at their exit row; vintage points).
+    - ``hit_row`` (with ``ever_dpd_min``): instead of the row at ``month``, each loan's first row at or before
+      ``month`` with DPD ≥ ``ever_dpd_min``: the balance an ever-X+ vintage point freezes at first hit.
     - ``ever_mob_max`` (with ``ever_dpd_min``): the ever window also ends at the loan's own months on book
       ``ever_mob_max`` (MOB0 = origination month), e.g. a quarter cohort at one MOB.
     """
@@ -60,6 +62,7 @@ class DrillSpec:
     exits_in_period: bool = False
     latest_row: bool = False
     ever_mob_max: int | None = None
+    hit_row: bool = False
 
 
 LOAN_LIST_SCHEMA = {
@@ -90,7 +93,7 @@ _LOANS_SQL = """
 WITH cur AS (
     SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
     FROM snapshots s
-    WHERE s.month = $month AND NOT $exits_in_period AND NOT $latest_row
+    WHERE s.month = $month AND NOT $exits_in_period AND NOT $latest_row AND NOT $hit_row
     UNION ALL
     SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
     FROM snapshots s
@@ -104,6 +107,14 @@ WITH cur AS (
             SELECT loan_id FROM loans WHERE origination_date >= $cohort_start
               AND ($cohort_end IS NULL OR origination_date < $cohort_end_excl)))
     QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month DESC) = 1
+    UNION ALL
+    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
+    FROM snapshots s
+    WHERE $hit_row AND s.month <= $month AND s.dpd >= $ever_dpd_min
+      AND ($cohort_start IS NULL OR s.loan_id IN (
+            SELECT loan_id FROM loans WHERE origination_date >= $cohort_start
+              AND ($cohort_end IS NULL OR origination_date < $cohort_end_excl)))
+    QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month) = 1
 ),
 prev AS (
     SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding

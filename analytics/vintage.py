@@ -227,7 +227,8 @@ def drill_spec(cohort: dt.date, grain: str, mob: int, measure: str, threshold: i
                last_month: dt.date | None = None, title: str = "") -> DrillSpec | None:
     """The loans behind one cohort point (None when a list cannot match the number exactly).
 
-    Ever X+: the cohort's loans that were X+ by their own MOB ``mob``, each at its latest row.
+    Ever X+: the cohort's loans that were X+ by their own MOB ``mob``, each at its first X+ row (the frozen
+    balance of the numerator: outstanding principal, or disposed principal on a disposal row).
     Point-in-time (month cohorts only): ``part`` "on_book" = on-book loans X+ at that MOB;
     "kept" = loans disposed of after reaching X+, kept in the numerator.
     """
@@ -237,7 +238,7 @@ def drill_spec(cohort: dt.date, grain: str, mob: int, measure: str, threshold: i
     common = {"month": month, "branches": branches, "products": products, "cohort_start": start, "cohort_end": end,
               "title": title}
     if measure == "ever":
-        return DrillSpec(**common, statuses=(), ever_dpd_min=threshold + 1, latest_row=True,
+        return DrillSpec(**common, statuses=(), ever_dpd_min=threshold + 1, hit_row=True,
                          ever_mob_max=mob - mob_base)
     if grain != "month":
         return None

@@ -48,7 +48,7 @@ ui.show_table(table, "ag_table", name=f"aging_{by}", money=(*buckets, "total") i
 
 # --- trend -------------------------------------------------------------------------------------------
 st.subheader(ui.tr("账龄结构趋势", "Aging over time"))
-as_share = st.toggle(ui.tr("显示占比（100% 堆叠）", "Show shares (100% stacked)"), key="ag_share")
+as_share = st.toggle(ui.tr("显示占比（占在账贷款）", "Show shares of on-book loans"), key="ag_share")
 trend_base = app_data.run(aging.aging_trend_base, f.branches, f.products, portfolio.add_months(f.month, -35), f.month)
 trend = aging.aging_trend(trend_base, scheme, ui.lang())
 overdue_only = st.toggle(ui.tr("仅显示逾期段", "Overdue buckets only"), key="ag_overdue_only", value=True)

@@ -233,7 +233,7 @@ else:
     scale = 100 if as_share else (1e4 if measure == "bal" else 1)
     unit = "%" if as_share else (ui.tr("万元", "CNY 10k") if measure == "bal" else ui.tr("笔", "loans"))
     heat = go.Figure(go.Heatmap(
-        z=[[v * 100 if as_share else v for v in r] for r in z], x=[state_name(s) for s in states],
+        z=[[v * 100 if as_share else v / scale for v in r] for r in z], x=[state_name(s) for s in states],
         y=[class_name(c) for c in matrix["start_class"]], colorscale="Reds", colorbar={"title": {"text": unit}},
         text=[[f"{v * 100:.1f}%" if as_share else f"{v / scale:,.0f}" for v in r] for r in z],
         texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))

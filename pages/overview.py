@@ -78,17 +78,19 @@ fig.update_xaxes(title_text=ui.tr("月份", "Month"))
 ui.chart(fig, "ov_trend")
 
 table = trend.select("month", "total_bal", "overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal",
-                     "deviation", "total_n", "overdue_n", "npl_n")
+                     "deviation", "total_n", "overdue_n", "npl_n", "overdue_ratio_count", "npl_ratio_count")
 ui.show_table(
     table.sort("month", descending=True), "ov_table", name="overview_trend",
     money=("total_bal", "overdue_bal", "npl_bal", "dpd90_bal"),
-    pct=("overdue_ratio", "npl_ratio", "deviation"),
+    pct=("overdue_ratio", "npl_ratio", "deviation", "overdue_ratio_count", "npl_ratio_count"),
     headers={"month": ui.tr("月份", "Month"), "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"),
              "overdue_bal": ui.tr("逾期余额(元)", "Overdue (CNY)"), "overdue_ratio": ui.tr("逾期率", "Overdue ratio"),
              "npl_bal": ui.tr("不良余额(元)", "NPL (CNY)"), "npl_ratio": ui.tr("不良率", "NPL ratio"),
              "dpd90_bal": ui.tr("逾期90天+(元)", "90+ DPD (CNY)"), "deviation": ui.tr("偏离度", "90+/NPL"),
              "total_n": ui.tr("笔数", "Loans"), "overdue_n": ui.tr("逾期笔数", "Overdue loans"),
-             "npl_n": ui.tr("不良笔数", "NPL loans")},
+             "npl_n": ui.tr("不良笔数", "NPL loans"),
+             "overdue_ratio_count": ui.tr("逾期率(笔数)", "Overdue ratio (count)"),
+             "npl_ratio_count": ui.tr("不良率(笔数)", "NPL ratio (count)")},
 )
 
 st.subheader(ui.tr("查看明细", "Loans behind the numbers"))
@@ -107,7 +109,7 @@ ui.definition(
     "（默认 2002 年人民银行参考比例：正常 1%、关注 2%、次级 25%、可疑 50%、损失 100%）估算的准备金，"
     "分别除以不良余额与贷款余额；银行实际减值准备按预期信用损失（ECL）计提，比例可在“五级分类与迁徙”页调整。\n"
     "- 变动：与上月末或上季末（本季度之前一个季度的最后一个月）相比；比率变动单位为百分点(pp)。\n"
-    "- 所有比率均先汇总分子、分母再相除；下表另列笔数口径。",
+    "- 所有比率均先汇总分子、分母再相除；下表另列笔数及笔数口径的逾期率、不良率。",
     "- **Total loans**: outstanding principal of on-book (active) loans at month end.\n"
     "- **Overdue**: DPD ≥ 1, counting the **whole outstanding principal**; overdue ratio = overdue / total.\n"
     "- **NPL**: booked class substandard, doubtful or loss; NPL ratio = NPL / total.\n"
@@ -116,5 +118,6 @@ ui.definition(
     "balance × rate (default: the 2002 PBOC reference 1% / 2% / 25% / 50% / 100%) divided by NPL and by total loans; "
     "a bank's real allowance is ECL-based; rates can be changed on the Classification page.\n"
     "- Changes: vs the previous month end or the previous quarter end; ratio changes in percentage points (pp).\n"
-    "- Ratios sum numerators and denominators before dividing; the table also gives counts.",
+    "- Ratios sum numerators and denominators before dividing; the table also gives counts and the count-based "
+    "overdue and NPL ratios.",
 )

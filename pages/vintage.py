@@ -87,6 +87,10 @@ if spec is None:
     st.info(ui.tr("时点口径的按季批次无法对应到单一月份，请选择按月批次查看明细。",
                   "Point-in-time quarter cohorts span several months: choose monthly cohorts to list the loans."))
 else:
+    if measure == "ever":
+        st.caption(ui.tr("明细按每笔贷款首次达到该逾期程度的月份列示（本金余额或处置本金合计 = 分子金额）。",
+                         "Each loan is listed at the month it first reached that DPD (outstanding plus disposed "
+                         "principal adds up to the numerator)."))
     ui.drill_button(spec, "vt_drill")
 
 ui.definition(

@@ -178,3 +178,18 @@ def test_trend_base_equals_full_base_summed(report_con):
     filtered = aging.aging_trend(aging.aging_trend_base(report_con, branches=("B2",)), "reg")
     assert_frame_equal(filtered, aging.aging_trend(aging.aging_base(report_con, branches=("B2",)), "reg"))
     assert filtered.filter(pl.col("month") == JUN)["bal"].to_list() == [D(300), D(400), D(100)]  # C; E; F
+
+
+def test_aging_report_compare_month_present_but_empty_under_filters(tmp_path):
+    # H (micro_sme, 35 DPD, 250) exists only in June; the March snapshot exists but holds no micro_sme loan.
+    # So the comparison is against zero (change = June value), not "unknown" (null).
+    con = make_store(tmp_path, [*REPORT_SNAPS, (JUN, "H", 250, 35, 2, "illness")],
+                     [*REPORT_LOANS, ("H", "B2", "micro_sme")])
+    rep = aging.aging_report(con, JUN, products=("micro_sme",), scheme="reg")
+    bal = [0, 0, 250, 0, 0, 0, 0, 0, 250, 250]  # band 31-60, overdue subtotal, total
+    assert rep["bal"].to_list() == [D(b) for b in bal]
+    assert rep["prev_bal"].to_list() == [D(0)] * 10 and rep["prev_n"].to_list() == [0] * 10
+    assert rep["change_bal"].to_list() == [D(b) for b in bal]
+    assert rep["change_n"].to_list() == [0, 0, 1, 0, 0, 0, 0, 0, 1, 1]
+    assert rep["prev_bal_share"].null_count() == 10  # 0 / 0: undefined
+    con.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from analytics import derive, store
@@ -109,3 +111,24 @@ def test_rebuild_replaces_and_empty_store_removes(tmp_path):
 def test_month_arithmetic_dates():
     params = derive.transitions_params(JAN, APR)
     assert params == {"t_from": JAN, "t_to": APR, "p_from": DEC23, "p_to": dt.date(2024, 3, 1)}
+
+
+def test_failed_rebuild_drops_the_old_set(tmp_path, monkeypatch):
+    # A rebuild that fails after the store changed must not leave the previous derived tables in place:
+    # readers would take the stale views; without them they fall back to the inline SQL on the new data.
+    root = write(tmp_path / "store")
+    derive.build(root)
+    snaps = store.query(store.connect(root), "SELECT * FROM snapshots WHERE loan_id <> 'L3'")
+    shutil.rmtree(root / "snapshots")
+    store.write_table(root, "snapshots", snaps)  # L3 removed from the store
+
+    def boom(con):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(derive.portfolio, "quality_cube", boom)
+    with pytest.raises(RuntimeError):
+        derive.build(root)
+    assert not (root / "derived").exists()
+    con = store.connect(root)
+    assert not derive.has_view(con, "loan_facts")
+    assert "L3" not in derive.loan_facts(con).filter(pl.col("first_month").is_not_null())["loan_id"].to_list()

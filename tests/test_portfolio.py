@@ -121,3 +121,24 @@ def test_with_labels_maps_named_and_extra_columns():
     out = schema.with_labels(df, "en", {"to_state": "status"})
     assert out["product"].to_list() == ["Residential mortgage", "x"]
     assert out["to_state"].to_list() == ["Paid off", "M1"]
+
+
+def test_dpd_boundaries_and_provision_identity(tmp_path):
+    # DPD 0 current; 1 overdue; 30 not 30+; 31 is 30+; 90 not 90+; 91 is 90+ (DOMAIN §1.2: "> 90", day 91 first).
+    from tests.tiny import write_store
+
+    dpds = (0, 1, 30, 31, 90, 91)
+    rows = [{"month": SEP, "loan_id": f"L{d}", "outstanding_principal": Decimal(100 + d), "dpd": d,
+             "booked_class": 3 if d > 90 else (2 if d else 1)} for d in dpds]
+    con = store.connect(write_store(tmp_path, [{"loan_id": f"L{d}"} for d in dpds], rows))
+    row = portfolio.quality_by(con).row(0, named=True)
+    assert (row["overdue_n"], row["dpd30_n"], row["dpd60_n"], row["dpd90_n"]) == (5, 3, 2, 1)
+    assert row["dpd90_bal"] == Decimal("191.00") and row["npl_bal"] == Decimal("191.00")
+    assert row["deviation"] == 1.0
+    # provision 1% x 100 + 2% x (101 + 130 + 131 + 190) + 25% x 191 = 1 + 11.04 + 47.75 = 59.79
+    prov = portfolio.add_provisions(portfolio.quality_by(con)).row(0, named=True)
+    assert prov["provision"] == Decimal("59.79")
+    # DOMAIN §1.5 identity: 贷款拨备率 = 拨备覆盖率 × 不良贷款率
+    assert prov["provision_ratio"] == pytest.approx(prov["coverage"] * prov["npl_ratio"])
+    assert prov["provision_ratio"] == pytest.approx(59.79 / 843)  # total 100+101+130+131+190+191
+    con.close()

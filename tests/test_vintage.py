@@ -7,7 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analytics import derive, store, vintage
-from tests.derived_book import APR, DEC23, FEB, JAN, MAR, write
+from tests.derived_book import APR, DEC23, FEB, JAN, MAR, D, write
 
 
 @pytest.fixture(params=["derived", "inline"])
@@ -126,3 +126,26 @@ def test_drill_matches_cohort_points(con):
     assert _ids(con, vintage.drill_spec(JAN, "month", 3, "pit", 60)) == ["L1"]
     assert _ids(con, vintage.drill_spec(JAN, "month", 3, "pit", 60, part="kept")) == ["L3"]
     assert vintage.drill_spec(JAN, "quarter", 1, "pit", 60) is None
+
+
+def test_drill_totals_equal_the_numerator(con):
+    # Ever 30+, Jan cohort MOB3: numerator 3950 = L1 frozen at 950 (Mar) + L3 frozen at 3000 (Feb). The list
+    # must add up to it: each loan at its first X+ row (L3's later write-off row would show 0 outstanding).
+    from analytics import drilldown
+
+    point = vintage.vintage_curves(con, "month", "ever", 30).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
+    rows = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "ever", 30))
+    assert point["num_bal"][0] == D(3950) and point["num_n"][0] == 2
+    assert rows.height == 2
+    assert rows["outstanding_principal"].sum() + rows["disposed_principal"].sum() == D(3950)
+    # Ever 0+, Feb cohort MOB2 (Apr): L4 first overdue in Mar at 480 (frozen), cured in Apr at 460.
+    point = vintage.vintage_curves(con, "month", "ever", 0).filter((pl.col("cohort") == FEB) & (pl.col("mob") == 2))
+    rows = drilldown.loans_behind(con, vintage.drill_spec(FEB, "month", 2, "ever", 0))
+    assert point["num_bal"][0] == D(480)
+    assert rows["loan_id"].to_list() == ["L4"] and rows["outstanding_principal"].sum() == D(480)
+    # point in time 60+, MOB3: L1 on book 950 + L3 kept at its write-off 3000
+    point = vintage.vintage_curves(con, "month", "pit", 60).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
+    on_book = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "pit", 60))
+    kept = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "pit", 60, part="kept"))
+    assert point["num_bal"][0] == D(3950)
+    assert on_book["outstanding_principal"].sum() + kept["disposed_principal"].sum() == D(3950)

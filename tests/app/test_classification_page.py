@@ -98,10 +98,16 @@ def test_period_selector_and_custom_start(app_test, demo_root, asof):
     assert any(first.strftime("%Y-%m") in c.value for c in at.caption)
 
 
-def test_matrix_toggles(app_test):
+def test_matrix_toggles(app_test, demo_root, asof):
     at = app_test(PAGE)
     bal = _heatmap(at)
     assert "退出：核销" in bal["x"] and bal["y"][0] == "正常类"
+    # the colour bar says 万元: z must be in 万元 too (start balance / 10,000), not in yuan
+    assert bal["colorbar"]["title"]["text"] == "万元"
+    con = store.connect(demo_root)
+    matrix = cl.transition_matrix(cl.transition_base(con, cl.period_start(asof, "quarter"), asof), "bal")
+    con.close()
+    assert bal["z"][0][0] == pytest.approx(matrix["1"][0] / 1e4)
     at.radio(key="cl_matrix_measure").set_value("n").run()
     assert not at.exception
     count = _heatmap(at)

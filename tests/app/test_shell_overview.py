@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from analytics import portfolio, store
 
 OVERVIEW = "pages/overview.py"
@@ -77,3 +79,15 @@ def test_drill_button_opens_loan_list(app_test):
     assert at.session_state["drill_spec"].classes == (3, 4, 5)
     n_loans = int(at.metric[0].value.replace(",", ""))
     assert n_loans > 0
+
+
+def test_trend_table_has_count_variants(app_test, demo_root):
+    # every ratio in balance and count variants: the count NPL ratio = NPL loans / loans of the as-of month
+    at = app_test(OVERVIEW)
+    con = store.connect(demo_root)
+    month = store.months(con)[-1]
+    row = portfolio.quality_by(con, ("month",), month_from=month, month_to=month).row(0, named=True)
+    con.close()
+    shown = at.dataframe[0].value  # newest month first
+    assert float(shown["不良率(笔数)"].iloc[0]) == pytest.approx(row["npl_n"] / row["total_n"])
+    assert float(shown["逾期率(笔数)"].iloc[0]) == pytest.approx(row["overdue_n"] / row["total_n"])
