@@ -38,6 +38,7 @@ from analytics import ingest_store as tx
 from analytics.ingest_map import (
     Profile,
     apply_mapping,
+    check_profile_name,
     list_profiles,
     load_profile,
     normalise,
@@ -222,11 +223,33 @@ def prepare(root: str | os.PathLike | None, data: bytes, name: str, table_name: 
 # --- reports -------------------------------------------------------------------------------------
 
 
+# Rules about one cell: the report shows that cell exactly as the file has it (e.g. `-1` in a 万元 column,
+# not the `-10000.00` yuan it was read as), so the user finds it in the file.
+CELL_RULES = ("parse", "null", "allowed", "min", "max", "month_not_first", "quarter_not_first", "reference",
+              "action_outside_month")
+
+
+def _source_values(prepared: Prepared, back: dict[str, str]) -> pl.DataFrame:
+    """(row, source column, raw text) of the mapped cells on rows with a problem."""
+    srcs = sorted({s for s in back.values() if s in prepared.source.frame.columns})
+    rows = prepared.problems["row"].drop_nulls().unique()
+    schema = {"row": pl.Int64, "source_column": pl.String, "raw": pl.String}
+    if not srcs or rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    frame = prepared.source.frame.filter(pl.col(ROW).is_in(rows.cast(pl.UInt32).implode()))
+    return frame.select(pl.col(ROW).cast(pl.Int64).alias("row"), *[pl.col(c).cast(pl.String) for c in srcs]).unpivot(
+        index="row", variable_name="source_column", value_name="raw").cast(schema)
+
+
 def error_report(prepared: Prepared, lang: str = "zh") -> pl.DataFrame:
-    """Every problem with the file's own column header, in Chinese or English."""
+    """Every problem with the file's own column header and cell value, in Chinese or English."""
     back = {col: src for col, src in prepared.profile.columns.items() if src}
     p = prepared.problems.with_columns(
         pl.col("column").replace_strict(back, default=pl.lit(""), return_dtype=pl.String).alias("source_column"))
+    p = p.join(_source_values(prepared, back), on=["row", "source_column"], how="left", maintain_order="left")
+    p = p.with_columns(pl.when(pl.col("rule").is_in(CELL_RULES) & pl.col("row").is_not_null()
+                               & (pl.col("source_column") != ""))
+                       .then(pl.col("raw").fill_null("")).otherwise(pl.col("value")).alias("value"))
     msg = "message_zh" if lang == "zh" else "message_en"
     names = (["文件", "行号", "源列", "字段", "值", "规则", "说明"] if lang == "zh"
              else ["file", "row", "source column", "field", "value", "rule", "message"])
@@ -347,11 +370,15 @@ def commit(root: str | os.PathLike | None, prepared: Prepared, *, on_bad: str = 
            save_as: str | None = None) -> LoadResult:
     """Load the checked rows atomically (see module doc); raises ``LoadRejected`` and changes nothing if refused."""
     root = store.data_root(root)
+    if save_as:
+        check_profile_name(save_as)  # before anything is written: a bad name must not follow a done load
     root.mkdir(parents=True, exist_ok=True)
     table = TABLES[prepared.table]
     change_id = tx.new_change_id()
     with tx.locked(root):
         tx.rollback(root)
+        # Another load may have added months since ``prepare``: confirmation is checked against the store now.
+        prepared.existing_months = sorted(set(prepared.months) & set(_store_months(root, table)))
         _check_committable(root, prepared, on_bad, replace, change_id)
         good = _good_rows(prepared)
         stage = tx.staging_dir(root, change_id)
@@ -365,13 +392,16 @@ def commit(root: str | os.PathLike | None, prepared: Prepared, *, on_bad: str = 
         except BaseException:
             tx.rollback(root)
             shutil.rmtree(stage, ignore_errors=True)
+            shutil.rmtree(tx.inside(root, f"{tx.QUARANTINE}/{change_id}"), ignore_errors=True)
             raise
         tx.log_change(root, _log_entry(prepared, change_id, "load", "loaded", good.height, prepared.n_bad,
                                        quarantine=quarantine))
+        # Under the lock: a concurrent load's rebuild must not swap in derived tables of an older store.
+        warning = rebuild_derived(root)
     if save_as:
         prepared.profile.name = save_as
         save_profile(root, prepared.profile)
-    return LoadResult(change_id, table.name, months, good.height, prepared.n_bad, quarantine, rebuild_derived(root))
+    return LoadResult(change_id, table.name, months, good.height, prepared.n_bad, quarantine, warning)
 
 
 def rebuild_derived(root: Path) -> str | None:
@@ -403,18 +433,36 @@ def history(root: str | os.PathLike | None = None) -> pl.DataFrame:
     """The import log, newest first, with whether each change can still be restored."""
     root = store.data_root(root)
     log = tx.read_log(root)
-    can = [(root / tx.HISTORY / cid / tx.MANIFEST).is_file() for cid in log["change_id"].to_list()]
+    restored = set(log.filter(pl.col("kind") == "restore")["restored_from"].drop_nulls().to_list())
+    can = [(root / tx.HISTORY / cid / tx.MANIFEST).is_file() and cid not in restored
+           for cid in log["change_id"].to_list()]
     restorable = pl.lit(pl.Series(can, dtype=pl.Boolean)) & pl.col("status").is_in(["loaded", "restored"])
     return log.with_columns(restorable.alias("restorable")).reverse()
+
+
+def _restorable(root: Path, change_id: str) -> dict:
+    """The manifest of a change that can be restored, else ``LoadRejected`` saying why."""
+    try:
+        info = tx.manifest(root, change_id)
+    except (FileNotFoundError, ValueError):  # unknown id, or one pointing outside _history
+        raise LoadRejected(f"没有可恢复的导入记录「{change_id}」（请用 history 查看记录号）。",
+                           f"There is no restorable change '{change_id}' (see `history` for the ids).") from None
+    done = tx.read_log(root).filter((pl.col("kind") == "restore") & (pl.col("restored_from") == change_id))
+    if not done.is_empty():
+        by = done["change_id"][-1]
+        raise LoadRejected(f"「{change_id}」已经恢复过（记录号 {by}）；如需撤销那次恢复，请恢复 {by}。",
+                           f"'{change_id}' has already been restored (as {by}); to undo that, restore {by}.")
+    return info
 
 
 def restore(root: str | os.PathLike | None, change_id: str) -> LoadResult:
     """Put back the files a change replaced and remove the ones it added (a new, reversible change)."""
     root = store.data_root(root)
-    info = tx.manifest(root, change_id)
+    info = _restorable(root, change_id)
     restore_id = tx.new_change_id()
     with tx.locked(root):
         tx.rollback(root)
+        _restorable(root, change_id)  # again under the lock: a concurrent restore of the same change
         stage = tx.staging_dir(root, restore_id)
         kept = tx.inside(root, f"{tx.HISTORY}/{change_id}")
         for rel in info["aside"]:
@@ -428,8 +476,9 @@ def restore(root: str | os.PathLike | None, change_id: str) -> LoadResult:
                              "table": info.get("table"), "months": ",".join(m[:7] for m in info.get("months", [])),
                              "source": info.get("source"), "restored_from": change_id, "rows_accepted": 0,
                              "rows_rejected": 0, "replaced": True})
+        warning = rebuild_derived(root)  # under the lock, as after a load
     return LoadResult(restore_id, info.get("table") or "", [dt.date.fromisoformat(m) for m in info.get("months", [])],
-                      0, 0, warning=rebuild_derived(root))
+                      0, 0, warning=warning)
 
 
 def recover(root: str | os.PathLike | None = None) -> str | None:
@@ -510,8 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     except (IngestError, LoadRejected) as exc:
         print(exc.message(args.lang), file=sys.stderr)
         return 1
-    except FileNotFoundError as exc:
-        print(f"not found: {exc}", file=sys.stderr)
+    except OSError as exc:  # the file to load is missing, a folder, unreadable ...
+        name = exc.filename or args.__dict__.get("file", "")
+        zh, en = f"无法读取「{name}」：{exc.strerror or exc}", f"Cannot read '{name}': {exc.strerror or exc}"
+        print(zh if args.lang == "zh" else en, file=sys.stderr)
         return 1
     return 0
 

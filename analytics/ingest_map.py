@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics import schema
+from analytics.ingest_read import IngestError
 from analytics.schema import TABLES, Column, Table
 from analytics.validate import FILE, ROW
 
@@ -57,10 +58,22 @@ def _profile_dir(root: Path) -> Path:
     return root.joinpath(*PROFILE_DIR)
 
 
+class ProfileError(IngestError, ValueError):
+    """A profile name that is not allowed, or a profile that does not exist."""
+
+
+def check_profile_name(name: str) -> str:
+    """The name if it is a safe file name (letters, digits, Chinese, space, - _ .), else ``ProfileError``."""
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or name.strip(". ") != name or ".." in name:
+        raise ProfileError("profile_name", f"映射方案名称「{name}」无效：只能使用中文、字母、数字、空格和 - _ .，最长 64 个字符，"
+                           "不能以点或空格开头或结尾。",
+                           f"Invalid profile name '{name}': use Chinese, letters, digits, spaces and - _ . only, at "
+                           "most 64 characters, not starting or ending with a dot or a space.")
+    return name
+
+
 def _profile_path(root: Path, name: str) -> Path:
-    if not _SAFE_NAME.match(name) or name.strip(". ") != name.strip() or ".." in name:
-        raise ValueError(f"invalid profile name: {name!r}")
-    return _profile_dir(root) / f"{name.strip()}.json"
+    return _profile_dir(root) / f"{check_profile_name(name)}.json"
 
 
 def save_profile(root: Path, profile: Profile) -> Path:
@@ -75,7 +88,7 @@ def save_profile(root: Path, profile: Profile) -> Path:
 def load_profile(root: Path, name: str) -> Profile:
     path = _profile_path(root, name)
     if not path.is_file():
-        raise FileNotFoundError(f"profile not found: {name}")
+        raise ProfileError("profile_missing", f"映射方案「{name}」不存在。", f"There is no mapping profile '{name}'.")
     return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 

@@ -8,6 +8,7 @@ pickle or macro is ever loaded. A size limit guards memory.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -66,6 +67,21 @@ def check_size(size: int, limit: int | None = None) -> None:
                           f"The file is {mb:,.1f} MB, over the {lim:,.0f} MB limit (set {MAX_MB_ENV} to change it).")
 
 
+UNPACKED_FACTOR = 4  # an .xlsx/.parquet may unpack to at most this many times the size limit
+PARQUET_CELL_BYTES = 32  # rough memory per cell once read as text (estimate for the unpacked-size guard)
+
+
+def check_unpacked(name: str, unpacked: int, limit: int | None = None) -> None:
+    """Refuse a compressed file (xlsx zip, Parquet) whose content would unpack beyond the limit (zip bomb)."""
+    limit = max_bytes() if limit is None else limit
+    if unpacked > UNPACKED_FACTOR * limit:
+        mb, lim = unpacked / 1024 / 1024, UNPACKED_FACTOR * limit / 1024 / 1024
+        raise IngestError("too_large", f"文件「{name}」解压后约 {mb:,.0f} MB，超过上限 {lim:,.0f} MB"
+                          f"（大小上限的 {UNPACKED_FACTOR} 倍，可通过 {MAX_MB_ENV} 调整）。",
+                          f"The file '{name}' unpacks to about {mb:,.0f} MB, over the {lim:,.0f} MB limit "
+                          f"({UNPACKED_FACTOR} times the size limit; set {MAX_MB_ENV} to change it).")
+
+
 def kind_of(name: str) -> str:
     ext = os.path.splitext(name.lower())[1]
     if ext in (".csv", ".txt"):
@@ -86,11 +102,22 @@ def _empty(name: str) -> IngestError:
                        f"The file '{name}' is empty (no header or no data rows).")
 
 
-def _finish(df: pl.DataFrame, name: str) -> pl.DataFrame:
+def _finish(df: pl.DataFrame, name: str, rows: list[int] | None = None) -> pl.DataFrame:
+    """Row numbers (1-based data rows, as in the file) and the file name; completely empty rows are skipped.
+
+    An empty row (a blank CSV line, an empty Excel row) holds no value, so nothing is lost, and the
+    rows after it keep the numbers they have in the file.
+    """
     df = df.rename({c: str(c).strip() for c in df.columns})
-    if not df.columns or df.height == 0:
+    if not df.columns:
         raise _empty(name)
-    return df.with_row_index(ROW, offset=1).with_columns(pl.lit(name).alias(FILE))
+    numbers = range(1, df.height + 1) if rows is None else rows
+    df = df.with_columns(pl.Series(ROW, numbers, dtype=pl.UInt32))
+    text = [pl.col(c).cast(pl.String).str.strip_chars() for c in df.columns if c != ROW]
+    df = df.filter(~pl.all_horizontal(t.is_null() | (t == "") for t in text))
+    if df.height == 0:
+        raise _empty(name)
+    return df.select(ROW, pl.exclude(ROW)).with_columns(pl.lit(name).alias(FILE))
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -123,11 +150,31 @@ def read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
         raise _empty(name)
     text, enc = decode(data, name)
     header = text.split("\n", 1)[0]
+    sep = _separator(header)
     try:
-        df = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=_separator(header))
+        df = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=sep)
     except (pl.exceptions.PolarsError, ValueError) as exc:  # ragged or otherwise malformed text
-        raise IngestError("csv", f"CSV 文件「{name}」格式有误：{exc}", f"The CSV file '{name}' is malformed: {exc}") from exc
+        raise _malformed(text, sep, name, exc) from exc
     return _finish(df, name), enc
+
+
+def _malformed(text: str, sep: str, name: str, exc: Exception) -> IngestError:
+    """Where the CSV breaks: the first line whose field count differs from the header's."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        width = len(next(reader))
+        for record in reader:
+            if record and len(record) != width:
+                line = reader.line_num
+                return IngestError(
+                    "csv", f"CSV 文件「{name}」第 {line} 行（表头下第 {line - 1} 行）有 {len(record)} 个字段，"
+                    f"表头有 {width} 个：请检查多余或缺少的分隔符「{sep}」、引号或行尾分隔符。",
+                    f"CSV file '{name}', line {line} (data row {line - 1}) has {len(record)} fields but the header "
+                    f"has {width}: check for extra or missing '{sep}' separators, quotes or a trailing separator.")
+    except csv.Error:
+        pass
+    detail = str(exc).split("\n", 1)[0]
+    return IngestError("csv", f"CSV 文件「{name}」格式有误：{detail}", f"The CSV file '{name}' is malformed: {detail}")
 
 
 # --- Excel --------------------------------------------------------------------------------------
@@ -149,8 +196,17 @@ def _cell_text(value: object) -> str | None:
 
 
 def _has_formulas(data: bytes) -> bool:
+    """Whether any sheet holds a formula element (streamed: a sheet is never held in memory whole)."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return any(b"<f" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+        for n in z.namelist():
+            if n.startswith("xl/worksheets/"):
+                with z.open(n) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 20):
+                        if b"<f" in tail + chunk:
+                            return True
+                        tail = chunk[-1:]
+    return False
 
 
 def _rows(data: bytes, sheet: str | None, data_only: bool) -> tuple[list[tuple], list[str], str]:
@@ -170,32 +226,47 @@ def _rows(data: bytes, sheet: str | None, data_only: bool) -> tuple[list[tuple],
     return rows, names, chosen
 
 
-def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> tuple[pl.DataFrame, list[str], str, pl.DataFrame]:
-    """Cached cell values of one sheet (the first unless named); formulas are never evaluated."""
+def _blank(row: tuple) -> bool:
+    return not any(v is not None and str(v).strip() for v in row)
+
+
+def read_xlsx(data: bytes, name: str, sheet: str | None = None,
+              limit: int | None = None) -> tuple[pl.DataFrame, list[str], str, pl.DataFrame]:
+    """Cached cell values of one sheet (the first unless named); formulas are never evaluated.
+
+    The header is the first non-empty row; data rows are numbered from the row under it, as in the sheet.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except zipfile.BadZipFile as exc:
+        raise IngestError("xlsx", f"无法读取 Excel 文件「{name}」：{exc}", f"Cannot read the Excel file '{name}': {exc}") from exc
+    check_unpacked(name, unpacked, limit)
     try:
         rows, names, chosen = _rows(data, sheet, data_only=True)
     except IngestError:
         raise
     except Exception as exc:  # a corrupt zip or workbook
         raise IngestError("xlsx", f"无法读取 Excel 文件「{name}」：{exc}", f"Cannot read the Excel file '{name}': {exc}") from exc
-    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
-    if len(rows) < 2:
+    start = next((i for i, r in enumerate(rows) if not _blank(r)), None)
+    if start is None or all(_blank(r) for r in rows[start + 1:]):
         raise _empty(name)
-    header = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(rows[0])]
-    body = rows[1:]
+    header = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(rows[start])]
+    body = rows[start + 1:]
+    numbers = [i for i, r in enumerate(body, start=1) if not _blank(r)]
     width = len(header)
-    columns = list(zip(*[(tuple(r) + (None,) * width)[:width] for r in body], strict=True))
+    columns = list(zip(*[(tuple(body[i - 1]) + (None,) * width)[:width] for i in numbers], strict=True))
     df = pl.DataFrame({h: [_cell_text(v) for v in col] for h, col in zip(header, columns, strict=True)},
                       schema=dict.fromkeys(header, pl.String))
-    problems = _formula_problems(data, chosen, body, header) if _has_formulas(data) else \
+    problems = _formula_problems(data, chosen, start, body, header) if _has_formulas(data) else \
         pl.DataFrame(schema=CELL_PROBLEM_SCHEMA)
-    return _finish(df, name), names, chosen, problems
+    return _finish(df, name, numbers), names, chosen, problems
 
 
-def _formula_problems(data: bytes, sheet: str, cached: list[tuple], header: list[str]) -> pl.DataFrame:
+def _formula_problems(data: bytes, sheet: str, start: int, cached: list[tuple], header: list[str]) -> pl.DataFrame:
     """Cells holding a formula without a cached value (never computed here: the row is rejected)."""
     formulas, _, _ = _rows(data, sheet, data_only=False)
-    formulas = [r for r in formulas if any(v is not None and str(v).strip() for v in r)][1:]
+    formulas = formulas[start + 1:]
     found = []
     for i, (frow, crow) in enumerate(zip(formulas, cached, strict=False), start=1):
         for j, value in enumerate(frow[:len(header)]):
@@ -207,12 +278,16 @@ def _formula_problems(data: bytes, sheet: str, cached: list[tuple], header: list
 # --- Parquet --------------------------------------------------------------------------------------
 
 
-def read_parquet(data: bytes, name: str) -> pl.DataFrame:
+def read_parquet(data: bytes, name: str, limit: int | None = None) -> pl.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
+        meta = pq.ParquetFile(pa.BufferReader(data)).metadata
+        check_unpacked(name, meta.num_rows * meta.num_columns * PARQUET_CELL_BYTES, limit)
         table = pq.read_table(pa.BufferReader(data))
+    except IngestError:
+        raise
     except Exception as exc:  # truncated or not Parquet at all
         raise IngestError("parquet", f"Parquet 文件「{name}」已损坏或不完整：{exc}",
                           f"The Parquet file '{name}' is corrupt or truncated: {exc}") from exc
@@ -248,6 +323,6 @@ def read_source(data: bytes, name: str, *, sheet: str | None = None, limit: int 
         frame, enc = read_csv(data, base)
         return Source(base, digest, len(data), kind, frame, encoding=enc)
     if kind == "xlsx":
-        frame, sheets, chosen, problems = read_xlsx(data, base, sheet)
+        frame, sheets, chosen, problems = read_xlsx(data, base, sheet, limit)
         return Source(base, digest, len(data), kind, frame, sheet=chosen, sheets=sheets, cell_problems=problems)
-    return Source(base, digest, len(data), kind, read_parquet(data, base))
+    return Source(base, digest, len(data), kind, read_parquet(data, base, limit))

@@ -168,7 +168,7 @@ else:
     if st.button(ui.tr("导入", "Load"), key="imp_load", type="primary"):
         try:
             result = ingest.commit(ROOT, prepared, on_bad=on_bad, replace=replace, save_as=save_as.strip() or None)
-        except ingest.LoadRejected as exc:
+        except (ingest.LoadRejected, ingest.IngestError) as exc:  # refused, or a bad profile name: nothing written
             st.error(exc.message(ui.lang()))
         else:
             st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。",
@@ -185,13 +185,20 @@ if log.is_empty():
     st.info(ui.tr("还没有导入记录。", "Nothing has been imported yet."))
 else:
     ui.show_table(log, "imp_history", name="import_log")
-    restorable = [r["change_id"] for r in log.iter_rows(named=True) if r["restorable"]]
-    if restorable:
+    # The choices stay the same when a change is restored (here or elsewhere), so the selection can never slide
+    # onto another change; restoring one already restored is refused with a message.
+    done = {r["change_id"]: r["restorable"] for r in log.iter_rows(named=True) if r["status"] in ("loaded", "restored")}
+    if any(done.values()):
         r1, r2 = st.columns([3, 1])
         change_id = r1.selectbox(ui.tr("撤销这次导入（恢复它替换前的数据）", "Undo this load (put back what it replaced)"),
-                                 restorable, key="imp_restore_id")
+                                 list(done), key="imp_restore_id",
+                                 format_func=lambda c: c if done[c] else c + tr("（已恢复）", " (restored)"))
         if r2.button(ui.tr("恢复", "Restore"), key="imp_restore"):
-            result = ingest.restore(ROOT, change_id)
+            try:
+                result = ingest.restore(ROOT, change_id)
+            except ingest.LoadRejected as exc:  # e.g. restored meanwhile from another window or the command line
+                st.error(exc.message(ui.lang()))
+                st.stop()
             st.success(ui.tr(f"已恢复 {change_id}（记录为 {result.change_id}，同样可以撤销）。",
                              f"Restored {change_id} (logged as {result.change_id}; this can be undone too)."))
             if result.warning:

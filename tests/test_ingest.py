@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -9,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -214,7 +216,7 @@ def test_missing_required_column(base: Path):
 
 @pytest.mark.parametrize(("row", "rule", "column", "value"), [
     ("2024/13/45,L1,1,0,0,0,正常,正常,否,,,否,,0,0,0", "parse", "month", "2024/13/45"),
-    ("2024/3/31,L1,-1,0,0,0,正常,正常,否,,,否,,0,0,0", "min", "outstanding_principal", "-10000.00"),
+    ("2024/3/31,L1,-1,0,0,0,正常,正常,否,,,否,,0,0,0", "min", "outstanding_principal", "-1"),  # as in the file (万元)
     ("2024/3/31,L1,abc,0,0,0,正常,正常,否,,,否,,0,0,0", "parse", "outstanding_principal", "abc"),
     ("2024/3/31,L9,1,0,0,0,正常,正常,否,,,否,,0,0,0", "reference", "loan_id", "L9"),
     ("2024/3/31,L1,1,0,0,3天,正常,正常,否,,,否,,0,0,0", "parse", "dpd", "3天"),
@@ -450,3 +452,128 @@ def test_demo_store_copy_can_be_reimported(tmp_path: Path, demo_root: Path):
     result = load(root, buf.getvalue(), "snap.xlsx", "snapshots", replace=True)
     assert result.rows_rejected == 0
     assert_frame_equal(portfolio.quality_by(store.connect(root), by=("month", "branch_id", "product")), before)
+
+
+# --- adversarial review: defects found and fixed ----------------------------------------------------------
+
+
+def test_bad_profile_name_refuses_the_load_before_anything_is_written(base: Path, tmp_path: Path, capsys):
+    assert "Invalid profile name" in rejected(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots",
+                                              save_as="../../etc/x")
+    assert "Invalid profile name" in rejected(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots", save_as=" ")
+    path = tmp_path / "m.csv"
+    path.write_text(SNAP_HEADER + SNAP_ROWS, encoding="utf-8")
+    before = fingerprint(base)
+    assert ingest.main(["--data", str(base), "load", str(path), "--table", "snapshots", "--save-profile", "a/b"]) == 1
+    assert "映射方案名称" in capsys.readouterr().err
+    assert ingest.main(["--data", str(base), "--lang", "en", "load", str(path), "--table", "snapshots",
+                        "--profile", "../../etc/passwd"]) == 1
+    assert "Invalid profile name" in capsys.readouterr().err
+    assert ingest.main(["--data", str(base), "--lang", "en", "load", str(path), "--table", "snapshots",
+                        "--profile", "nosuch"]) == 1
+    assert "no mapping profile 'nosuch'" in capsys.readouterr().err
+    assert fingerprint(base) == before
+    assert not list((base / "_meta").glob("profiles/*"))
+
+
+def test_month_loaded_by_another_user_since_prepare_still_needs_confirmation(base: Path):
+    data = (SNAP_HEADER + SNAP_ROWS).encode()
+    first = ingest.prepare(base, data, "a.csv", "snapshots")
+    second = ingest.prepare(base, data.replace(b"70.5", b"60"), "b.csv", "snapshots")
+    assert first.existing_months == second.existing_months == []
+    ingest.commit(base, first)
+    before = fingerprint(base)
+    with pytest.raises(LoadRejected, match="confirm"):
+        ingest.commit(base, second)
+    assert fingerprint(base) == before
+
+
+def test_restore_twice_and_unknown_or_traversing_ids_are_refused(base: Path, capsys):
+    result = load(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
+    undo = ingest.restore(base, result.change_id)
+    before = fingerprint(base)
+    with pytest.raises(LoadRejected, match=f"already been restored \\(as {undo.change_id}\\)"):
+        ingest.restore(base, result.change_id)
+    for bad in ("nosuch", "../../etc", "../_meta", ""):
+        with pytest.raises(LoadRejected, match="no restorable change"):
+            ingest.restore(base, bad)
+    assert fingerprint(base) == before
+    log = ingest.history(base)
+    assert log.filter(pl.col("change_id") == result.change_id)["restorable"].to_list() == [False]
+    assert log.filter(pl.col("change_id") == undo.change_id)["restorable"].to_list() == [True]
+    assert ingest.main(["--data", str(base), "restore", "../../etc/x"]) == 1
+    assert "没有可恢复的导入记录" in capsys.readouterr().err
+
+
+def test_cli_missing_file_is_a_clear_error(base: Path, tmp_path: Path, capsys):
+    assert ingest.main(["--data", str(base), "--lang", "en", "load", str(tmp_path / "nope.csv"),
+                        "--table", "snapshots"]) == 1
+    assert "Cannot read" in capsys.readouterr().err
+    assert ingest.main(["--data", str(base), "load", str(tmp_path), "--table", "snapshots"]) == 1
+    assert "无法读取" in capsys.readouterr().err
+
+
+def test_zip_bomb_xlsx_and_highly_compressed_parquet_are_refused_before_unpacking(base: Path):
+    book = openpyxl.Workbook()
+    book.active.append(["机构号", "机构名称", "区域"])
+    book.active.append(["B3", "x", "y"])
+    small = io.BytesIO()
+    book.save(small)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(small.getvalue())) as zin, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":  # 8 MB of whitespace: a few KB zipped
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (8 << 20))
+            z.writestr(item.filename, data)
+    assert len(bomb.getvalue()) < 100_000
+    assert "unpacks to about 8 MB" in rejected(base, bomb.getvalue(), "b.xlsx", "branches", limit=1 << 20)
+    buf = io.BytesIO()
+    pl.DataFrame({"机构号": ["B3"] * 200_000, "机构名称": ["x"] * 200_000, "区域": ["y"] * 200_000}).write_parquet(buf)
+    assert len(buf.getvalue()) < 1 << 20
+    assert "unpacks to about" in rejected(base, buf.getvalue(), "b.parquet", "branches", limit=1 << 20)
+
+
+def test_empty_rows_are_skipped_and_rows_keep_their_numbers_in_the_file(base: Path):
+    good, other = SNAP_ROWS.splitlines()[:2]
+    bad = good.replace(",0,0,0,正常", ",0,0,3天,正常")
+    text = SNAP_HEADER + good + "\n\n" + other + "\n" + ",,,,,,,,,,,,,,,\n" + bad.replace("L1", "L3") + "\n\n"
+    prepared = ingest.prepare(base, text.encode(), "x.csv", "snapshots")
+    assert prepared.n_rows == 3
+    assert ingest.error_report(prepared, "en").select("row", "field", "value").rows() == [(5, "dpd", "3天")]
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append([])  # an empty row above the header
+    ws.append(SNAP_HEADER.strip().split(","))
+    for line in (good, "", other, bad.replace("L1", "L3")):
+        ws.append(next(csv.reader([line])) if line else [])
+    buf = io.BytesIO()
+    book.save(buf)
+    prepared = ingest.prepare(base, buf.getvalue(), "x.xlsx", "snapshots")
+    assert prepared.n_rows == 3
+    assert ingest.error_report(prepared, "en").select("row", "field", "value").rows() == [(4, "dpd", "3天")]
+
+
+def test_ragged_csv_says_which_line(base: Path):
+    text = SNAP_HEADER + SNAP_ROWS + SNAP_ROWS.splitlines()[0].replace("L1", "L1,") + "\n"
+    message = rejected(base, text, "x.csv", "snapshots")
+    assert "line 5 (data row 4) has 17 fields but the header has 16" in message
+    assert "truncate_ragged_lines" not in message
+
+
+def test_derived_tables_are_rebuilt_while_the_store_is_locked(base: Path, monkeypatch):
+    """Two loads at once: each rebuild must see its own store, never swap in tables of an older one."""
+    from analytics import derive
+
+    seen = []
+
+    def build(root):
+        with ingest_store.locked(Path(root), wait=False) as free:
+            seen.append(free)
+
+    monkeypatch.setattr(derive, "build", build)
+    load(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
+    second = load(base, SNAP_HEADER + SNAP_ROWS.replace("70.5", "60"), "m2.csv", "snapshots", replace=True)
+    ingest.restore(base, second.change_id)
+    assert seen == [False, False, False]  # busy: each load and the restore still held the lock

@@ -132,3 +132,22 @@ def test_value_map_editor_and_unit(import_app, tmp_path: Path):
     assert not at.exception, at.exception
     assert [m.value for m in at.metric] == ["3", "3", "0"]
     assert at.get("arrow_data_frame") or at.dataframe
+
+
+def test_bad_profile_name_and_stale_restore_show_errors_not_exceptions(import_app):
+    make, root = import_app
+    at = open_with(make, ingest_read.read_source(BRANCHES_CSV.encode(), "b.csv"), "branches", lang="en")
+    at.text_input(key="imp_save_as").input("../../etc/x")
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    assert any("Invalid profile name" in e.value for e in at.error)
+    assert not (root / "branches.parquet").exists()
+    at.text_input(key="imp_save_as").input("")
+    at.button(key="imp_load").click().run()
+    assert (root / "branches.parquet").is_file()
+    loaded = ingest.history(root)["change_id"][0]
+    at.selectbox(key="imp_restore_id").select(loaded).run()
+    ingest.restore(root, loaded)  # meanwhile, from the command line
+    at.button(key="imp_restore").click().run()
+    assert not at.exception, at.exception
+    assert any("already been restored" in e.value for e in at.error)
