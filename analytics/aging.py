@@ -26,7 +26,7 @@ from analytics.rules import (
     bucket_bounds,
 )
 from analytics.schema import CAUSES, MONEY, label
-from analytics.store import query
+from analytics.store import has_view, query
 
 SCHEMES = ("m", "reg")
 BUCKET_COLUMN = {"m": "m_bucket", "reg": "reg_band"}
@@ -52,17 +52,9 @@ VALUE_SCHEMA = {"n": pl.Int64, "bal": MONEY, "overdue_principal": MONEY, "npl_n"
 AGING_BASE_SCHEMA = {"month": pl.Date, "branch_id": pl.String, "product": pl.String, "m_bucket": pl.Int8,
                      "reg_band": pl.Int8} | VALUE_SCHEMA
 
-SEMI_JOIN_SQL = " AND s.loan_id IN (SELECT l.loan_id FROM loans l WHERE " + portfolio.FILTER_SQL + ")"  # noqa: S608
-_TREND_FROM = """
-SELECT s.month, """ + _BUCKETS + """,
-       """ + _VALUES + """
-FROM snapshots s
-WHERE s.status = 'active' AND s.month BETWEEN $month_from AND $month_to"""
-# Without portfolio filters the join to loans is skipped (it dominates a whole-history scan).
-AGING_TREND_SQL = {
-    False: _TREND_FROM + "\nGROUP BY ALL ORDER BY ALL",
-    True: _TREND_FROM + SEMI_JOIN_SQL + "\nGROUP BY ALL ORDER BY ALL",
-}
+CUBE = "aging_cube"  # AGING_BASE_SQL over every month and the whole portfolio, stored by analytics.derive.build
+CUBE_SQL = ("SELECT * FROM " + CUBE + " l WHERE l.month BETWEEN $month_from AND $month_to AND "  # noqa: S608
+            + portfolio.FILTER_SQL + " ORDER BY ALL")
 AGING_TREND_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8} | VALUE_SCHEMA
 
 CAUSE_SQL = """
@@ -94,6 +86,12 @@ def aging_base(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), p
     """Count, balance, overdue principal and NPL of on-book loans per month x branch x product x (M-bucket,
     regulatory band): one scan serves both schemes and every grouping."""
     params = portfolio.filter_params(branches, products) | {"month_from": month_from, "month_to": month_to}
+    return query(con, CUBE_SQL if has_view(con, CUBE) else AGING_BASE_SQL, params, AGING_BASE_SCHEMA)
+
+
+def aging_cube(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The aging base over every month and the whole portfolio, from the snapshots (what derive.build stores)."""
+    params = portfolio.filter_params((), ()) | {"month_from": portfolio.FIRST, "month_to": portfolio.LAST}
     return query(con, AGING_BASE_SQL, params, AGING_BASE_SCHEMA)
 
 
@@ -101,11 +99,14 @@ def aging_trend_base(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] =
                      month_from: dt.date = dt.date(1900, 1, 1),
                      month_to: dt.date = dt.date(2999, 12, 1)) -> pl.DataFrame:
     """``aging_base`` summed over branches and products (month x M-bucket x band): the input of ``aging_trend``."""
-    filtered = bool(branches or products)
-    params = {"month_from": month_from, "month_to": month_to}
-    if filtered:
-        params |= portfolio.filter_params(branches, products)
-    return query(con, AGING_TREND_SQL[filtered], params, AGING_TREND_SCHEMA)
+    keys = list(AGING_TREND_SCHEMA)[:3]
+    return (
+        aging_base(con, branches, products, month_from, month_to)
+        .group_by(keys)
+        .agg(pl.col(list(VALUE_SCHEMA)).sum())
+        .with_columns(pl.col(c).cast(t) for c, t in VALUE_SCHEMA.items())
+        .sort(keys)
+    )
 
 
 def _bucket_totals(base: pl.DataFrame, scheme: str, by: list[str]) -> pl.LazyFrame:

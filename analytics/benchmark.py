@@ -21,10 +21,11 @@ from analytics import aging, causes, classification, drilldown, portfolio, rollr
 from analytics.drilldown import DrillSpec
 
 
-def page_calls(month: dt.date) -> dict[str, list[tuple[Callable, tuple, dict]]]:
-    """What each page computes on first load with its default widgets (sidebar: all branches and products)."""
+def page_calls(month: dt.date, branches: tuple[str, ...] = (),
+               products: tuple[str, ...] = ()) -> dict[str, list[tuple[Callable, tuple, dict]]]:
+    """What each page computes on first load with its default widgets and the given sidebar filters."""
     first = portfolio.add_months(month, -35)
-    everything = ((), ())
+    everything = (branches, products)
     calls = {
         "资产质量总览 overview": [
             (portfolio.dimensions, (), {}),
@@ -53,7 +54,9 @@ def page_calls(month: dt.date) -> dict[str, list[tuple[Callable, tuple, dict]]]:
             (causes.cross_table, (month, "branch", "balance", *everything), {}),
             (causes.cause_qoq, (month, *everything), {}),
         ],
-        "借据明细 drill-down (overdue loans)": [(drilldown.loans_behind, (DrillSpec(month=month, dpd_min=1),), {})],
+        "借据明细 drill-down (overdue loans)": [
+            (drilldown.loans_behind, (DrillSpec(month=month, branches=branches, products=products, dpd_min=1),), {}),
+        ],
     }
     return calls
 
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--branch", action="append", default=[], help="sidebar branch filter (repeatable)")
+    parser.add_argument("--product", action="append", default=[], help="sidebar product filter (repeatable)")
     args = parser.parse_args(argv)
     root = store.data_root(args.data)
     if args.generate:
@@ -91,8 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = store.query(con, "SELECT count(*) AS n FROM snapshots")["n"][0]
     con.close()
     print(f"store {root}: {rows:,} snapshot rows, as-of {month:%Y-%m}; {platform.processor() or platform.machine()}")
+    print(f"filters: branches={args.branch or 'all'} products={args.product or 'all'}")
     print("\n| page | first run (s) | median of runs (s) |\n|---|---:|---:|")
-    for page, calls in page_calls(month).items():
+    for page, calls in page_calls(month, tuple(args.branch), tuple(args.product)).items():
         runs = time_page(root, calls, args.repeat)
         print(f"| {page} | {runs[0]:.2f} | {statistics.median(runs):.2f} |")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from analytics import portfolio, store
+from analytics import aging, portfolio, store
 from analytics.portfolio import add_months
 from analytics.rules import M_BUCKET_SQL
 from analytics.schema import MONEY
@@ -171,6 +171,7 @@ def build(root: str | os.PathLike | None = None, threads: int | None = None) -> 
         tmp.mkdir(parents=True)
         loan_facts(con).write_parquet(tmp / "loan_facts.parquet", compression="zstd")
         portfolio.quality_cube(con).write_parquet(tmp / f"{portfolio.CUBE}.parquet", compression="zstd")
+        aging.aging_cube(con).write_parquet(tmp / f"{aging.CUBE}.parquet", compression="zstd")
         for i in range(0, len(months), CHUNK_MONTHS):  # a few months at a time: bounded memory
             params = transitions_params(months[i], months[min(i + CHUNK_MONTHS, len(months)) - 1])
             chunk = store.query(con, TRANSITIONS_SQL, params, TRANSITIONS_SCHEMA)

@@ -193,3 +193,25 @@ def test_aging_report_compare_month_present_but_empty_under_filters(tmp_path):
     assert rep["change_n"].to_list() == [0, 0, 1, 0, 0, 0, 0, 0, 1, 1]
     assert rep["prev_bal_share"].null_count() == 10  # 0 / 0: undefined
     con.close()
+
+
+def test_derived_cube_gives_the_same_aging(tmp_path):
+    from polars.testing import assert_frame_equal
+
+    from analytics import derive, store
+    from tests.tiny import portfolio_store
+
+    root = portfolio_store(tmp_path)
+    calls = [(aging.aging_base, ()), (aging.aging_base, (("B2",), ("consumer",))), (aging.aging_trend_base, ()),
+             (aging.aging_trend_base, (("B1",),))]
+    con = store.connect(root)
+    raw = [fn(con, *args) for fn, args in calls]
+    con.close()
+    derive.build(root)
+    con = store.connect(root)
+    assert store.has_view(con, aging.CUBE)
+    for (fn, args), expected in zip(calls, raw, strict=True):
+        assert_frame_equal(fn(con, *args), expected)
+    # Sep by hand: M0 = L1 1000 + L4 4000; M2 (31-60) = L2 2000; M4 (91-120) = L3 3000.
+    sep = raw[2].filter(raw[2]["month"] == raw[2]["month"].min())
+    assert dict(zip(sep["m_bucket"], sep["bal"].cast(float), strict=True)) == {0: 5000.0, 2: 2000.0, 4: 3000.0}

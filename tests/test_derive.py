@@ -19,7 +19,7 @@ def test_build_writes_facts_and_hive_transitions(tmp_path):
     root = write(tmp_path / "store")
     derive.build(root)
     files = sorted(p.relative_to(root / "derived").as_posix() for p in (root / "derived").rglob("*.parquet"))
-    assert files == ["loan_facts.parquet", "quality_cube.parquet"] + [f"transitions/month=2024-0{m}-01/part-0.parquet" for m in (1, 2, 3, 4)]
+    assert files == ["aging_cube.parquet", "loan_facts.parquet", "quality_cube.parquet"] + [f"transitions/month=2024-0{m}-01/part-0.parquet" for m in (1, 2, 3, 4)]
     assert not [p for p in root.iterdir() if p.name.startswith(".derived")]  # temp folders gone
 
 
