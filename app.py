@@ -37,6 +37,13 @@ if PagesManager.uses_pages_directory:
     st.rerun()
 
 st.set_page_config(page_title="逾期贷款分析驾驶舱 · Overdue Loan Analytics", page_icon=":bar_chart:", layout="wide")
+
+# The sidebar widgets' values: st.switch_page (the drill-down buttons) drops them from st.session_state,
+# so a copy is kept under another key and put back before the widgets are drawn.
+SHARED = ("lang", "f_month", "f_branches", "f_products")
+for key in SHARED:
+    if key not in st.session_state and f"kept_{key}" in st.session_state:
+        st.session_state[key] = st.session_state[f"kept_{key}"]
 st.session_state.setdefault("lang", "zh")
 
 
@@ -61,6 +68,10 @@ st.sidebar.radio("语言 / Language", ["zh", "en"], key="lang", horizontal=True,
                  format_func=lambda v: "中文" if v == "zh" else "English")
 if app_data.has_data():
     sidebar_filters()
+
+for key in SHARED:
+    if key in st.session_state:
+        st.session_state[f"kept_{key}"] = st.session_state[key]
 
 sections: dict[str, list] = {}
 for path, zh, en, icon, section in PAGES:

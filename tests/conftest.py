@@ -58,8 +58,9 @@ def app_test(demo_root, monkeypatch):
 
     def make(page: str | None = None, lang: str = "zh") -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state["lang"] = lang
         at.run()
+        if lang != "zh":  # through the widget, as a user does (a value put in session_state sticks in AppTest)
+            at.sidebar.radio(key="lang").set_value(lang).run()
         if page:
             at.switch_page(page)
             at.run()

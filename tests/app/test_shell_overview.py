@@ -91,3 +91,17 @@ def test_trend_table_has_count_variants(app_test, demo_root):
     shown = at.dataframe[0].value  # newest month first
     assert float(shown["不良率(笔数)"].iloc[0]) == pytest.approx(row["npl_n"] / row["total_n"])
     assert float(shown["逾期率(笔数)"].iloc[0]) == pytest.approx(row["overdue_n"] / row["total_n"])
+
+
+def test_drill_keeps_language_and_filters(app_test):
+    at = app_test(OVERVIEW)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    at.sidebar.selectbox(key="f_month").set_value(dt.date(2026, 8, 1)).run()
+    at.sidebar.multiselect(key="f_products").select("consumer").run()
+    at.button(key="ov_drill").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Loan drill-down"
+    assert at.sidebar.selectbox(key="f_month").value == dt.date(2026, 8, 1)
+    assert at.sidebar.multiselect(key="f_products").value == ["consumer"]
+    spec = at.session_state["drill_spec"]
+    assert (spec.month, spec.products) == (dt.date(2026, 8, 1), ("consumer",))

@@ -92,12 +92,39 @@ def test_overview_shows_kpis(page, demo_root, tmp_path):
     page.screenshot(path=str(tmp_path / "overview.png"))
 
 
-def test_language_switch_and_navigation(page):
-    english = page.get_by_role("radio", name="English")
-    english.check(force=True)
+def _english(page) -> None:
+    page.get_by_role("radio", name="English").check(force=True)
     _settle(page)
+
+
+def test_language_switch_and_navigation(page):
+    _english(page)
     page.get_by_role("heading", name="Portfolio overview").wait_for()
     page.get_by_role("link", name="Loan drill-down").click()
     _settle(page)
     page.get_by_role("heading", name="Loan drill-down").wait_for()
     assert page.locator("[data-testid=stMetricValue]").count() >= 2
+
+
+PAGES_EN = ("Classification & migration", "Aging (DPD buckets)", "Vintage", "Roll rates", "Overdue trends",
+            "Overdue causes", "Data import", "Portfolio overview")
+
+
+def test_every_page_renders_without_error(page):
+    _english(page)
+    for title in PAGES_EN:
+        page.get_by_role("link", name=title).click()
+        page.get_by_role("heading", name=title).first.wait_for()
+        _settle(page)
+        assert page.locator("[data-testid=stException]").count() == 0, title
+
+
+def test_drill_down_from_overview(page):
+    _english(page)
+    page.get_by_role("link", name="Portfolio overview").click()
+    _settle(page)
+    page.get_by_role("button", name="Show the loans").first.click()
+    page.get_by_role("heading", name="Loan drill-down").wait_for()
+    _settle(page)
+    loans = int(page.locator("[data-testid=stMetricValue]").first.inner_text().replace(",", ""))
+    assert loans > 0
