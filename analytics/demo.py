@@ -867,6 +867,9 @@ def write_demo(root: str | Path, tables: dict[str, pl.DataFrame], force: bool = 
     deleted after the new one is in place. Loose top-level files (a README) are carried over.
     """
     root = Path(root)
+    if _holds_imports(root):
+        raise FileExistsError(f"{root} holds data imported by a user (_meta/import_log.jsonl): the demo never "
+                              "replaces it; write the demo to another folder (--output)")
     if _holds_data(root) and not force:
         raise FileExistsError(f"{root} already holds data; pass force=True (--force) to replace it")
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -881,6 +884,10 @@ def write_demo(root: str | Path, tables: dict[str, pl.DataFrame], force: bool = 
         raise
     _build_derived(root)
     return root
+
+
+def _holds_imports(root: Path) -> bool:
+    return (root / "_meta" / "import_log.jsonl").is_file()
 
 
 def _holds_data(root: Path) -> bool:
@@ -935,7 +942,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing store")
     args = parser.parse_args(argv)
     root = store.data_root(args.output)
-    if _holds_data(root) and not args.force:  # refuse before spending the time to generate
+    # Refuse before spending the time to generate.
+    if _holds_imports(root):
+        print(f"{root} holds data imported by a user: the demo never replaces it; use another --output",
+              file=sys.stderr)
+        return 1
+    if _holds_data(root) and not args.force:
         print(f"{root} already holds data; use --force to replace it", file=sys.stderr)
         return 1
     started = time.perf_counter()

@@ -385,3 +385,14 @@ def test_written_store_passes_the_validator(tables, tmp_path):
 
     root = demo.write_demo(tmp_path / "data", tables)
     assert validate.validate_store(root) == []
+
+
+def test_demo_never_replaces_imported_data(tmp_path):
+    root = tmp_path / "data"
+    (root / "_meta").mkdir(parents=True)
+    (root / "_meta" / "import_log.jsonl").write_text('{"change_id": "x"}\n')
+    tables = demo.generate(n_loans=200, n_months=3, seed=1)
+    with pytest.raises(FileExistsError, match="imported"):
+        demo.write_demo(root, tables, force=True)
+    assert demo.main(["--loans", "200", "--months", "3", "--output", str(root), "--force"]) == 1
+    assert sorted(p.name for p in root.rglob("*")) == ["_meta", "import_log.jsonl"]
