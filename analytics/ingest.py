@@ -3,6 +3,9 @@
 1. ``prepare`` reads a file (CSV UTF-8/GBK, Excel .xlsx, Parquet; see ``ingest_read``), maps its
    columns and values onto the contract with a profile (suggested, or a saved one; see
    ``ingest_map``) and checks every row with ``analytics.validate``. Nothing is written.
+   Snapshots are also checked for continuity against the stored months next to theirs: loans active
+   the month before that have no row and no exit row (``vanished``), rows of loans that already exited
+   (``after_exit``). These are warnings (``Prepared.warnings``): shown, printed and logged, never rejected.
 2. ``commit`` loads the rows: the whole file is rejected when anything is wrong, or (``on_bad=
    "quarantine"``) the valid rows are loaded and the rejected ones kept in ``_quarantine/<id>/``
    with their reasons. Snapshot and action months are replaced whole (only with ``replace=True``
@@ -47,8 +50,8 @@ from analytics.ingest_map import (
     suggest_value_maps,
 )
 from analytics.ingest_read import IngestError, Source, check_size, read_source
-from analytics.schema import TABLES, Table
-from analytics.validate import PROBLEM_SCHEMA, ROW
+from analytics.schema import EXIT_STATUSES, TABLES, Table
+from analytics.validate import FILE, PROBLEM_SCHEMA, ROW
 
 ON_BAD = ("reject", "quarantine")
 # The order a bank loads an empty store in: each table's references come before it.
@@ -79,6 +82,8 @@ class Prepared:
     problems: pl.DataFrame  # every problem, uncapped (validate.PROBLEM_SCHEMA)
     months: list[dt.date] = field(default_factory=list)  # months in the file (partitioned tables)
     existing_months: list[dt.date] = field(default_factory=list)  # of those, months already in the store
+    # continuity warnings (validate.continuity_problems): shown and logged, never a reason to reject a row
+    warnings: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PROBLEM_SCHEMA))
 
     @property
     def bad_rows(self) -> pl.Series:
@@ -107,6 +112,27 @@ class Prepared:
 
     def summary(self) -> pl.DataFrame:
         return validate.summary(self.problems)
+
+    @property
+    def n_vanished(self) -> int:
+        """Loans active the month before that have no row in the next month and no exit row."""
+        return self.warnings.filter(pl.col("rule") == "vanished")["value"].n_unique()
+
+    @property
+    def n_after_exit(self) -> int:
+        """Rows of loans that already exited (in the file or in the store)."""
+        return self.warnings.filter(pl.col("rule") == "after_exit").height
+
+    def warning_text(self, lang: str = "zh") -> str:
+        """The continuity warnings in one sentence ("" when there are none)."""
+        if self.warnings.is_empty():
+            return ""
+        if lang == "zh":
+            return (f"连续性提示（不影响导入）：{self.n_vanished} 笔贷款上月为正常状态、下月却没有记录也没有退出记录；"
+                    f"{self.n_after_exit} 行属于已经退出的贷款。这会使迁徙率和期间减少失真，请核对清单。")
+        return (f"Continuity warning (the rows still load): {self.n_vanished} loans active in a month have no row "
+                f"in the next month and no exit row; {self.n_after_exit} rows belong to loans that already exited. "
+                "This distorts roll rates and migration (期间减少); check the list.")
 
 
 @dataclass
@@ -172,6 +198,46 @@ def _action_id_clashes(root: Path, rows: pl.DataFrame, months: list[dt.date], na
         pl.lit(en.format(col_en="action_id") + " (already stored in another month)").alias("message_en"))
 
 
+def _stored_snapshot_rows(root: Path, file_rows: pl.DataFrame, months: list[dt.date]) -> pl.DataFrame:
+    """Stored snapshot rows the continuity check of ``file_rows`` needs (months being replaced excluded).
+
+    Whole months next to the file's months, the exit rows of the file's loans, and every row of the loans
+    that exit in the file; each with its store file and row.
+    """
+    near = {_add_months(m, k) for m in months for k in (-1, 1)} - set(months)
+    loans = file_rows["loan_id"].unique().implode()
+    exiting = file_rows.filter(pl.col("status").is_in(list(EXIT_STATUSES)))["loan_id"].unique().implode()
+    frames = []
+    for path in store.table_files(root, "snapshots"):
+        month = dt.date.fromisoformat(path.parent.name.split("=", 1)[1])
+        if month in months:
+            continue
+        lf = pl.scan_parquet(path).select("loan_id", "status").with_row_index(ROW, offset=1).with_columns(
+            pl.col(ROW).cast(pl.Int64))
+        if month not in near:
+            status, loan = pl.col("status"), pl.col("loan_id")
+            lf = lf.filter(((status != "active") & loan.is_in(loans)) | loan.is_in(exiting))
+        frames.append(lf.with_columns(pl.lit(month, dtype=pl.Date).alias("month"),
+                                      pl.lit(str(path.relative_to(root))).alias(FILE)))
+    return pl.concat(pl.collect_all(frames)) if frames else pl.DataFrame()
+
+
+def _add_months(month: dt.date, n: int) -> dt.date:
+    y, m = divmod(month.year * 12 + month.month - 1 + n, 12)
+    return dt.date(y, m + 1, 1)
+
+
+def continuity_warnings(root: Path, rows: pl.DataFrame, months: list[dt.date], name: str) -> pl.DataFrame:
+    """Continuity of a snapshot file with the store as it will be after the load (see ``validate``)."""
+    if not months or not all(c in rows.columns for c in ("month", "loan_id", "status")):
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    file_rows = validate.typed("snapshots", rows.select("month", "loan_id", "status", ROW)).with_columns(
+        pl.col(ROW).cast(pl.Int64), pl.lit(name).alias(FILE)).filter(pl.col("month").is_in(months)).drop_nulls(
+        ["loan_id", "status"])
+    both = pl.concat([file_rows, _stored_snapshot_rows(root, file_rows, months)], how="diagonal_relaxed")
+    return validate.continuity_problems(both, months=months)
+
+
 def prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
     """Map and check an already read source (the page re-runs this when the user edits the mapping)."""
     root = store.data_root(root)
@@ -192,7 +258,10 @@ def prepare_source(root: Path, source: Source, table_name: str, profile: Profile
         extra.append(_action_id_clashes(root, rows, months, source.name))
     problems = pl.concat([problems, *extra])
     existing = sorted(set(months) & set(_store_months(root, table)))
-    return Prepared(source, table_name, profile, rows, problems, months, existing)
+    prepared = Prepared(source, table_name, profile, rows, problems, months, existing)
+    if table_name == "snapshots":
+        prepared.warnings = continuity_warnings(root, rows, months, source.name)
+    return prepared
 
 
 def prepare(root: str | os.PathLike | None, data: bytes, name: str, table_name: str, *,
@@ -258,6 +327,14 @@ def error_report(prepared: Prepared, lang: str = "zh") -> pl.DataFrame:
                                               strict=True)])
 
 
+def continuity_report(prepared: Prepared, lang: str = "zh") -> pl.DataFrame:
+    """The continuity warnings (one line per vanished loan or post-exit row), in Chinese or English."""
+    msg = "message_zh" if lang == "zh" else "message_en"
+    names = (["文件", "行号", "借据号", "规则", "说明"] if lang == "zh" else ["file", "row", "loan_id", "rule", "message"])
+    return prepared.warnings.select(
+        *[pl.col(c).alias(n) for c, n in zip(["file", "row", "value", "rule", msg], names, strict=True)])
+
+
 def error_report_csv(prepared: Prepared, lang: str = "zh") -> bytes:
     """The error report as CSV (formula-like cells neutralised by ``analytics.export``)."""
     return export.to_csv_bytes(error_report(prepared, lang))
@@ -300,7 +377,9 @@ def _log_entry(prepared: Prepared, change_id: str, kind: str, status: str, accep
     return {"change_id": change_id, "kind": kind, "status": status, "table": prepared.table,
             "months": ",".join(f"{m:%Y-%m}" for m in prepared.months), "source": prepared.source.name,
             "sha256": prepared.source.sha256, "rows_accepted": accepted, "rows_rejected": rejected,
-            "profile": prepared.profile.name, "replaced": bool(prepared.existing_months), **extra}
+            "profile": prepared.profile.name, "replaced": bool(prepared.existing_months),
+            **({"vanished_loans": prepared.n_vanished, "after_exit_rows": prepared.n_after_exit}
+               if prepared.table == "snapshots" else {}), **extra}
 
 
 def _check_committable(root: Path, prepared: Prepared, on_bad: str, replace: bool, change_id: str) -> None:
@@ -527,6 +606,10 @@ def _cli_load(args: argparse.Namespace, root: Path) -> int:
             print(error_report(prepared, args.lang).head(30))
     if args.report:
         Path(args.report).write_bytes(error_report_csv(prepared, args.lang))
+    if not prepared.warnings.is_empty():
+        print(prepared.warning_text(args.lang))
+        with pl.Config(tbl_rows=30, fmt_str_lengths=70, tbl_width_chars=180):
+            print(continuity_report(prepared, args.lang).head(30))
     result = commit(root, prepared, on_bad=args.on_bad, replace=args.replace, save_as=args.save_profile)
     months = ", ".join(f"{m:%Y-%m}" for m in result.months)
     print(f"loaded {result.change_id}: {result.table} {months} accepted={result.rows_accepted} "

@@ -34,7 +34,7 @@ LOG_SCHEMA = pl.Schema({
     "change_id": pl.String, "time": pl.String, "kind": pl.String, "status": pl.String, "table": pl.String,
     "months": pl.String, "source": pl.String, "sha256": pl.String, "rows_accepted": pl.Int64,
     "rows_rejected": pl.Int64, "profile": pl.String, "replaced": pl.Boolean, "restored_from": pl.String,
-    "quarantine": pl.String, "message": pl.String,
+    "quarantine": pl.String, "message": pl.String, "vanished_loans": pl.Int64, "after_exit_rows": pl.Int64,
 })
 
 

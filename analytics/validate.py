@@ -81,6 +81,11 @@ RULES: dict[str, tuple[str, str]] = {
     "tech_overdue_dpd": ("技术性短期逾期要求逾期天数在1至7天之间", "Technical short overdue requires 1 <= DPD <= 7"),
     "maturity_before_origination": ("到期日期早于放款日期", "Maturity date is before the origination date"),
     "action_outside_month": ("催收日期不在数据月份内", "Action date is outside the record's month"),
+    "vanished": ("借据在 {col_zh} 为正常状态，{extra_zh} 却没有记录，也没有退出记录（结清/核销/转让/以物抵债）",
+                 "The loan is active in {col_en} but has no row in {extra_en} and no exit row "
+                 "(paid off, written off, transferred, foreclosed)"),
+    "after_exit": ("借据已在 {col_zh} 退出（{extra_zh}），之后不应再有记录",
+                   "The loan exited in {col_en} ({extra_en}) and must have no later rows"),
     "too_many": ("此规则共有 {extra_zh} 行不符，仅列出前 {col_zh} 行", "{extra_en} rows break this rule; only the first {col_en} are listed"),
 }
 
@@ -312,6 +317,64 @@ def _snapshot_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
     return [_hits(df, table, mask, rule, column, fmt(*cols)) for cols, mask, rule, column in checks if _has(df, *cols)]
 
 
+def _templated(rule: str, first: pl.Expr, second: pl.Expr, lang: str) -> pl.Expr:
+    """A rule's message with per-row texts in place of its placeholders ({col_*} then {extra_*})."""
+    text = RULES[rule][0 if lang == "zh" else 1]
+    a, b = ("{col_zh}", "{extra_zh}") if lang == "zh" else ("{col_en}", "{extra_en}")
+    return pl.format(text.replace(a, "{}").replace(b, "{}"), first, second)
+
+
+def continuity_problems(df: pl.DataFrame, months: Iterable[dt.date] | None = None) -> pl.DataFrame:
+    """Snapshot rows that break month-to-month continuity, as a problems frame (uncapped).
+
+    A loan leaves the book with exactly one exit row (status in ``schema.EXIT_STATUSES``) and has no
+    rows after it. ``vanished``: a loan ``active`` at month t-1 with no row at month t, for consecutive
+    months both present in ``df`` (row = the t-1 row). ``after_exit``: every row of a loan at a month
+    later than its first exit row. With ``months``, only problems involving one of those months are
+    reported (the importer passes the months of a file checked against its stored neighbours).
+    ``df`` holds ``month``, ``loan_id``, ``status`` and optionally ``__row__`` / ``__file__``.
+    """
+    if df.is_empty() or not _has(df, "month", "loan_id", "status"):
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    table = schema.SNAPSHOTS
+    m = pl.col("month")
+    df = _prepare(df, None).select("month", "loan_id", "status", ROW, FILE).drop_nulls(
+        ["month", "loan_id", "status"]).filter(m.dt.day() == 1)
+    present = df["month"].unique()
+    only = None if months is None else pl.Series(list(months), dtype=pl.Date).implode()
+    ym = "%Y-%m"
+
+    nxt = m.dt.offset_by("1mo")
+    vanished = df.filter((pl.col("status") == "active") & nxt.is_in(present.implode())).join(
+        df.select("loan_id", m.dt.offset_by("-1mo")), on=["loan_id", "month"], how="anti")
+    if only is not None:
+        vanished = vanished.filter(m.is_in(only) | nxt.is_in(only))
+    vanished = vanished.with_columns(
+        message_zh=_templated("vanished", m.dt.strftime(ym), nxt.dt.strftime(ym), "zh"),
+        message_en=_templated("vanished", m.dt.strftime(ym), nxt.dt.strftime(ym), "en"))
+
+    exits = df.filter(pl.col("status").is_in(list(schema.EXIT_STATUSES))).sort("month").group_by("loan_id").agg(
+        pl.col("month").first().alias("__exit"), pl.col("status").first().alias("__exit_status"))
+    after = df.join(exits, on="loan_id").filter(m > pl.col("__exit"))
+    if only is not None:
+        after = after.filter(m.is_in(only) | pl.col("__exit").is_in(only))
+    status = pl.col("__exit_status")
+    after = after.with_columns(
+        message_zh=_templated("after_exit", pl.col("__exit").dt.strftime(ym),
+                              status.replace_strict(schema.label_map("status", "zh"), default=status), "zh"),
+        message_en=_templated("after_exit", pl.col("__exit").dt.strftime(ym),
+                              status.replace_strict(schema.label_map("status", "en"), default=status), "en"))
+
+    def frame(hits: pl.DataFrame, rule: str) -> pl.DataFrame:
+        return hits.select(
+            pl.col(FILE).cast(pl.String).alias("file"), pl.lit(table.name).alias("table"),
+            pl.col(ROW).cast(pl.Int64).alias("row"), pl.lit("loan_id").alias("column"),
+            pl.col("loan_id").cast(pl.String).alias("value"), pl.lit(rule).alias("rule"), "message_zh", "message_en")
+
+    return pl.concat([pl.DataFrame(schema=PROBLEM_SCHEMA), frame(vanished, "vanished"), frame(after, "after_exit")],
+                     how="vertical").sort("rule", "file", "row", nulls_last=False, maintain_order=True)
+
+
 def problems_frame(table_name: str, df: pl.DataFrame, *, file: str | None = None,
                    known_keys: Mapping[str, Iterable | pl.Series] | None = None) -> pl.DataFrame:
     """Every problem of ``df`` against the contract of ``table_name`` (uncapped), as a frame.
@@ -424,6 +487,8 @@ def store_problems(root: str | os.PathLike | None = None) -> pl.DataFrame:
         df = read_store_table(root, t)
         if not df.is_empty():
             parts.append(problems_frame(t.name, df, known_keys=keys))
+            if t.name == "snapshots":
+                parts.append(continuity_problems(df))
     return pl.concat(parts)
 
 
@@ -481,6 +546,10 @@ def contract_markdown() -> str:
     lines += ["## Validation rules (校验规则)", "",
               "`analytics.validate` reports each problem with file, table, row (1-based data row, header excluded),",
               "column, value, rule and a Chinese and English message.", "",
+              "Continuity across months (`vanished`, `after_exit`): a loan leaves the book with exactly one exit row",
+              "(status `paid_off`, `written_off`, `transferred` or `foreclosed`) and has no rows after it. A loan",
+              "`active` in one month with no row in the next month present (and no exit row) has vanished; the row",
+              "reported is its last one. On import these are warnings (the rows still load); see import.md.", "",
               "| Rule | 中文 | English |", "|---|---|---|"]
     for rule, (zh, en) in RULES.items():
         kw = {"col_zh": "…", "col_en": "…", "extra_zh": "…", "extra_en": "…"}

@@ -135,7 +135,13 @@ else:
                 profile.value_maps[column] = ingest.value_map_from_frame(edited)
 
     # --- 3. checks ----------------------------------------------------------------------------------------
-    prepared = ingest.prepare_source(ROOT, source, table, profile)
+    # Checking a large file takes seconds: do it again only when the file, the mapping or the store changed,
+    # not on every click on this page.
+    check_key = (source.sha256, source.sheet, table, profile.to_json(), store.data_version(ROOT))
+    if st.session_state.get("imp_check_key") != check_key:
+        st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
+        st.session_state["imp_check_key"] = check_key
+    prepared = st.session_state["imp_prepared"]
     st.subheader(ui.tr("3. 检查结果", "3. Checks"))
     m1, m2, m3 = st.columns(3)
     m1.metric(ui.tr("总行数", "Rows"), f"{prepared.n_rows:,}")
@@ -152,6 +158,9 @@ else:
         st.dataframe(summary, key="imp_summary", hide_index=True, width="stretch")
         st.caption(ui.tr("错误报告（文件、行号、列、值、规则、说明）：", "Error report (file, row, column, value, rule, message):"))
         ui.download_buttons(ingest.error_report(prepared, ui.lang()), "import_errors", "imp_report")
+    if not prepared.warnings.is_empty():  # continuity: a warning to check, never a reason to reject rows
+        st.warning(prepared.warning_text(LANG))
+        ui.show_table(ingest.continuity_report(prepared, LANG), "imp_continuity", name="import_continuity")
 
     # --- 4. load ----------------------------------------------------------------------------------------
     st.subheader(ui.tr("4. 导入", "4. Load"))

@@ -451,6 +451,7 @@ def test_demo_store_copy_can_be_reimported(tmp_path: Path, demo_root: Path):
     before = portfolio.quality_by(store.connect(root), by=("month", "branch_id", "product"))
     result = load(root, buf.getvalue(), "snap.xlsx", "snapshots", replace=True)
     assert result.rows_rejected == 0
+    assert ingest.history(root).row(0, named=True)["vanished_loans"] == 0  # the demo book is continuous
     assert_frame_equal(portfolio.quality_by(store.connect(root), by=("month", "branch_id", "product")), before)
 
 
@@ -577,3 +578,75 @@ def test_derived_tables_are_rebuilt_while_the_store_is_locked(base: Path, monkey
     second = load(base, SNAP_HEADER + SNAP_ROWS.replace("70.5", "60"), "m2.csv", "snapshots", replace=True)
     ingest.restore(base, second.change_id)
     assert seen == [False, False, False]  # busy: each load and the restore still held the lock
+
+
+# --- month-to-month continuity: warnings, never rejections -----------------------------------------------
+
+APR_ROWS = SNAP_ROWS.replace("2024/3/31", "2024/4/30").splitlines()  # L1 active, L2 active, L3 paid_off
+L2_PAID_APR = "2024/4/30,L2,0,0,0,0,正常,结清,否,,,否,,70.5,70.5,0"
+MARCH_FILE = str(Path("snapshots/month=2024-03-01/part-0.parquet"))
+
+
+def warned(prepared: ingest.Prepared) -> list[tuple]:
+    return sorted((w["rule"], w["file"], w["row"], w["value"]) for w in prepared.warnings.iter_rows(named=True))
+
+
+def test_no_continuity_warning_when_exit_rows_are_present(base: Path):
+    load(base, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
+    prepared = ingest.prepare(base, (SNAP_HEADER + APR_ROWS[0] + "\n" + L2_PAID_APR + "\n").encode(), "m4.csv",
+                              "snapshots")
+    assert prepared.warnings.is_empty()  # L2 exits with a paid_off row; L3 exited in March and is gone
+    assert (prepared.n_vanished, prepared.n_after_exit, prepared.warning_text("zh")) == (0, 0, "")
+
+
+def test_vanished_loans_and_rows_after_exit_are_warned_and_still_loaded(base: Path):
+    load(base, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
+    text = SNAP_HEADER + APR_ROWS[0] + "\n" + APR_ROWS[2] + "\n"  # L2 dropped; L3 (paid off in March) again
+    prepared = ingest.prepare(base, text.encode(), "m4.csv", "snapshots")
+    assert warned(prepared) == [("after_exit", "m4.csv", 2, "L3"), ("vanished", MARCH_FILE, 2, "L2")]
+    assert (prepared.n_vanished, prepared.n_after_exit, prepared.n_bad) == (1, 1, 0)
+    assert "1 loans active" in prepared.warning_text("en") and "1 笔贷款" in prepared.warning_text("zh")
+    report = ingest.continuity_report(prepared, "en")
+    assert report.columns == ["file", "row", "loan_id", "rule", "message"]
+    assert "active in 2024-03 but has no row in 2024-04" in report.filter(pl.col("rule") == "vanished")["message"][0]
+    assert ingest.continuity_report(prepared, "zh").columns == ["文件", "行号", "借据号", "规则", "说明"]
+    result = ingest.commit(base, prepared)
+    assert (result.rows_accepted, result.rows_rejected) == (2, 0)
+    assert snapshots(base).filter(pl.col("month") == dt.date(2024, 4, 1))["loan_id"].to_list() == ["L1", "L3"]
+    row = ingest.history(base).row(0, named=True)
+    assert (row["vanished_loans"], row["after_exit_rows"]) == (1, 1)
+
+
+def test_continuity_within_one_file_and_against_a_later_stored_month(base: Path):
+    # one file holding March and April: L2 vanishes between its own months
+    text = SNAP_HEADER + SNAP_ROWS + APR_ROWS[0] + "\n"
+    prepared = ingest.prepare(base, text.encode(), "m34.csv", "snapshots")
+    assert warned(prepared) == [("vanished", "m34.csv", 2, "L2")]
+    # April stored first, March loaded afterwards: March's active L2 has no April row
+    load(base, SNAP_HEADER + APR_ROWS[0] + "\n", "m4.csv", "snapshots")
+    prepared = ingest.prepare(base, (SNAP_HEADER + SNAP_ROWS).encode(), "m3.csv", "snapshots")
+    assert warned(prepared) == [("vanished", "m3.csv", 2, "L2")]
+    # replacing a month: the stored version being replaced does not count
+    load(base, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
+    fixed = SNAP_HEADER + APR_ROWS[0] + "\n" + L2_PAID_APR + "\n"
+    assert ingest.prepare(base, fixed.encode(), "m4b.csv", "snapshots").warnings.is_empty()
+
+
+def test_exit_in_the_file_with_rows_stored_after_it(base: Path):
+    load(base, SNAP_HEADER + APR_ROWS[0] + "\n" + APR_ROWS[1] + "\n", "m4.csv", "snapshots")
+    march = SNAP_ROWS.splitlines()
+    text = SNAP_HEADER + march[0] + "\n" + march[1].replace(",正常,否,经营困难", ",核销,否,经营困难").replace(
+        "0.6,0,0", "0.6,0,70.5").replace("70.5,1.2,0.05,45", "0,0,0,0") + "\n"  # L2 written off in March
+    prepared = ingest.prepare(base, text.encode(), "m3.csv", "snapshots")
+    assert prepared.n_bad == 0, prepared.problems
+    assert warned(prepared) == [("after_exit", str(Path("snapshots/month=2024-04-01/part-0.parquet")), 2, "L2")]
+
+
+def test_cli_prints_continuity_warnings(base: Path, tmp_path: Path, capsys):
+    load(base, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
+    path = tmp_path / "m4.csv"
+    path.write_text(SNAP_HEADER + APR_ROWS[0] + "\n", encoding="utf-8")
+    assert ingest.main(["--data", str(base), "--lang", "en", "load", str(path), "--table", "snapshots"]) == 0
+    out = capsys.readouterr().out
+    assert "Continuity warning" in out and "1 loans active" in out and "L2" in out and "accepted=1" in out
+    assert ingest.history(base).row(0, named=True)["vanished_loans"] == 1

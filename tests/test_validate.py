@@ -208,3 +208,69 @@ def test_committed_contract_doc_matches_schema():
     for table in schema.TABLES.values():
         for column in table.columns:
             assert f"`{column.name}`" in doc.read_text(encoding="utf-8")
+
+
+# --- month-to-month continuity ---------------------------------------------------------------------------
+
+JAN, FEB, APR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 4, 1)
+
+
+def continuity_store(root: Path) -> None:
+    """Jan, Feb and Apr (no March). Rows are written per month in this order (row numbers within each file)."""
+    store.write_table(root, "branches", frame("branches", [{"branch_id": "B1", "branch_name": "n", "region": "r"}]))
+    store.write_table(root, "loans", frame("loans", [loan(loan_id=f"L{i}") for i in range(1, 7)]))
+    paid = {"status": "paid_off", "outstanding_principal": D("0.00")}
+    written_off = {"status": "written_off", "outstanding_principal": D("0.00"), "disposed_principal": D("100.00")}
+    rows = [
+        snap(month=JAN, loan_id="L1"), snap(month=JAN, loan_id="L2"), snap(month=JAN, loan_id="L4", **paid),
+        snap(month=JAN, loan_id="L5"), snap(month=JAN, loan_id="L6"),
+        # Feb: L2 vanished (active in Jan, no row, no exit row); L4 has a row after its exit; L5 exits properly
+        snap(month=FEB, loan_id="L1"), snap(month=FEB, loan_id="L3"), snap(month=FEB, loan_id="L4", **paid),
+        snap(month=FEB, loan_id="L5", **written_off), snap(month=FEB, loan_id="L6"),
+        # Apr: L3 and L6 have no row, but March is missing, so Feb -> Apr is not a consecutive pair
+        snap(month=APR, loan_id="L1"),
+    ]
+    store.write_table(root, "snapshots", frame("snapshots", rows))
+
+
+def month_file(month: dt.date) -> str:
+    return str(Path(f"snapshots/month={month:%Y-%m-%d}/part-0.parquet"))
+
+
+def test_store_continuity_vanished_and_rows_after_exit(tmp_path: Path):
+    continuity_store(tmp_path)
+    problems = validate.validate_store(tmp_path)
+    got = sorted((p.rule, p.file, p.row, p.column, p.value) for p in problems)
+    assert got == [
+        ("after_exit", month_file(FEB), 3, "loan_id", "L4"),
+        ("vanished", month_file(JAN), 2, "loan_id", "L2"),
+    ]
+    by_rule = {p.rule: p for p in problems}
+    assert "2024-01" in by_rule["vanished"].message_zh and "2024-02" in by_rule["vanished"].message_zh
+    assert "active in 2024-01 but has no row in 2024-02" in by_rule["vanished"].message_en
+    assert "2024-01" in by_rule["after_exit"].message_zh and "结清" in by_rule["after_exit"].message_zh
+    assert "exited in 2024-01 (Paid off)" in by_rule["after_exit"].message_en
+
+
+def test_continuity_passes_with_exit_rows_and_is_capped_with_the_total():
+    paid = {"status": "paid_off", "outstanding_principal": D("0.00")}
+    ok = frame("snapshots", [snap(month=JAN), snap(month=JAN, loan_id="L2"), snap(month=FEB),
+                             snap(month=FEB, loan_id="L2", **paid)])
+    assert validate.continuity_problems(ok).is_empty()
+    gone = frame("snapshots", [snap(month=JAN, loan_id=f"L{i}") for i in range(5)] + [snap(month=FEB, loan_id="L0")])
+    problems = validate.cap(validate.continuity_problems(gone), 2)
+    assert problems["value"].to_list() == ["L1", "L2", "4"]
+    assert problems["rule"].to_list() == ["vanished", "vanished", "too_many"]
+
+
+def test_continuity_limited_to_given_months():
+    rows = frame("snapshots", [snap(month=JAN), snap(month=JAN, loan_id="L2"), snap(month=FEB),
+                               snap(month=FEB, loan_id="L3"), snap(month=dt.date(2024, 3, 1))])
+    assert validate.continuity_problems(rows)["value"].to_list() == ["L2", "L3"]  # L2 Jan->Feb, L3 Feb->Mar
+    assert validate.continuity_problems(rows, months=[JAN])["value"].to_list() == ["L2"]
+    assert validate.continuity_problems(rows, months=[dt.date(2024, 3, 1)])["value"].to_list() == ["L3"]
+
+
+def test_demo_store_has_no_continuity_problem(demo_root: Path):
+    rules_seen = {p.rule for p in validate.validate_store(demo_root)}
+    assert not rules_seen & {"vanished", "after_exit"}

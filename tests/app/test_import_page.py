@@ -151,3 +151,23 @@ def test_bad_profile_name_and_stale_restore_show_errors_not_exceptions(import_ap
     at.button(key="imp_restore").click().run()
     assert not at.exception, at.exception
     assert any("already been restored" in e.value for e in at.error)
+
+
+def test_continuity_warning_lists_vanished_loans_and_still_loads(import_app):
+    make, root = import_app
+    load(root, BRANCHES_CSV, "b.csv", "branches")
+    load(root, LOANS_CSV, "l.csv", "loans")
+    load(root, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
+    april = SNAP_HEADER + SNAP_ROWS.replace("2024/3/31", "2024/4/30").splitlines()[0] + "\n"  # L2 dropped
+    at = open_with(make, ingest_read.read_source(april.encode(), "m4.csv"), "snapshots")
+    assert any("1 笔贷款" in w.value for w in at.warning)
+    assert [m.value for m in at.metric] == ["1", "1", "0"]  # a warning, not a problem
+    [table] = [d.value for d in at.dataframe if "借据号" in d.value.columns]
+    assert list(table["借据号"]) == ["L2"]
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    assert any("已导入 1 行" in s.value for s in at.success)
+    assert ingest.history(root)["vanished_loans"][0] == 1
+    at = open_with(make, ingest_read.read_source(april.encode(), "m4.csv"), "snapshots", lang="en")
+    assert any("Continuity warning" in w.value for w in at.warning)
+    assert [list(d.value["loan_id"]) for d in at.dataframe if "rule" in d.value.columns] == [["L2"]]
