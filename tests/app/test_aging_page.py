@@ -90,13 +90,3 @@ def test_english(app_test):
     assert at.title[0].value == "Aging (DPD buckets)"
     shown = _frame(at, "ag_report")
     assert list(shown["Bucket"])[0] == "Current" and list(shown["Bucket"])[-1] == "Total"
-
-
-def test_empty_filter_result_shows_message(app_test, sparse_store):
-    _, branch, product = sparse_store
-    at = app_test(PAGE)
-    at.sidebar.multiselect(key="f_branches").select(branch).run()
-    at.sidebar.multiselect(key="f_products").select(product).run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")

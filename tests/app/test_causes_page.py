@@ -94,12 +94,3 @@ def test_english(app_test):
     assert not at.exception
     assert "Cause" in at.dataframe[0].value.columns
     assert "Total" in at.dataframe[1].value.columns
-
-
-def test_empty_filter_shows_notice(tiny_app):
-    at = tiny_app(PAGE)
-    at.sidebar.multiselect(key="f_branches").select("B2").run()
-    at.sidebar.multiselect(key="f_products").select("mortgage").run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")

@@ -157,13 +157,3 @@ def test_english(app_test):
     metrics = _metrics(at)
     assert "NPL ratio" in metrics and "Special-mention migration rate" in metrics
     assert "Exit: Written off" in _heatmap(at)["x"]
-
-
-def test_empty_filter_result_shows_message(app_test, sparse_store):
-    _, branch, product = sparse_store
-    at = app_test(PAGE)
-    at.sidebar.multiselect(key="f_branches").select(branch).run()
-    at.sidebar.multiselect(key="f_products").select(product).run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")

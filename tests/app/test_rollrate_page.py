@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from analytics import derive, rollrate, store
-from tests.derived_book import write as write_tiny_book
+from analytics import rollrate, store
 
 PAGE = "pages/rollrate.py"
 CHARTS = ("rr_matrix", "rr_trend", "rr_cures", "rr_flow", "rr_flow_trend")
@@ -81,22 +80,3 @@ def test_drill_to_exit_cell(app_test):
     assert not at.exception
     spec = at.session_state["drill_spec"]
     assert spec.exits_in_period and spec.statuses == ("written_off",) and spec.prev_dpd_min == 181
-
-
-@pytest.fixture()
-def tiny_app(app_test, tmp_path, monkeypatch):
-    """app_test over the hand-built book of tests/derived_book.py (with derived tables)."""
-    root = write_tiny_book(tmp_path / "data")
-    derive.build(root)
-    monkeypatch.setenv(store.DATA_ENV, str(root))
-    return app_test
-
-
-def test_empty_filter_shows_notice(tiny_app):
-    at = tiny_app(PAGE)
-    assert at.get("plotly_chart")  # data before filtering
-    at.sidebar.multiselect(key="f_branches").select("B1").run()
-    at.sidebar.multiselect(key="f_products").select("mortgage").run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")

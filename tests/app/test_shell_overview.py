@@ -60,16 +60,6 @@ def test_month_and_compare_widgets(app_test):
     assert [m.delta for m in at.metric] != delta_mom
 
 
-def test_empty_filter_result_shows_message(app_test, sparse_store):
-    _, branch, product = sparse_store
-    at = app_test(OVERVIEW)
-    at.sidebar.multiselect(key="f_branches").select(branch).run()
-    at.sidebar.multiselect(key="f_products").select(product).run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
-
-
 def test_drill_button_opens_loan_list(app_test):
     at = app_test(OVERVIEW)
     at.selectbox(key="ov_drill_choice").set_value("npl").run()

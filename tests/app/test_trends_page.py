@@ -119,16 +119,6 @@ def tiny_app(app_test, tmp_path, monkeypatch):
     return app_test
 
 
-def test_empty_filter_shows_notice(tiny_app):
-    at = tiny_app(PAGE)
-    assert at.dataframe  # data before filtering
-    at.sidebar.multiselect(key="f_branches").select("B2").run()
-    at.sidebar.multiselect(key="f_products").select("mortgage").run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
-
-
 def test_tiny_store_numbers(tiny_app):
     at = tiny_app(PAGE)
     at.selectbox(key="tr_metric").set_value("new_overdue").run()

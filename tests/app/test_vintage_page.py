@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from analytics import derive, store, vintage
-from tests.derived_book import write as write_tiny_book
+from analytics import store, vintage
 
 PAGE = "pages/vintage.py"
 
@@ -87,22 +86,3 @@ def test_branch_filter(app_test):
     at.run()
     assert not at.exception
     assert not at.dataframe[0].value.equals(before)
-
-
-@pytest.fixture()
-def tiny_app(app_test, tmp_path, monkeypatch):
-    """app_test over the hand-built book of tests/derived_book.py (with derived tables)."""
-    root = write_tiny_book(tmp_path / "data")
-    derive.build(root)
-    monkeypatch.setenv(store.DATA_ENV, str(root))
-    return app_test
-
-
-def test_empty_filter_shows_notice(tiny_app):
-    at = tiny_app(PAGE)
-    assert at.get("plotly_chart")  # data before filtering
-    at.sidebar.multiselect(key="f_branches").select("B1").run()
-    at.sidebar.multiselect(key="f_products").select("mortgage").run()
-    assert not at.exception
-    assert any("没有数据" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
