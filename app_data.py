@@ -15,7 +15,8 @@ import streamlit as st
 from analytics import store
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+# Bounded: at most 256 results (drill-down lists can be tens of MB at full size), each kept an hour.
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _run(module: str, name: str, data_version: str, args: tuple, kwargs: tuple):
     fn = getattr(importlib.import_module(module), name)
     con = store.connect()
