@@ -49,7 +49,7 @@ from analytics.ingest_map import (
     suggest_profile,
     suggest_value_maps,
 )
-from analytics.ingest_read import IngestError, Source, check_size, read_source
+from analytics.ingest_read import BilingualError, IngestError, Source, check_size, read_source
 from analytics.schema import EXIT_STATUSES, TABLES, Table
 from analytics.validate import FILE, PROBLEM_SCHEMA, ROW
 
@@ -60,15 +60,12 @@ LOAD_ORDER = ("branches", "collectors", "loans", "snapshots", "collection_action
 __all__ = ["IngestError", "Prepared", "Profile", "commit", "history", "load_file", "prepare", "restore"]
 
 
-class LoadRejected(Exception):
+class LoadRejected(BilingualError):
     """The load was refused; nothing in the store changed. ``zh``/``en`` say why."""
 
     def __init__(self, zh: str, en: str, change_id: str | None = None):
-        super().__init__(en)
-        self.zh, self.en, self.change_id = zh, en, change_id
-
-    def message(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
+        super().__init__(zh, en)
+        self.change_id = change_id
 
 
 @dataclass

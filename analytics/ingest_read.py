@@ -27,15 +27,23 @@ CELL_PROBLEM_SCHEMA = pl.Schema({"row": pl.Int64, "source_column": pl.String, "v
                                  "rule": pl.String})
 
 
-class IngestError(Exception):
-    """A problem that rejects a whole file, with a Chinese and an English message."""
+class BilingualError(Exception):
+    """An error with a Chinese and an English message (``message(lang)``)."""
 
-    def __init__(self, code: str, zh: str, en: str):
+    def __init__(self, zh: str, en: str):
         super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
+        self.zh, self.en = zh, en
 
     def message(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en
+
+
+class IngestError(BilingualError):
+    """A problem that rejects a whole file."""
+
+    def __init__(self, code: str, zh: str, en: str):
+        super().__init__(zh, en)
+        self.code = code
 
 
 @dataclass

@@ -89,3 +89,17 @@ def sparse_store(demo_root, tmp_path, monkeypatch) -> tuple[Path, str, str]:
     derive.build(root)  # every store change rebuilds the derived tables
     monkeypatch.setenv(store.DATA_ENV, str(root))
     return root, branch, product
+
+
+@pytest.fixture(params=["derived", "inline"])
+def book_con(request, tmp_path) -> duckdb.DuckDBPyConnection:
+    """The hand-built book of tests/derived_book.py, once with the derived tables built and once without."""
+    from analytics import derive
+    from tests.derived_book import write
+
+    root = write(tmp_path / "store")
+    if request.param == "derived":
+        derive.build(root)
+    c = store.connect(root)
+    yield c
+    c.close()

@@ -12,19 +12,14 @@ from analytics import derive, rollrate, store
 from tests.derived_book import APR, FEB, JAN, MAR, D, write
 
 
-@pytest.fixture(params=["derived", "inline"])
-def con(request, tmp_path):
-    root = write(tmp_path / "store")
-    if request.param == "derived":
-        derive.build(root)
-    c = store.connect(root)
-    yield c
-    c.close()
-
-
 def _nonzero(matrix: pl.DataFrame) -> list[tuple]:
     return [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in matrix.filter(pl.col("n") > 0)
             .select("from_state", "to_state", "n", "prev_bal", "bal", "share_count", "share_balance").iter_rows()]
+
+
+@pytest.fixture()
+def con(book_con):
+    return book_con  # tests/conftest.py: the hand-built book with and without derived tables
 
 
 def test_matrix_with_exits(con):

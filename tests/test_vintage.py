@@ -10,18 +10,13 @@ from analytics import derive, store, vintage
 from tests.derived_book import APR, DEC23, FEB, JAN, MAR, D, write
 
 
-@pytest.fixture(params=["derived", "inline"])
-def con(request, tmp_path):
-    root = write(tmp_path / "store")
-    if request.param == "derived":
-        derive.build(root)
-    c = store.connect(root)
-    yield c
-    c.close()
-
-
 def _rates(df: pl.DataFrame, *cols: str) -> list[tuple]:
     return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in df.select(cols).iter_rows()]
+
+
+@pytest.fixture()
+def con(book_con):
+    return book_con  # tests/conftest.py: the hand-built book with and without derived tables
 
 
 def test_ever30_count_and_balance(con):
