@@ -18,10 +18,10 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 $(DATA)/loans.parquet: | $(STAMP)
-	$(PY) -m analytics.demo --loans $(DEMO_LOANS) --months $(DEMO_MONTHS) --output $(DATA)
+	$(PY) -m analytics.tools.demo --loans $(DEMO_LOANS) --months $(DEMO_MONTHS) --output $(DATA)
 
 demo: $(STAMP)
-	$(PY) -m analytics.demo --loans $(DEMO_LOANS) --months $(DEMO_MONTHS) --output $(DATA) --force
+	$(PY) -m analytics.tools.demo --loans $(DEMO_LOANS) --months $(DEMO_MONTHS) --output $(DATA) --force
 
 run: $(STAMP) $(DATA)/loans.parquet
 	OVERDUE_DATA_DIR=$(DATA) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501 \
@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) -m analytics.benchmark
+	$(PY) -m analytics.tools.benchmark
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

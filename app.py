@@ -9,7 +9,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 import app_data
 import ui
-from analytics import portfolio
+from analytics.metrics import portfolio
 
 HERE = Path(__file__).parent
 

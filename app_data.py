@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from analytics import store
+from analytics.core import store
 
 
 # Bounded: at most 256 results (drill-down lists can be tens of MB at full size), each kept an hour.

@@ -14,8 +14,8 @@ import polars as pl
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from analytics import export, schema
-from analytics.drilldown import DrillSpec
+from analytics.core import export, schema
+from analytics.metrics.drilldown import DrillSpec
 
 DRILL_PAGE = "pages/drilldown.py"
 

@@ -7,8 +7,8 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics import aging, portfolio
-from analytics.drilldown import DrillSpec
+from analytics.metrics import aging, portfolio
+from analytics.metrics.drilldown import DrillSpec
 
 ui.require_data()
 f = ui.filters()

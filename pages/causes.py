@@ -8,9 +8,9 @@ from plotly.subplots import make_subplots
 
 import app_data
 import ui
-from analytics import causes, portfolio
-from analytics.drilldown import DrillSpec
-from analytics.trends import with_labels
+from analytics.metrics import causes, portfolio
+from analytics.metrics.drilldown import DrillSpec
+from analytics.metrics.trends import with_labels
 
 ui.require_data()
 f = ui.filters()

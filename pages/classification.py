@@ -8,10 +8,10 @@ from plotly.subplots import make_subplots
 
 import app_data
 import ui
-from analytics import classification as cl
-from analytics import portfolio
-from analytics.drilldown import DrillSpec
-from analytics.schema import EXIT_STATUSES
+from analytics.core.schema import EXIT_STATUSES
+from analytics.metrics import classification as cl
+from analytics.metrics import portfolio
+from analytics.metrics.drilldown import DrillSpec
 
 ui.require_data()
 f = ui.filters()

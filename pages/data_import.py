@@ -9,7 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from analytics import ingest, ingest_map, ingest_read, schema, store
+from analytics import ingest
+from analytics.core import schema, store
+from analytics.ingest import mapping, reading
 
 ROOT = store.data_root()
 LANG = ui.lang()  # format_func closures must not read session state when they are called later
@@ -33,30 +35,30 @@ def table_label(name: str) -> str:
     return tr(f"{t.zh}（{name}）", f"{t.en} ({name})")
 
 
-def read_upload(upload, sheet: str | None) -> ingest_read.Source | None:
+def read_upload(upload, sheet: str | None) -> reading.Source | None:
     """The uploaded file read into text columns (kept in the session); an error is shown, not raised."""
     try:
-        ingest_read.check_size(upload.size)
-        return ingest_read.read_source(upload.getvalue(), upload.name, sheet=sheet)
-    except ingest_read.IngestError as exc:
+        reading.check_size(upload.size)
+        return reading.read_source(upload.getvalue(), upload.name, sheet=sheet)
+    except reading.IngestError as exc:
         st.error(exc.message(ui.lang()))
         return None
 
 
-def base_profile(source: ingest_read.Source, table: str, saved: str) -> ingest_map.Profile:
+def base_profile(source: reading.Source, table: str, saved: str) -> mapping.Profile:
     if saved:
-        profile = ingest_map.load_profile(ROOT, saved)
+        profile = mapping.load_profile(ROOT, saved)
     else:
-        profile = ingest_map.suggest_profile(source.columns, table, sample=source.frame.head(10_000))
-    profile.value_maps = ingest_map.suggest_value_maps(profile, source.frame) | profile.value_maps
+        profile = mapping.suggest_profile(source.columns, table, sample=source.frame.head(10_000))
+    profile.value_maps = mapping.suggest_value_maps(profile, source.frame) | profile.value_maps
     return profile
 
 
-def reset_widgets(profile: ingest_map.Profile) -> None:
+def reset_widgets(profile: mapping.Profile) -> None:
     """Put the profile's choices into the mapping widgets (when the file, table or profile changes)."""
     for col, src in profile.columns.items():
         empty = profile.constants.get(col) == ""
-        st.session_state[f"imp_map_{col}"] = ingest_map.ALL_EMPTY if empty else src or ""
+        st.session_state[f"imp_map_{col}"] = mapping.ALL_EMPTY if empty else src or ""
     for key in [k for k in st.session_state if str(k).startswith("imp_vmap_")]:
         del st.session_state[key]
     st.session_state["imp_unit"] = profile.unit
@@ -68,10 +70,10 @@ def reset_widgets(profile: ingest_map.Profile) -> None:
 st.subheader(ui.tr("1. 选择文件", "1. Choose a file"))
 c1, c2 = st.columns(2)
 table = c1.selectbox(ui.tr("导入到表", "Load into table"), ingest.LOAD_ORDER, key="imp_table", format_func=table_label)
-profiles = [p.name for p in ingest_map.list_profiles(ROOT, table)]
+profiles = [p.name for p in mapping.list_profiles(ROOT, table)]
 saved = c2.selectbox(ui.tr("映射方案", "Mapping profile"), ["", *profiles], key="imp_profile",
                      format_func=lambda n: n or tr("（自动建议）", "(suggest one)"))
-limit_mb = ingest_read.max_bytes() / 1024 / 1024
+limit_mb = reading.max_bytes() / 1024 / 1024
 upload = st.file_uploader(ui.tr(f"CSV（UTF-8/GBK）、Excel .xlsx 或 Parquet，最大 {limit_mb:,.0f} MB",
                                 f"CSV (UTF-8/GBK), Excel .xlsx or Parquet, up to {limit_mb:,.0f} MB"),
                           type=["csv", "txt", "xlsx", "parquet"], key="imp_file")
@@ -81,7 +83,7 @@ if upload is not None:
         st.session_state["imp_upload_key"] = upload_key
         st.session_state["imp_source"] = read_upload(upload, st.session_state.get("imp_sheet"))
 
-source: ingest_read.Source | None = st.session_state.get("imp_source")
+source: reading.Source | None = st.session_state.get("imp_source")
 if source is None:
     st.info(ui.tr("请上传一个文件。", "Upload a file."))
 else:
@@ -98,33 +100,33 @@ else:
         st.session_state["imp_signature"] = signature
         st.session_state["imp_base"] = base_profile(source, table, saved)
         reset_widgets(st.session_state["imp_base"])
-    base: ingest_map.Profile = st.session_state["imp_base"]
+    base: mapping.Profile = st.session_state["imp_base"]
 
     st.subheader(ui.tr("2. 列与取值映射", "2. Map columns and values"))
     u1, u2 = st.columns(2)
-    unit = u1.radio(ui.tr("金额单位", "Amount unit"), list(ingest_map.UNITS), key="imp_unit", horizontal=True)
+    unit = u1.radio(ui.tr("金额单位", "Amount unit"), list(mapping.UNITS), key="imp_unit", horizontal=True)
     month = u2.text_input(ui.tr("文件没有月份列时：数据月份（如 2024-03）", "If the file has no month column: month (e.g. 2024-03)"),
                           key="imp_month") if schema.TABLES[table].partition else ""
     options = ["", *source.columns]
-    mapping: dict[str, str | None] = {}
+    columns_map: dict[str, str | None] = {}
     constants = {"month": month} if month else {}
     cols = st.columns(3)
     for i, column in enumerate(schema.TABLES[table].columns):
         # A nullable column the file lacks can be loaded as empty, but only when the user says so.
-        choices = ["", ingest_map.ALL_EMPTY, *source.columns] if column.nullable else options
+        choices = ["", mapping.ALL_EMPTY, *source.columns] if column.nullable else options
         if st.session_state.get(f"imp_map_{column.name}") not in choices:
             st.session_state[f"imp_map_{column.name}"] = ""
         chosen = cols[i % 3].selectbox(
             f"{column.zh} / {column.name}", choices, key=f"imp_map_{column.name}",
-            format_func=lambda s: tr("（全部为空）", "(all empty)") if s == ingest_map.ALL_EMPTY
+            format_func=lambda s: tr("（全部为空）", "(all empty)") if s == mapping.ALL_EMPTY
             else s or tr("（无）", "(none)"))
-        if chosen == ingest_map.ALL_EMPTY:
+        if chosen == mapping.ALL_EMPTY:
             constants[column.name] = ""
-        mapping[column.name] = chosen if chosen and chosen != ingest_map.ALL_EMPTY else None
-    profile = ingest_map.Profile(name=base.name, table=table, columns=mapping, unit=unit, units=dict(base.units),
+        columns_map[column.name] = chosen if chosen and chosen != mapping.ALL_EMPTY else None
+    profile = mapping.Profile(name=base.name, table=table, columns=columns_map, unit=unit, units=dict(base.units),
                                  value_maps={}, constants=constants)
-    profile.value_maps = ingest_map.suggest_value_maps(profile, source.frame) | {
-        k: v for k, v in base.value_maps.items() if mapping.get(k) == base.columns.get(k)}
+    profile.value_maps = mapping.suggest_value_maps(profile, source.frame) | {
+        k: v for k, v in base.value_maps.items() if columns_map.get(k) == base.columns.get(k)}
     with st.expander(ui.tr("取值映射（类别、状态、是/否）", "Value maps (classes, statuses, yes/no)")):
         for column in ingest.coded_columns(table):
             if column in profile.value_maps:

@@ -7,8 +7,9 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics import drilldown, schema
-from analytics.drilldown import DrillSpec
+from analytics.core import schema
+from analytics.metrics import drilldown
+from analytics.metrics.drilldown import DrillSpec
 
 ui.require_data()
 f = ui.filters()

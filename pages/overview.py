@@ -8,8 +8,8 @@ from plotly.subplots import make_subplots
 
 import app_data
 import ui
-from analytics import portfolio
-from analytics.drilldown import DrillSpec
+from analytics.metrics import portfolio
+from analytics.metrics.drilldown import DrillSpec
 
 ui.require_data()
 f = ui.filters()

@@ -8,7 +8,8 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics import rollrate, schema
+from analytics.core import schema
+from analytics.metrics import rollrate
 
 ui.require_data()
 f = ui.filters()

@@ -7,8 +7,8 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics import portfolio, trends
-from analytics.drilldown import DrillSpec
+from analytics.metrics import portfolio, trends
+from analytics.metrics.drilldown import DrillSpec
 
 ui.require_data()
 f = ui.filters()

@@ -7,7 +7,7 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics import vintage
+from analytics.metrics import vintage
 
 ui.require_data()
 f = ui.filters()

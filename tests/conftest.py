@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics import store
+from analytics.core import store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -23,7 +23,7 @@ DEMO_END = dt.date(2026, 10, 1)
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
     """A demo store generated once per test session and pointed to by OVERDUE_DATA_DIR."""
-    from analytics import demo
+    from analytics.tools import demo
 
     root = tmp_path_factory.mktemp("store") / "data"
     tables = demo.generate(n_loans=DEMO_LOANS, n_months=DEMO_MONTHS, seed=7, end_month=DEMO_END)
@@ -78,7 +78,7 @@ def sparse_store(demo_root, tmp_path, monkeypatch) -> tuple[Path, str, str]:
 
     import polars as pl
 
-    from analytics import derive
+    from analytics import derived
 
     root = tmp_path / "data"
     shutil.copytree(demo_root, root)
@@ -86,7 +86,7 @@ def sparse_store(demo_root, tmp_path, monkeypatch) -> tuple[Path, str, str]:
     branch, product = loans.row(0, named=True)["branch_id"], loans.row(0, named=True)["product"]
     loans.filter((pl.col("branch_id") != branch) | (pl.col("product") != product)).write_parquet(
         root / "loans.parquet")
-    derive.build(root)  # every store change rebuilds the derived tables
+    derived.build(root)  # every store change rebuilds the derived tables
     monkeypatch.setenv(store.DATA_ENV, str(root))
     return root, branch, product
 
@@ -94,12 +94,12 @@ def sparse_store(demo_root, tmp_path, monkeypatch) -> tuple[Path, str, str]:
 @pytest.fixture(params=["derived", "inline"])
 def book_con(request, tmp_path) -> duckdb.DuckDBPyConnection:
     """The hand-built book of tests/derived_book.py, once with the derived tables built and once without."""
-    from analytics import derive
+    from analytics import derived
     from tests.derived_book import write
 
     root = write(tmp_path / "store")
     if request.param == "derived":
-        derive.build(root)
+        derived.build(root)
     c = store.connect(root)
     yield c
     c.close()

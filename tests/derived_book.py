@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics import schema, store
+from analytics.core import schema, store
 
 JAN, FEB, MAR, APR = (dt.date(2024, m, 1) for m in (1, 2, 3, 4))
 DEC23 = dt.date(2023, 12, 1)

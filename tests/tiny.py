@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics import schema, store
+from analytics.core import schema, store
 
 SEP, OCT = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from analytics import aging, store
+from analytics.core import store
+from analytics.metrics import aging
 
 PAGE = "pages/aging.py"
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from analytics import causes, store
+from analytics.core import store
+from analytics.metrics import causes
 from tests.app.test_trends_page import tiny_store
 
 PAGE = "pages/causes.py"

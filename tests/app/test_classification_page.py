@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from analytics import classification as cl
-from analytics import store
+from analytics.core import store
+from analytics.metrics import classification as cl
 
 PAGE = "pages/classification.py"
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import ingest, ingest_map, ingest_read, store
-from tests.test_ingest import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load
+from analytics import ingest
+from analytics.core import store
+from analytics.ingest import mapping, reading
+from tests.ingest.test_ingest import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load
 
 PAGE = "pages/data_import.py"
 
@@ -26,7 +28,7 @@ def import_app(app_test, tmp_path, monkeypatch):
     return app_test, root
 
 
-def open_with(make, source: ingest_read.Source | None, table: str, lang: str = "zh"):
+def open_with(make, source: reading.Source | None, table: str, lang: str = "zh"):
     at = make(PAGE, lang)
     at.session_state["imp_table"] = table
     if source is not None:
@@ -48,7 +50,7 @@ def test_empty_store_renders_in_both_languages(import_app):
 
 def test_from_empty_folder_to_loaded_tables(import_app):
     make, root = import_app
-    src = ingest_read.read_source(BRANCHES_CSV.encode("gbk"), "机构.csv")
+    src = reading.read_source(BRANCHES_CSV.encode("gbk"), "机构.csv")
     at = open_with(make, src, "branches")
     assert at.selectbox(key="imp_map_branch_id").value == "机构号"
     assert [m.value for m in at.metric] == ["2", "2", "0"]
@@ -61,14 +63,14 @@ def test_from_empty_folder_to_loaded_tables(import_app):
     assert (root / "_meta" / "profiles" / "机构方案.json").is_file()
 
     # loans next, remapping a column by hand on the page
-    src = ingest_read.read_source(LOANS_CSV.encode("gbk"), "借据.csv")
+    src = reading.read_source(LOANS_CSV.encode("gbk"), "借据.csv")
     at.session_state["imp_table"] = "loans"
     at.session_state["imp_source"] = src
     at.run()
     at.selectbox(key="imp_map_industry").select("").run()  # unmapped: a missing column is an error
     assert any("industry" in e.value for e in at.error) or at.metric[1].value == "0"
-    at.selectbox(key="imp_map_industry").select(ingest_map.ALL_EMPTY).run()  # explicitly empty for every row
-    assert at.selectbox(key="imp_map_industry").value == ingest_map.ALL_EMPTY
+    at.selectbox(key="imp_map_industry").select(mapping.ALL_EMPTY).run()  # explicitly empty for every row
+    assert at.selectbox(key="imp_map_industry").value == mapping.ALL_EMPTY
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -80,7 +82,7 @@ def test_bad_file_shows_summary_report_and_quarantine_choice(import_app):
     load(root, BRANCHES_CSV, "b.csv", "branches")
     load(root, LOANS_CSV, "l.csv", "loans")
     bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
-    at = open_with(make, ingest_read.read_source(bad.encode(), "m.csv"), "snapshots", lang="en")
+    at = open_with(make, reading.read_source(bad.encode(), "m.csv"), "snapshots", lang="en")
     assert [m.value for m in at.metric] == ["4", "3", "1"]
     assert at.get("download_button")  # the error report (CSV and Excel)
     before = store.data_version(root)
@@ -101,7 +103,7 @@ def test_existing_month_needs_confirmation_and_restore_undoes(import_app):
     load(root, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
     v1 = store.data_version(root)
     changed = SNAP_HEADER + SNAP_ROWS.replace("70.5", "60")
-    at = open_with(make, ingest_read.read_source(changed.encode(), "m2.csv"), "snapshots")
+    at = open_with(make, reading.read_source(changed.encode(), "m2.csv"), "snapshots")
     assert at.warning and "2024-03" in at.warning[0].value
     at.button(key="imp_load").click().run()
     assert at.error  # not confirmed
@@ -126,7 +128,7 @@ def test_value_map_editor_and_unit(import_app, tmp_path: Path):
     load(root, BRANCHES_CSV, "b.csv", "branches")
     load(root, LOANS_CSV, "l.csv", "loans")
     text = SNAP_HEADER.replace("(万元)", "") + SNAP_ROWS
-    at = open_with(make, ingest_read.read_source(text.encode(), "m.csv"), "snapshots")
+    at = open_with(make, reading.read_source(text.encode(), "m.csv"), "snapshots")
     assert at.radio(key="imp_unit").value == "元"
     at.radio(key="imp_unit").set_value("万元").run()
     assert not at.exception, at.exception
@@ -136,7 +138,7 @@ def test_value_map_editor_and_unit(import_app, tmp_path: Path):
 
 def test_bad_profile_name_and_stale_restore_show_errors_not_exceptions(import_app):
     make, root = import_app
-    at = open_with(make, ingest_read.read_source(BRANCHES_CSV.encode(), "b.csv"), "branches", lang="en")
+    at = open_with(make, reading.read_source(BRANCHES_CSV.encode(), "b.csv"), "branches", lang="en")
     at.text_input(key="imp_save_as").input("../../etc/x")
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
@@ -159,7 +161,7 @@ def test_continuity_warning_lists_vanished_loans_and_still_loads(import_app):
     load(root, LOANS_CSV, "l.csv", "loans")
     load(root, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
     april = SNAP_HEADER + SNAP_ROWS.replace("2024/3/31", "2024/4/30").splitlines()[0] + "\n"  # L2 dropped
-    at = open_with(make, ingest_read.read_source(april.encode(), "m4.csv"), "snapshots")
+    at = open_with(make, reading.read_source(april.encode(), "m4.csv"), "snapshots")
     assert any("1 笔贷款" in w.value for w in at.warning)
     assert [m.value for m in at.metric] == ["1", "1", "0"]  # a warning, not a problem
     [table] = [d.value for d in at.dataframe if "借据号" in d.value.columns]
@@ -168,6 +170,6 @@ def test_continuity_warning_lists_vanished_loans_and_still_loads(import_app):
     assert not at.exception, at.exception
     assert any("已导入 1 行" in s.value for s in at.success)
     assert ingest.history(root)["vanished_loans"][0] == 1
-    at = open_with(make, ingest_read.read_source(april.encode(), "m4.csv"), "snapshots", lang="en")
+    at = open_with(make, reading.read_source(april.encode(), "m4.csv"), "snapshots", lang="en")
     assert any("Continuity warning" in w.value for w in at.warning)
     assert [list(d.value["loan_id"]) for d in at.dataframe if "rule" in d.value.columns] == [["L2"]]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from analytics import rollrate, store
+from analytics.core import store
+from analytics.metrics import rollrate
 
 PAGE = "pages/rollrate.py"
 CHARTS = ("rr_matrix", "rr_trend", "rr_cures", "rr_flow", "rr_flow_trend")

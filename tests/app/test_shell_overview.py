@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from analytics import portfolio, store
+from analytics.core import store
+from analytics.metrics import portfolio
 
 OVERVIEW = "pages/overview.py"
 

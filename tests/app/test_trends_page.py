@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store, trends
-from tests import test_trends
+from analytics.core import store
+from analytics.metrics import trends
+from tests.metrics import test_trends
 from tests.tiny import write_store
 
 PAGE = "pages/trends.py"

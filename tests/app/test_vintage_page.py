@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from analytics import store, vintage
+from analytics.core import store
+from analytics.metrics import vintage
 
 PAGE = "pages/vintage.py"
 

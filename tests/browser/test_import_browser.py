@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import expect
 
-from analytics import store
+from analytics.core import store
 from tests.browser.conftest import browser_page, require_chromium, serve, settle
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,8 @@ def page(demo_root, tmp_path_factory):
 
 
 def test_overview_shows_kpis(page, demo_root, tmp_path):
-    from analytics import portfolio, store
+    from analytics.core import store
+    from analytics.metrics import portfolio
 
     con = store.connect(demo_root)
     month = store.months(con)[-1]

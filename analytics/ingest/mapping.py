@@ -1,0 +1,353 @@
+"""Mapping a bank's columns and values onto the contract, and saved mapping profiles.
+
+A ``Profile`` says which source column feeds each contract column, the amount unit (元 or 万元,
+per column if needed), value maps (a bank's class labels, status words ... to contract codes)
+and explicit constants for columns the file does not have (e.g. the month of a one-month file).
+``normalise`` turns the mapped text into canonical text (ISO dates, plain numbers in yuan,
+contract codes) column by column with vectorised Polars. A cell it cannot normalise is left
+exactly as it was, so the validator reports it with its original value: nothing is guessed,
+coerced or dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from analytics.core import schema
+from analytics.core.schema import TABLES, Column, Table
+from analytics.ingest.reading import IngestError
+from analytics.ingest.validate import FILE, ROW
+
+UNITS = {"元": 1, "万元": 10_000}
+ALL_EMPTY = "<all empty>"  # page choice for a nullable column the file lacks: constants[column] = ""
+PROFILE_DIR = ("_meta", "profiles")
+
+
+@dataclass
+class Profile:
+    name: str
+    table: str
+    columns: dict[str, str | None] = field(default_factory=dict)  # contract column -> source column
+    unit: str = "元"  # default amount unit
+    units: dict[str, str] = field(default_factory=dict)  # per contract column override
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # contract column -> {source: code}
+    constants: dict[str, str] = field(default_factory=dict)  # contract column -> text for every row
+    month_any_day: bool = True  # a date within the month (e.g. month end 2024-03-31) means that month
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Profile:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+# --- profiles on disk --------------------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r"^[\w\-\u4e00-\u9fff .]{1,64}$")
+
+
+def _profile_dir(root: Path) -> Path:
+    return root.joinpath(*PROFILE_DIR)
+
+
+class ProfileError(IngestError, ValueError):
+    """A profile name that is not allowed, or a profile that does not exist."""
+
+
+def check_profile_name(name: str) -> str:
+    """The name if it is a safe file name (letters, digits, Chinese, space, - _ .), else ``ProfileError``."""
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or name.strip(". ") != name or ".." in name:
+        raise ProfileError("profile_name", f"映射方案名称「{name}」无效：只能使用中文、字母、数字、空格和 - _ .，最长 64 个字符，"
+                           "不能以点或空格开头或结尾。",
+                           f"Invalid profile name '{name}': use Chinese, letters, digits, spaces and - _ . only, at "
+                           "most 64 characters, not starting or ending with a dot or a space.")
+    return name
+
+
+def _profile_path(root: Path, name: str) -> Path:
+    return _profile_dir(root) / f"{check_profile_name(name)}.json"
+
+
+def save_profile(root: Path, profile: Profile) -> Path:
+    path = _profile_path(root, profile.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(profile.to_json(), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_profile(root: Path, name: str) -> Profile:
+    path = _profile_path(root, name)
+    if not path.is_file():
+        raise ProfileError("profile_missing", f"映射方案「{name}」不存在。", f"There is no mapping profile '{name}'.")
+    return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def list_profiles(root: Path, table: str | None = None) -> list[Profile]:
+    folder = _profile_dir(root)
+    profiles = [Profile.from_dict(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.json"))] \
+        if folder.is_dir() else []
+    return [p for p in profiles if table is None or p.table == table]
+
+
+# --- suggestions ------------------------------------------------------------------------------------
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "loan_id": ("借据号", "借据编号", "贷款编号", "贷款账号", "借据id", "loanid", "loanno", "loannumber"),
+    "customer_id": ("客户号", "客户编号", "客户id", "custid", "customerno"),
+    "branch_id": ("机构号", "机构", "机构代码", "机构编号", "网点", "网点号", "网点代码", "网点编号", "branch",
+                  "branchcode", "orgid", "机构/网点"),
+    "branch_name": ("机构名称", "网点名称", "支行名称", "branch"),
+    "region": ("区域", "地区", "片区", "分行"),
+    "product": ("产品", "产品类型", "贷款产品", "贷款品种", "业务品种"),
+    "origination_date": ("放款日期", "发放日期", "放款日", "贷款发放日", "起息日", "startdate", "disbursementdate"),
+    "maturity_date": ("到期日期", "到期日", "贷款到期日", "enddate"),
+    "principal": ("放款金额", "发放金额", "贷款金额", "合同金额", "授信额度", "loanamount"),
+    "annual_rate": ("年利率", "执行利率", "利率", "interestrate", "rate"),
+    "term_months": ("期限(月)", "期限", "贷款期限", "期数", "term"),
+    "repayment_method": ("还款方式",),
+    "guarantee_type": ("担保方式", "主要担保方式"),
+    "collateral_value": ("押品价值", "押品价值(放款时)", "押品现值", "抵押物价值", "押品评估价值"),
+    "borrower_age": ("借款人年龄", "年龄", "age"),
+    "annual_income": ("年收入", "income"),
+    "industry": ("职业/行业", "行业", "职业"),
+    "internal_rating": ("内部评级", "评级", "信用评级", "rating"),
+    "month": ("数据月份", "数据日期", "月份", "统计日期", "报表日期", "快照日期", "asof", "asofdate", "reportdate",
+              "month"),
+    "outstanding_principal": ("本金余额", "贷款余额", "余额", "剩余本金", "当前余额", "balance", "outstanding"),
+    "overdue_principal": ("逾期本金", "逾期金额"),
+    "overdue_interest": ("逾期利息", "欠息"),
+    "dpd": ("逾期天数", "dayspastdue", "dpd", "overduedays"),
+    "booked_class": ("五级分类", "五级分类结果", "风险分类", "贷款分类", "classification", "riskclass"),
+    "status": ("状态", "贷款状态", "借据状态"),
+    "tech_overdue": ("技术性短期逾期", "技术性逾期"),
+    "overdue_cause": ("逾期原因",),
+    "collector_id": ("催收员", "催收员编号", "催收人员", "collector"),
+    "restructured": ("重组标识", "是否重组", "重组"),
+    "amount_due": ("本月应还", "应还金额"),
+    "amount_paid": ("本月实还", "实还金额"),
+    "disposed_principal": ("处置本金", "核销本金"),
+    "collector_name": ("催收员姓名", "姓名"),
+    "team": ("团队", "小组"),
+    "action_id": ("记录号", "催收记录号"),
+    "action_date": ("催收日期",),
+    "channel": ("催收方式", "催收渠道"),
+    "outcome": ("催收结果",),
+    "promised_amount": ("承诺金额",),
+    "promised_date": ("承诺日期", "承诺还款日"),
+    "amount_collected": ("回收金额", "回款金额"),
+    "cost": ("催收成本", "成本"),
+    "quarter": ("季度",),
+}
+
+_UNIT_IN_HEADER = re.compile(r"[（(]\s*(万元|元)\s*[)）]")
+
+BOOLEAN_WORDS = {"true": "true", "false": "false", "1": "true", "0": "false", "y": "true", "n": "false",
+                 "yes": "true", "no": "false", "是": "true", "否": "false", "t": "true", "f": "false"}
+EXTRA_WORDS: dict[str, dict[str, str]] = {
+    "status": {"正常": "active", "存续": "active", "已结清": "paid_off", "已核销": "written_off", "抵债": "foreclosed",
+               "已转让": "transferred", "open": "active", "closed": "paid_off"},
+    "booked_class": {"1.0": "1", "2.0": "2", "3.0": "3", "4.0": "4", "5.0": "5"},
+}
+
+
+def _norm(header: str) -> str:
+    text = _UNIT_IN_HEADER.sub("", str(header)).lower()
+    return re.sub(r"[\s_\-（）()]", "", text)
+
+
+def header_unit(header: str) -> str | None:
+    m = _UNIT_IN_HEADER.search(str(header))
+    return m.group(1) if m else None
+
+
+def _candidates(c: Column) -> list[str]:
+    words = [c.name, c.zh, c.en, *SYNONYMS.get(c.name, ())]
+    return [_norm(w) for w in words]
+
+
+def builtin_value_map(column: Column) -> dict[str, str]:
+    """Codes, their zh/en labels (lower-cased) and common words -> the contract code."""
+    if column.dtype == pl.Boolean:
+        return dict(BOOLEAN_WORDS)
+    if column.allowed is None:
+        return {}
+    out = {str(a).lower(): str(a) for a in column.allowed}
+    for code, (zh, en) in schema.LABELS.get(column.name, {}).items():
+        out[zh.lower()] = code
+        out[en.lower()] = code
+    out |= EXTRA_WORDS.get(column.name, {})
+    return out
+
+
+def suggest_profile(source_columns: list[str], table_name: str, name: str = "",
+                    sample: pl.DataFrame | None = None) -> Profile:
+    """A first mapping: header synonyms first, then value patterns for code columns still unmapped."""
+    table = TABLES[table_name]
+    by_norm = {}
+    for src in source_columns:
+        by_norm.setdefault(_norm(src), src)
+    mapping: dict[str, str | None] = {}
+    used: set[str] = set()
+    for c in table.columns:
+        hit = next((by_norm[w] for w in _candidates(c) if w in by_norm and by_norm[w] not in used), None)
+        mapping[c.name] = hit
+        if hit:
+            used.add(hit)
+    if sample is not None:
+        _match_by_values(table, mapping, used, sample)
+    units = {c: header_unit(src) for c, src in mapping.items() if src and header_unit(src)}
+    profile = Profile(name=name or table_name, table=table_name, columns=mapping, units=units)
+    if sample is not None:
+        profile.value_maps = suggest_value_maps(profile, sample)
+    return profile
+
+
+def _match_by_values(table: Table, mapping: dict, used: set, sample: pl.DataFrame) -> None:
+    for c in table.columns:
+        if mapping.get(c.name) or c.allowed is None:
+            continue
+        words = builtin_value_map(c)
+        for src in sample.columns:
+            if src in used or src in (ROW, FILE):
+                continue
+            values = sample[src].drop_nulls().str.strip_chars().str.to_lowercase().unique().to_list()
+            if values and all(v in words for v in values):
+                mapping[c.name] = src
+                used.add(src)
+                break
+
+
+def suggest_value_maps(profile: Profile, frame: pl.DataFrame, max_values: int = 50) -> dict[str, dict[str, str]]:
+    """For each mapped code/boolean column: the distinct source values and the code each would become."""
+    table = TABLES[profile.table]
+    maps: dict[str, dict[str, str]] = {}
+    for c in table.columns:
+        src = profile.columns.get(c.name)
+        if not src or src not in frame.columns or (c.allowed is None and c.dtype != pl.Boolean):
+            continue
+        words = builtin_value_map(c)
+        values = frame[src].drop_nulls().str.strip_chars().unique().sort().head(max_values).to_list()
+        given = profile.value_maps.get(c.name, {})
+        maps[c.name] = {v: given.get(v, words.get(v.lower(), "")) for v in values if v != ""}
+    return maps
+
+
+# --- normalisation ---------------------------------------------------------------------------------
+
+
+def _clean_number(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.replace_all(r"[,，\s元¥￥]", "")
+
+
+def money_text(expr: pl.Expr, unit: str) -> pl.Expr:
+    """Amounts to plain yuan text with at most 2 decimals; 万元 scaled exactly (Decimal, not float)."""
+    s = _clean_number(expr)
+    factor = UNITS[unit]
+    if factor == 1:
+        ok = s.str.contains(r"^-?\d+(\.\d{1,2})?$")
+        return pl.when(ok).then(s).otherwise(expr)
+    ok = s.str.contains(r"^-?\d+(\.\d{1,6})?$")
+    scaled = (s.cast(pl.Decimal(38, 6), strict=False) * pl.lit(factor).cast(pl.Decimal(38, 0))).cast(
+        pl.Decimal(38, 2), strict=False).cast(pl.String)
+    return pl.when(ok).then(scaled).otherwise(expr)
+
+
+def integer_text(expr: pl.Expr) -> pl.Expr:
+    s = _clean_number(expr)
+    ok = s.str.contains(r"^-?\d+(\.0+)?$")
+    return pl.when(ok).then(s.str.replace(r"\.0+$", "")).otherwise(expr)
+
+
+def float_text(expr: pl.Expr) -> pl.Expr:
+    s = _clean_number(expr)
+    pct = s.str.contains(r"^-?\d+(\.\d+)?%$")
+    as_pct = (s.str.strip_chars_end("%").cast(pl.Float64, strict=False) / 100).cast(pl.String)
+    return pl.when(pct).then(as_pct).otherwise(pl.when(s.str.contains(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"))
+                                                .then(s).otherwise(expr))
+
+
+_EXCEL_EPOCH = pl.lit(dt.date(1899, 12, 30))
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
+
+
+def date_expr(expr: pl.Expr, month: bool = False) -> pl.Expr:
+    """Parse the accepted date shapes; null where none fits.
+
+    2024-03-31, 2024/3/31, 20240331, 2024.3.31, 2024年3月31日 (with an optional 00:00:00 time),
+    Excel serial numbers of the 1900 date system (61..2958465); for months also 2024-03, 202403, 2024年3月.
+    """
+    s = expr.str.strip_chars().str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
+    parts = [s.str.to_date(f, strict=False) for f in _DATE_FORMATS]
+    serial = s.str.contains(r"^\d{2,5}(\.0+)?$")
+    days = s.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+    parts.append(pl.when(serial & days.is_between(61, 2_958_465)).then(
+        _EXCEL_EPOCH + pl.duration(days=days)).cast(pl.Date))
+    if month:
+        for fmt, pattern in (("%Y-%m-%d", r"^\d{4}-\d{1,2}$"), ("%Y%m%d", r"^\d{6}$"), ("%Y年%m月%d日", r"^\d{4}年\d{1,2}月$"),
+                             ("%Y/%m/%d", r"^\d{4}/\d{1,2}$")):
+            suffix = "日" if "年" in fmt else ("01" if fmt == "%Y%m%d" else "-01" if "-" in fmt else "/01")
+            parts.append(pl.when(s.str.contains(pattern)).then((s + pl.lit(suffix)).str.to_date(fmt, strict=False)))
+    return pl.coalesce(parts)
+
+
+def date_text(expr: pl.Expr, month: bool = False, any_day: bool = True) -> pl.Expr:
+    parsed = date_expr(expr, month)
+    if month and any_day:
+        parsed = parsed.dt.truncate("1mo")
+    return pl.when(parsed.is_not_null()).then(parsed.dt.strftime("%Y-%m-%d")).otherwise(expr)
+
+
+def coded_text(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
+    """Value-mapped (case-insensitive on the trimmed text); unmapped values stay as they are."""
+    if not mapping:
+        return expr
+    low = {k.strip().lower(): v for k, v in mapping.items() if v not in (None, "")}
+    key = expr.str.strip_chars().str.to_lowercase()
+    return key.replace_strict(low, default=expr, return_dtype=pl.String)
+
+
+def _column_text(c: Column, profile: Profile) -> pl.Expr:
+    expr = pl.col(c.name)
+    blank = expr.str.strip_chars() == ""
+    expr = pl.when(blank).then(None).otherwise(expr)
+    if c.allowed is not None or c.dtype == pl.Boolean:
+        mapping = builtin_value_map(c) | {k.lower(): v for k, v in profile.value_maps.get(c.name, {}).items()}
+        return coded_text(expr, mapping)
+    if isinstance(c.dtype, pl.Decimal):
+        return money_text(expr, profile.units.get(c.name) or profile.unit)
+    if c.dtype == pl.Date:
+        return date_text(expr, month=c.name in ("month", "quarter"), any_day=profile.month_any_day and c.name == "month")
+    if c.dtype.is_integer():
+        return integer_text(expr)
+    if c.dtype.is_float():
+        return float_text(expr)
+    return expr.str.strip_chars()
+
+
+def apply_mapping(frame: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+    """The source frame renamed to contract columns (plus constants), still raw text; __row__/__file__ kept."""
+    table = TABLES[profile.table]
+    exprs = [pl.col(ROW), pl.col(FILE)]
+    for c in table.columns:
+        src = profile.columns.get(c.name)
+        if src and src in frame.columns:
+            exprs.append(pl.col(src).cast(pl.String).alias(c.name))
+        elif c.name in profile.constants:
+            exprs.append(pl.lit(profile.constants[c.name], dtype=pl.String).alias(c.name))
+    return frame.select(exprs)
+
+
+def normalise(mapped: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+    """Canonical text for every mapped column (see module doc); unparseable cells keep their raw text."""
+    table = TABLES[profile.table]
+    return mapped.with_columns(_column_text(c, profile).alias(c.name) for c in table.columns if c.name in mapped.columns)

@@ -1,0 +1,281 @@
+"""Five-tier classification (五级分类): regulatory floor check, ratios with provisioning, supervisory migration.
+
+口径 (DOMAIN.md §1):
+
+- Floor: the 2023 DPD floors (``rules.FLOOR_SQL``); a loan is *below floor* when its booked class is better
+  (smaller) than the floor class. A short (≤ 7 days) technical overdue (``tech_overdue``) keeps the floor at 正常.
+- Ratios: ``portfolio.quality_by`` (on-book loans, outstanding principal). Provision here is a simplified
+  regulatory-style provision, Σ class balance × rate per class [CONV]; the bank's real allowance is ECL-based.
+- Migration (G12 / 非现场监管指标, §1.7): cohort of on-book loans by class at the period-start snapshot
+  (the end of the previous period) followed to the as-of snapshot. Numerator = as-of balance of the loans of
+  class K that are in a worse class at the as-of month; denominator = start K balance − 期间减少, where 期间减少
+  per loan = max(start balance − end balance, 0) for loans still on book and the whole start balance of loans
+  that left the book (paid off, written off, transferred, foreclosed) or are missing at the as-of month.
+  Count variant: numerator count / (start count − loans that left the book). Loans originated during the
+  period are in no start cohort.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
+from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY, label_map
+from analytics.core.store import query
+from analytics.metrics import portfolio
+
+CLASS_NAMES = {1: ("正常类", "Pass"), 2: ("关注类", "Special mention"), 3: ("次级类", "Substandard"),
+               4: ("可疑类", "Doubtful"), 5: ("损失类", "Loss")}
+MISSING = "missing"  # on book at period start, no row at the as-of month and no exit row in the period
+END_STATES = tuple(str(c) for c in CLASSES) + EXIT_STATUSES + (MISSING,)
+
+
+# --- provisioning (the rates and formulas live in portfolio; re-exported here) ---------------------
+
+ProvisionRates = portfolio.ProvisionRates
+PBOC_2002, MOF_2012, PROVISION_PRESETS = portfolio.PBOC_2002, portfolio.MOF_2012, portfolio.PROVISION_PRESETS
+provision_expr, add_provisions = portfolio.provision_expr, portfolio.add_provisions
+
+
+def provision_ratios(con: duckdb.DuckDBPyConnection, by: tuple[str, ...] = ("month",), branches: tuple[str, ...] = (),
+                     products: tuple[str, ...] = (), month_from: dt.date = dt.date(1900, 1, 1),
+                     month_to: dt.date = dt.date(2999, 12, 1), rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
+    """``portfolio.quality_by`` plus provision, coverage and provision_ratio (for one month: month_from = month_to)."""
+    return add_provisions(portfolio.quality_by(con, by, branches, products, month_from, month_to), rates)
+
+
+BRANCH_NAMES_SQL = "SELECT branch_id, branch_name FROM branches"
+
+
+def quality_views(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+                  products: tuple[str, ...] = (), rates: ProvisionRates = PBOC_2002,
+                  month_from: dt.date = dt.date(1900, 1, 1), lang: str = "zh") -> dict[str, pl.DataFrame]:
+    """One scan, four views: ``trend`` by month up to ``month``; ``current`` (one row), ``branch`` (with
+    ``branch_name``) and ``product`` (with ``product_name`` in ``lang``) at ``month``. Empty frames when
+    nothing matches the filters."""
+    base = portfolio.quality_base(con, branches, products, month_from, month)
+    at_month = base.filter(pl.col("month") == month)
+    names = query(con, BRANCH_NAMES_SQL, schema={"branch_id": pl.String, "branch_name": pl.String})
+    by_branch = add_provisions(portfolio.summarise(at_month, ("branch_id",)), rates)
+    return {
+        "current": add_provisions(portfolio.summarise(at_month, ("month",)), rates),
+        "trend": add_provisions(portfolio.summarise(base, ("month",)), rates),
+        "branch": by_branch.join(names, on="branch_id", how="left")
+        .with_columns(pl.col("branch_name").fill_null(pl.col("branch_id"))),
+        "product": add_provisions(portfolio.summarise(at_month, ("product",)), rates).with_columns(
+            pl.col("product").replace_strict(label_map("product", lang), default=pl.col("product"),
+                                             return_dtype=pl.String).alias("product_name")),
+    }
+
+
+# --- regulatory floor ------------------------------------------------------------------------------
+
+_FLOOR_ROWS_SQL = """
+SELECT l.branch_id, s.booked_class, s.outstanding_principal AS bal,
+       s.tech_overdue AND s.dpd BETWEEN 1 AND $floor_tech_grace_days AS tech_exempt,
+       """ + FLOOR_SQL + """ AS floor_class
+FROM snapshots s JOIN loans l USING (loan_id)
+WHERE s.month = $month AND s.status = 'active' AND """ + portfolio.FILTER_SQL
+
+BELOW_FLOOR_SQL = """
+WITH cur AS (""" + _FLOOR_ROWS_SQL + """)
+SELECT c.branch_id, coalesce(b.branch_name, c.branch_id) AS branch_name,
+       count(*)::BIGINT AS total_n, sum(c.bal) AS total_bal,
+       count(*) FILTER (WHERE c.booked_class < c.floor_class)::BIGINT AS below_n,
+       coalesce(sum(c.bal) FILTER (WHERE c.booked_class < c.floor_class), 0) AS below_bal,
+       count(*) FILTER (WHERE c.tech_exempt)::BIGINT AS tech_exempt_n,
+       coalesce(sum(c.bal) FILTER (WHERE c.tech_exempt), 0) AS tech_exempt_bal
+FROM cur c LEFT JOIN branches b ON b.branch_id = c.branch_id
+GROUP BY ALL
+"""
+BELOW_FLOOR_SCHEMA = {"branch_id": pl.String, "branch_name": pl.String, "total_n": pl.Int64, "total_bal": MONEY,
+                      "below_n": pl.Int64, "below_bal": MONEY, "tech_exempt_n": pl.Int64, "tech_exempt_bal": MONEY}
+
+FLOOR_MATRIX_SQL = """
+WITH cur AS (""" + _FLOOR_ROWS_SQL + """)
+SELECT booked_class::TINYINT AS booked_class, floor_class::TINYINT AS floor_class,
+       count(*)::BIGINT AS n, sum(bal) AS bal
+FROM cur GROUP BY ALL ORDER BY ALL
+"""
+FLOOR_MATRIX_SCHEMA = {"booked_class": pl.Int8, "floor_class": pl.Int8, "n": pl.Int64, "bal": MONEY}
+
+
+def _floor_params(month: dt.date, branches: tuple[str, ...], products: tuple[str, ...],
+                  rule: FloorRule) -> dict[str, object]:
+    return portfolio.filter_params(branches, products) | rule.params() | {"month": month}
+
+
+def _share(num: str, den: str, name: str) -> pl.Expr:
+    d = pl.col(den).cast(pl.Float64)
+    return (pl.col(num).cast(pl.Float64) / pl.when(d != 0).then(d)).alias(name)
+
+
+def below_floor_by_branch(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+                          products: tuple[str, ...] = (), rule: FloorRule = DEFAULT_FLOOR) -> pl.DataFrame:
+    """Per branch at ``month``: on-book loans, loans booked better than the regulatory floor (count, balance,
+    shares) and loans kept at 正常 by the technical-overdue exception. Worst branch (below-floor balance) first."""
+    df = query(con, BELOW_FLOOR_SQL, _floor_params(month, branches, products, rule), BELOW_FLOOR_SCHEMA)
+    return df.with_columns(
+        _share("below_bal", "total_bal", "below_share"),
+        _share("below_n", "total_n", "below_share_count"),
+    ).sort(["below_bal", "branch_id"], descending=[True, False])
+
+
+def floor_vs_booked(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+                    products: tuple[str, ...] = (), rule: FloorRule = DEFAULT_FLOOR) -> pl.DataFrame:
+    """Booked class x floor class at ``month`` (count and balance of on-book loans), long form."""
+    return query(con, FLOOR_MATRIX_SQL, _floor_params(month, branches, products, rule), FLOOR_MATRIX_SCHEMA)
+
+
+# --- supervisory migration -----------------------------------------------------------------------------
+
+PERIODS = ("month", "quarter", "ytd")
+
+
+def period_start(month: dt.date, period: str) -> dt.date:
+    """The start snapshot of the period ending at ``month``: the end of the previous month / quarter / year."""
+    if period == "month":
+        return portfolio.add_months(month, -1)
+    if period == "quarter":
+        return portfolio.previous_quarter_end(month)
+    if period == "ytd":
+        return dt.date(month.year - 1, 12, 1)
+    raise ValueError(f"unknown period {period!r}; expected one of {PERIODS}")
+
+
+TRANSITION_SQL = """
+WITH start AS (
+    SELECT s.loan_id, s.booked_class AS start_class, s.outstanding_principal AS start_bal
+    FROM snapshots s JOIN loans l USING (loan_id)
+    WHERE s.month = $start_month AND s.status = 'active' AND """ + portfolio.FILTER_SQL + """
+),
+fin AS (
+    SELECT loan_id, booked_class AS end_class, outstanding_principal AS end_bal
+    FROM snapshots WHERE month = $end_month AND status = 'active'
+),
+exits AS (
+    SELECT loan_id, arg_min(status, month) AS exit_status
+    FROM snapshots WHERE month > $start_month AND month <= $end_month AND status <> 'active'
+    GROUP BY loan_id
+),
+per_loan AS (
+    SELECT st.start_class,
+           CASE WHEN f.end_class IS NOT NULL THEN f.end_class::VARCHAR
+                ELSE coalesce(x.exit_status, 'missing') END AS end_state,
+           st.start_bal,
+           coalesce(f.end_bal, 0) AS end_bal,
+           CASE WHEN f.end_class IS NOT NULL THEN greatest(st.start_bal - f.end_bal, 0)
+                ELSE st.start_bal END AS reduction_bal
+    FROM start st LEFT JOIN fin f USING (loan_id) LEFT JOIN exits x USING (loan_id)
+)
+SELECT start_class::TINYINT AS start_class, end_state, count(*)::BIGINT AS n,
+       sum(start_bal) AS start_bal, sum(end_bal) AS end_bal, sum(reduction_bal) AS reduction_bal
+FROM per_loan GROUP BY ALL ORDER BY ALL
+"""  # noqa: S608 - constant SQL fragments only; values are bound parameters
+TRANSITION_SCHEMA = {"start_class": pl.Int8, "end_state": pl.String, "n": pl.Int64, "start_bal": MONEY,
+                     "end_bal": MONEY, "reduction_bal": MONEY}
+
+
+def transition_base(con: duckdb.DuckDBPyConnection, start_month: dt.date, end_month: dt.date,
+                    branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Loans on book at ``start_month`` by start class x end state at ``end_month``.
+
+    End state: the booked class ("1" … "5") if on book at ``end_month``, else the first exit status seen in
+    (start_month, end_month], else ``missing``. Per cell: count, start balance, end balance and 期间减少.
+    """
+    params = portfolio.filter_params(branches, products) | {"start_month": start_month, "end_month": end_month}
+    return query(con, TRANSITION_SQL, params, TRANSITION_SCHEMA)
+
+
+RATES = {
+    # code: (start classes, worse end classes, zh, en)
+    "class1": ((1,), (2, 3, 4, 5), "正常类贷款迁徙率", "Pass migration rate"),
+    "class2": ((2,), (3, 4, 5), "关注类贷款迁徙率", "Special-mention migration rate"),
+    "class3": ((3,), (4, 5), "次级类贷款迁徙率", "Substandard migration rate"),
+    "class4": ((4,), (5,), "可疑类贷款迁徙率", "Doubtful migration rate"),
+    "performing": ((1, 2), (3, 4, 5), "正常贷款迁徙率", "Performing-loan migration rate"),
+}
+
+
+def _rate_row(base: pl.DataFrame, code: str) -> pl.DataFrame:
+    starts, worse = RATES[code][:2]
+    on_book = pl.col("end_state").is_in([str(c) for c in CLASSES])
+    worse_cells = pl.col("end_state").is_in([str(c) for c in worse])
+    return (
+        base.lazy()
+        .filter(pl.col("start_class").is_in(starts))
+        .select(
+            pl.lit(code).alias("rate"),
+            pl.col("start_bal").sum().alias("start_bal"),
+            pl.col("reduction_bal").sum().alias("reduction_bal"),
+            pl.col("end_bal").filter(worse_cells).sum().alias("migrated_bal"),
+            pl.col("n").sum().alias("start_n"),
+            pl.col("n").filter(~on_book).sum().alias("exit_n"),
+            pl.col("n").filter(worse_cells).sum().alias("migrated_n"),
+        )
+        .collect()
+    )
+
+
+def migration_rates(base: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
+    """The five supervisory migration rates from a ``transition_base`` frame (balance and count variants);
+    ``rate_name`` is the rate's name in ``lang``."""
+    names = {code: (zh if lang == "zh" else en) for code, (_, _, zh, en) in RATES.items()}
+    rows = pl.concat([_rate_row(base, code) for code in RATES])
+    return (
+        rows.with_columns(pl.col(c).cast(MONEY) for c in ("start_bal", "reduction_bal", "migrated_bal"))
+        .with_columns(pl.col(c).cast(pl.Int64) for c in ("start_n", "exit_n", "migrated_n"))
+        .with_columns(
+            (pl.col("start_bal") - pl.col("reduction_bal")).cast(MONEY).alias("denominator_bal"),
+            (pl.col("start_n") - pl.col("exit_n")).alias("denominator_n"),
+        )
+        .with_columns(
+            _share("migrated_bal", "denominator_bal", "migration_rate"),
+            _share("migrated_n", "denominator_n", "migration_rate_count"),
+        )
+        .with_columns(pl.col("rate").replace_strict(names, return_dtype=pl.String).alias("rate_name"))
+        .select("rate", "rate_name", "start_bal", "reduction_bal", "denominator_bal", "migrated_bal", "migration_rate",
+                "start_n", "exit_n", "denominator_n", "migrated_n", "migration_rate_count")
+    )
+
+
+def supervisory_migration(con: duckdb.DuckDBPyConnection, month: dt.date, period: str = "quarter",
+                          branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+                          lang: str = "zh") -> pl.DataFrame:
+    """The migration rates for the period (``month`` / ``quarter`` / ``ytd``) ending at ``month``."""
+    return migration_rates(transition_base(con, period_start(month, period), month, branches, products), lang)
+
+
+def transition_matrix(base: pl.DataFrame, measure: str = "bal", share: bool = False) -> pl.DataFrame:
+    """Start class (rows 1..5) x end state (columns "1".."5", exit statuses, "missing" when present).
+
+    ``measure``: ``bal`` (period-START balance, so each row adds up to the start balance of the class and
+    exits keep the balance they left with) or ``n`` (count). ``share``: each cell as a share of its row.
+    A ``total`` column holds the row total (1.0 when ``share``).
+    """
+    value = "start_bal" if measure == "bal" else "n"
+    states = [s for s in END_STATES if s != MISSING or MISSING in base["end_state"].to_list()]
+    grid = pl.DataFrame({"start_class": list(CLASSES)}, schema={"start_class": pl.Int8}).join(
+        pl.DataFrame({"end_state": states}), how="cross")
+    long = (
+        grid.join(base.select("start_class", "end_state", pl.col(value).cast(pl.Float64).alias("v")),
+                  on=["start_class", "end_state"], how="left")
+        .with_columns(pl.col("v").fill_null(0.0))
+        .with_columns(pl.col("v").sum().over("start_class").alias("total"))
+    )
+    if share:
+        long = long.with_columns(pl.col("v") / pl.when(pl.col("total") != 0).then(pl.col("total")),
+                                 pl.when(pl.col("total") != 0).then(1.0).alias("total"))
+    wide = long.pivot(on="end_state", index=["start_class", "total"], values="v", aggregate_function=None)
+    return wide.select("start_class", *states, "total").sort("start_class")
+
+
+def matrix_cell_spec_args(start_class: int, end_state: str) -> dict[str, object]:
+    """DrillSpec keyword arguments (besides month/prev_month/filters) for one transition-matrix cell."""
+    if end_state in {str(c) for c in CLASSES}:
+        return {"prev_classes": (start_class,), "classes": (int(end_state),), "statuses": ("active",)}
+    statuses = EXIT_STATUSES if end_state == MISSING else (end_state,)
+    return {"prev_classes": (start_class,), "statuses": statuses}

@@ -1,0 +1,184 @@
+"""Roll rates and cures (滚动率 / 迁徙率, collections view): month-over-month M-bucket transitions.
+
+口径 [CONV] (DOMAIN.md §2.5); a loan's state at month t is its M-bucket (``rules.M_BUCKET_SQL``:
+M0 = current, M1 = DPD 1-30, …, M7+ = DPD > 180) when on book, or its exit status when it left the
+book in month t (paid off, written off, transferred, foreclosed). Only loans on book at t-1 are
+tracked (loans new at t have no from-bucket; loans missing from the snapshot at t are not counted).
+
+- Transition matrix at t: rows = M-bucket at t-1, columns = state at t (buckets and exits). Shares per
+  row: count = # loans ÷ # loans in the row; balance = balance at t-1 ÷ the row's balance at t-1,
+  so each row sums to 100%.
+- Forward roll M_k→M_k+1 at t: balance = Σ bal_t of the loans that rolled ÷ Σ bal_{t-1} of all loans in
+  M_k at t-1; count = # rolled ÷ # in M_k.
+- Cure M_k→M0 at t: balance = Σ bal_{t-1} of the loans that cured ÷ Σ bal_{t-1} of M_k at t-1.
+- Write-off step M7+→written off: Σ written-off principal ÷ Σ bal_{t-1} of M7+ at t-1.
+- Flow-through at t: the product of the chain M0→M1 × M1→M2 × … × M6→M7+ (to M7+) and, times the
+  write-off step, to write-off. Products of monthly rates of the same month (a steady-state reading).
+- Balance = outstanding principal; on a disposal row, the principal disposed of.
+These are not the supervisory five-tier migration rates (五级分类迁徙率, DOMAIN.md §1.7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from analytics import derived
+from analytics.core.rules import M_BUCKET_EDGES, M_BUCKET_LABELS, bucket_bounds
+from analytics.core.schema import EXIT_STATUSES, MONEY
+from analytics.core.store import months, query
+from analytics.metrics.drilldown import DrillSpec
+from analytics.metrics.portfolio import FILTER_SQL, add_months, filter_params
+
+STATES = M_BUCKET_LABELS + EXIT_STATUSES
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 1)
+
+
+def _flows_sql(trans: str) -> str:
+    return """
+SELECT month, from_bucket, to_bucket, status, count(*)::BIGINT AS n,
+       sum(prev_balance) AS prev_bal, sum(balance) AS bal
+FROM """ + trans + """ l
+WHERE month BETWEEN $month_from AND $month_to AND from_bucket IS NOT NULL AND """ + FILTER_SQL + """
+GROUP BY ALL ORDER BY ALL
+"""  # noqa: S608 (constant SQL fragments and a view name or derive's constant subquery)
+
+
+FLOWS_SCHEMA = {"month": pl.Date, "from_bucket": pl.Int8, "to_bucket": pl.Int8, "status": pl.String,
+                "n": pl.Int64, "prev_bal": MONEY, "bal": MONEY}
+
+
+def _state(bucket: str) -> pl.Expr:
+    return pl.col(bucket).replace_strict(dict(enumerate(M_BUCKET_LABELS)), default=None, return_dtype=pl.String)
+
+
+def transition_flows(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+                     month_from: dt.date = EARLIEST, month_to: dt.date = LATEST) -> pl.DataFrame:
+    """Loans and balances per month x from-bucket (t-1) x to-state (t): n, prev_bal (t-1), bal (t)."""
+    store_months = [m for m in months(con) if month_from <= m <= month_to]
+    if not store_months:
+        return pl.DataFrame(schema=FLOWS_SCHEMA | {"from_state": pl.String, "to_state": pl.String})
+    trans, trans_params = derived.transitions_source(con, store_months[0], store_months[-1])
+    params = filter_params(branches, products) | trans_params | {"month_from": month_from, "month_to": month_to}
+    flows = query(con, _flows_sql(trans), params, FLOWS_SCHEMA)
+    return flows.with_columns(
+        _state("from_bucket").alias("from_state"),
+        pl.coalesce(_state("to_bucket"), pl.col("status")).alias("to_state"),
+    )
+
+
+MATRIX_SCHEMA = {"from_bucket": pl.Int8, "from_state": pl.String, "to_state": pl.String, "n": pl.Int64,
+                 "prev_bal": MONEY, "bal": MONEY, "row_n": pl.Int64, "row_prev_bal": MONEY,
+                 "share_count": pl.Float64, "share_balance": pl.Float64}
+
+
+def _share(num: str, den: str) -> pl.Expr:
+    d = pl.col(den).cast(pl.Float64)
+    return pl.col(num).cast(pl.Float64) / pl.when(d != 0).then(d)
+
+
+def transition_matrix(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+                      products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The full M-bucket (t-1) x state (t) grid at ``month`` with counts, balances and row shares."""
+    flows = transition_flows(con, branches, products, month, month)
+    if flows.is_empty():
+        return pl.DataFrame(schema=MATRIX_SCHEMA)
+    cells = flows.group_by("from_bucket", "to_state").agg(pl.col("n", "prev_bal", "bal").sum())
+    grid = pl.DataFrame({"from_bucket": list(range(len(M_BUCKET_LABELS)))}, schema={"from_bucket": pl.Int8}).join(
+        pl.DataFrame({"to_state": list(STATES)}), how="cross")
+    return (
+        grid.join(cells, on=["from_bucket", "to_state"], how="left")
+        .with_columns(pl.col("n").fill_null(0), pl.col("prev_bal", "bal").fill_null(0).cast(MONEY),
+                      _state("from_bucket").alias("from_state"))
+        .with_columns(pl.col("n").sum().over("from_bucket").alias("row_n"),
+                      pl.col("prev_bal").sum().over("from_bucket").cast(MONEY).alias("row_prev_bal"))
+        .with_columns(_share("n", "row_n").alias("share_count"), _share("prev_bal", "row_prev_bal").alias("share_balance"))
+        .with_columns(pl.col("to_state").replace_strict({s: i for i, s in enumerate(STATES)}).alias("_order"))
+        .sort("from_bucket", "_order")
+        .select(list(MATRIX_SCHEMA))
+    )
+
+
+def matrix_wide(matrix: pl.DataFrame, value: str = "share_balance") -> pl.DataFrame:
+    """The matrix as rows = from-state, one column per to-state (in ``STATES`` order)."""
+    if matrix.is_empty():
+        return pl.DataFrame(schema={"from_state": pl.String})
+    return matrix.pivot(on="to_state", index="from_state", values=value, sort_columns=False).select(
+        "from_state", *STATES)
+
+
+RATES_SCHEMA = {"month": pl.Date, "kind": pl.String, "from_state": pl.String, "to_state": pl.String,
+                "num_n": pl.Int64, "num_bal": MONEY, "den_n": pl.Int64, "den_bal": MONEY,
+                "rate_count": pl.Float64, "rate_balance": pl.Float64}
+
+
+def _steps() -> pl.DataFrame:
+    """Which flows make each rate: kind, from bucket, to state, and the balance used in the numerator."""
+    last = len(M_BUCKET_LABELS) - 1
+    rows = [("roll", k, M_BUCKET_LABELS[k + 1], "bal") for k in range(last)]
+    rows += [("cure", k, M_BUCKET_LABELS[0], "prev_bal") for k in range(1, last + 1)]
+    rows += [("writeoff", last, "written_off", "bal")]
+    return pl.DataFrame(rows, schema={"kind": pl.String, "from_bucket": pl.Int8, "to_state": pl.String,
+                                      "num_basis": pl.String}, orient="row")
+
+
+def roll_rates(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+               month_from: dt.date = EARLIEST, month_to: dt.date = LATEST) -> pl.DataFrame:
+    """Per month: forward roll rates M0→M1 … M6→M7+, cure rates M1…M7+→M0 and the write-off step."""
+    flows = transition_flows(con, branches, products, month_from, month_to)
+    if flows.is_empty():
+        return pl.DataFrame(schema=RATES_SCHEMA)
+    den = flows.group_by("month", "from_bucket").agg(pl.col("n").sum().alias("den_n"),
+                                                     pl.col("prev_bal").sum().alias("den_bal"))
+    cells = flows.group_by("month", "from_bucket", "to_state").agg(pl.col("n", "prev_bal", "bal").sum())
+    grid = flows.select("month").unique().join(_steps(), how="cross")
+    out = (
+        grid.join(den, on=["month", "from_bucket"], how="left")
+        .join(cells, on=["month", "from_bucket", "to_state"], how="left")
+        .with_columns(
+            pl.col("den_n").fill_null(0), pl.col("den_bal").fill_null(0),
+            pl.col("n").fill_null(0).alias("num_n"),
+            pl.when(pl.col("num_basis") == "bal").then(pl.col("bal")).otherwise(pl.col("prev_bal"))
+            .fill_null(0).alias("num_bal"),
+            _state("from_bucket").alias("from_state"))
+        .with_columns(_share("num_n", "den_n").alias("rate_count"), _share("num_bal", "den_bal").alias("rate_balance"))
+    )
+    order = {k: i for i, k in enumerate(("roll", "cure", "writeoff"))}
+    return (out.with_columns(pl.col("kind").replace_strict(order).alias("_k"))
+            .sort("month", "_k", "from_bucket")
+            .select(pl.col(c).cast(t) for c, t in RATES_SCHEMA.items()))
+
+
+FLOW_SCHEMA = {"month": pl.Date, "to_state": pl.String, "flow_count": pl.Float64, "flow_balance": pl.Float64}
+
+
+def flow_through(rates: pl.DataFrame) -> pl.DataFrame:
+    """Cumulative products of the chain M0→M1→…→M7+→written off, per month.
+
+    Row ``to_state`` = M1 is the M0→M1 rate, M2 the product M0→M1 × M1→M2, …, ``written_off`` the
+    flow-through to write-off. Null once a link of the chain is undefined (empty bucket).
+    """
+    chain = rates.filter(pl.col("kind").is_in(["roll", "writeoff"])).with_columns(pl.col("from_state").replace_strict(
+        {s: i for i, s in enumerate(M_BUCKET_LABELS)}).alias("_k")).sort("month", "_k", "kind")
+
+    def cum(col: str) -> pl.Expr:
+        broken = pl.col(col).is_null().cum_sum().over("month") > 0
+        return pl.when(broken).then(None).otherwise(pl.col(col).fill_null(1.0).cum_prod().over("month"))
+
+    return chain.select("month", "to_state", cum("rate_count").alias("flow_count"),
+                        cum("rate_balance").alias("flow_balance")).cast(FLOW_SCHEMA)
+
+
+def drill_spec(month: dt.date, from_state: str, to_state: str, branches: tuple[str, ...] = (),
+               products: tuple[str, ...] = (), title: str = "") -> DrillSpec:
+    """The loans behind one matrix cell: in ``from_state`` at the previous month, ``to_state`` at ``month``."""
+    prev_min, prev_max = bucket_bounds(M_BUCKET_EDGES, M_BUCKET_LABELS.index(from_state))
+    common = {"month": month, "branches": branches, "products": products, "prev_month": add_months(month, -1),
+              "prev_dpd_min": prev_min, "prev_dpd_max": prev_max, "title": title}
+    if to_state in M_BUCKET_LABELS:
+        dpd_min, dpd_max = bucket_bounds(M_BUCKET_EDGES, M_BUCKET_LABELS.index(to_state))
+        return DrillSpec(**common, statuses=("active",), dpd_min=dpd_min, dpd_max=dpd_max)
+    return DrillSpec(**common, statuses=(to_state,), exits_in_period=True)

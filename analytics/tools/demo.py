@@ -1,0 +1,961 @@
+"""Demo portfolio generator: ``python -m analytics.tools.demo``.
+
+Simulates a Chinese bank's retail and small-business loan book month by month (vectorised
+numpy, one loop over months) and writes every contract table into the Parquet store.
+The book carries stories worth finding on the pages: a bad origination quarter, a macro
+shock, Spring Festival seasonality, branches of different quality, one branch that books
+90+ DPD loans as 关注, write-offs, transfers, foreclosures and restructurings.
+See ``docs/demo-data.md`` for the model, its parameters and the invariants.
+
+Money is simulated in integer cents so every balance identity holds to the cent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from analytics import derived
+from analytics.core import schema, store
+
+DEFAULT_LOANS = 60_000
+DEFAULT_MONTHS = 36
+DEFAULT_SEED = 42
+DEFAULT_END_MONTH = dt.date(2026, 10, 1)
+BURN_IN_MONTHS = 24  # simulated before the window so its first month has a seasoned delinquency mix
+BACK_BOOK_MONTHS = 36  # weight of the pre-simulation book against originations, in months of volume
+
+# --- calendar ---------------------------------------------------------------------------------
+
+
+def month_index(day: dt.date) -> int:
+    """Months since year 0: consecutive months differ by one."""
+    return day.year * 12 + day.month - 1
+
+
+def month_date(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _first_day(index: np.ndarray | int) -> np.ndarray:
+    """Days since 1970-01-01 of the first day of month ``index``."""
+    months = np.asarray(index, dtype=np.int64) - 1970 * 12
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def _month_end(index: np.ndarray | int) -> np.ndarray:
+    return _first_day(np.asarray(index) + 1) - 1
+
+
+def monthly_interest(balance_cents: np.ndarray, annual_rate: np.ndarray) -> np.ndarray:
+    """The month's contractual interest in cents: previous month-end principal × rate / 12, half up.
+
+    Interest accrues on the whole outstanding principal (overdue part included); no penalty interest.
+    """
+    return np.floor(balance_cents * annual_rate / 12 + 0.5).astype(np.int64)
+
+
+# --- the book's parameters ------------------------------------------------------------------------
+
+MORTGAGE_CAUSES = {"income_drop": .38, "illness": .12, "business_difficulty": .14, "over_indebted": .12,
+                   "willingness": .07, "dispute": .09, "other": .08}
+CONSUMER_CAUSES = {"over_indebted": .36, "income_drop": .30, "illness": .07, "willingness": .13,
+                   "business_difficulty": .04, "dispute": .04, "other": .06}
+BUSINESS_CAUSES = {"business_difficulty": .55, "income_drop": .04, "illness": .04, "over_indebted": .12,
+                   "willingness": .09, "dispute": .10, "other": .06}
+
+
+@dataclass(frozen=True)
+class Product:
+    share: float  # share of loans by count
+    principal: tuple[float, float, float]  # min, median, max in yuan (credit limit for cards)
+    terms: tuple[int, ...]  # months, drawn uniformly
+    rate: tuple[float, float]  # annual rate range; riskier borrowers priced higher
+    methods: dict[str, float]
+    guarantees: dict[str, float]
+    c_m1: float  # monthly current -> M1 probability for an average seasoned borrower
+    cure: float  # multiplier of the cure probabilities out of delinquency
+    prepay: float  # monthly full-prepayment probability
+    fraud: float  # share of new loans that never pay (first-payment default)
+    restructure: float  # monthly restructuring probability of a loan 2-4 instalments behind
+    causes: dict[str, float]
+
+
+PRODUCTS: dict[str, Product] = {
+    "mortgage": Product(.17, (3e5, 9e5, 3e6), (120, 180, 240, 300, 360), (.035, .045),
+                        {"annuity": .75, "equal_principal": .25}, {"mortgage": 1.0},
+                        .0035, 1.3, .006, 0, .02, MORTGAGE_CAUSES),
+    "housing_fund": Product(.07, (2e5, 5e5, 1.2e6), (120, 180, 240, 300, 360), (.026, .031),
+                            {"annuity": .7, "equal_principal": .3}, {"mortgage": 1.0},
+                            .0025, 1.4, .004, 0, .01, MORTGAGE_CAUSES),
+    "consumer": Product(.28, (1e4, 5e4, 3e5), (12, 24, 36, 48, 60), (.06, .15),
+                        {"annuity": .65, "equal_principal": .15, "interest_only": .2},
+                        {"credit": .9, "guarantee": .1},
+                        .016, .9, .015, .004, .01, CONSUMER_CAUSES),
+    "personal_business": Product(.12, (1e5, 5e5, 3e6), (12, 24, 36, 48, 60), (.04, .08),
+                                 {"interest_only": .4, "annuity": .4, "equal_principal": .2},
+                                 {"mortgage": .5, "guarantee": .35, "credit": .15},
+                                 .011, .8, .01, .003, .05, BUSINESS_CAUSES),
+    "micro_sme": Product(.06, (5e5, 2e6, 1e7), (12, 24, 36), (.038, .07),
+                         {"interest_only": 1.0}, {"mortgage": .45, "guarantee": .4, "pledge": .15},
+                         .008, .7, .006, .002, .06, BUSINESS_CAUSES),
+    "credit_card": Product(.30, (1e4, 3e4, 1e5), (120,), (.1825, .1825),
+                           {"revolving": 1.0}, {"credit": 1.0},
+                           .02, 1.0, .008, .005, .01, CONSUMER_CAUSES),
+}
+PRODUCT_NAMES = tuple(PRODUCTS)
+assert set(PRODUCT_NAMES) == set(schema.PRODUCTS)
+
+# branch id, name, region, share of the book, risk multiplier (C->M1 up, cures down)
+BRANCHES = (
+    ("B01", "杭州分行", "华东", .13, .70),
+    ("B02", "宁波分行", "华东", .09, .75),
+    ("B03", "上海分行", "华东", .12, .65),
+    ("B04", "南京分行", "华东", .09, .80),
+    ("B05", "苏州分行", "华东", .08, .70),
+    ("B06", "温州分行", "华东", .06, 1.50),
+    ("B07", "广州分行", "华南", .09, .90),
+    ("B08", "深圳分行", "华南", .09, .95),
+    ("B09", "成都分行", "西南", .07, 1.15),
+    ("B10", "重庆分行", "西南", .06, 1.30),
+    ("B11", "郑州分行", "华中", .07, 1.35),
+    ("B12", "沈阳分行", "东北", .05, 2.00),
+)
+MISCLASSIFYING_BRANCH = "B11"  # books secured 90+ DPD loans as 关注 (偏离度 above 100%)
+
+INDIVIDUAL_INDUSTRIES = {  # occupation -> risk multiplier
+    "公务员/事业单位": .6, "教师": .65, "医生/医护": .7, "国企职员": .75, "民企职员": 1.0, "IT/互联网": .9,
+    "制造业工人": 1.15, "销售/服务业": 1.2, "个体工商户": 1.3, "自由职业": 1.35, "外卖/网约车司机": 1.4, "退休": .8,
+}
+BUSINESS_INDUSTRIES = {  # industry -> risk multiplier
+    "批发零售": 1.0, "制造业": 1.05, "餐饮住宿": 1.35, "建筑业": 1.45, "交通运输": 1.1, "农林牧渔": 1.15,
+    "房地产中介": 1.5, "信息技术服务": .85, "居民服务": 1.0, "外贸进出口": 1.2,
+}
+INDUSTRY_NAMES = (*INDIVIDUAL_INDUSTRIES, *BUSINESS_INDUSTRIES)
+INDUSTRY_RISK = np.array([*INDIVIDUAL_INDUSTRIES.values(), *BUSINESS_INDUSTRIES.values()])
+
+# outcome probabilities of a loan n instalments behind (index min(n, 7)); roll = the rest
+BASE_CURE = np.array([0, .45, .16, .07, .035, .03, .025, .012])
+BASE_PARTIAL = np.array([0, 0, .08, .05, .03, .02, .02, .01])
+BASE_STAY = np.array([0, .07, .10, .07, .05, .05, .05, .03])
+TECH_CURE = .9  # failed debits are fixed the next month
+TECH_MISS = .006  # monthly failed-debit probability for due days late in the month
+TRANSFER_QUARTER_END = {6: .10, 12: .10, 3: .04, 9: .04}  # 批量转让 of >90 DPD loans at quarter ends
+WRITE_OFF_RATE = .35  # monthly write-off probability of unsecured loans beyond 180 DPD
+FORECLOSE_RATE = .12  # monthly foreclosure probability of secured loans beyond 270 DPD
+CARD_MIN_PAYMENT = .10  # share of the card balance due each month (plus interest)
+CARD_SPEND = .12  # a current card draws up to this share of its limit each month
+
+TEAMS = ("电话催收一组", "电话催收二组", "外访组", "法务组")
+CHANNELS_BY_STAGE = {  # stage by instalments behind at the previous month end: 1-2, 3-6, 7+
+    "early": {"phone": .7, "sms": .3},
+    "mid": {"phone": .25, "visit": .4, "letter": .2, "sms": .15},
+    "late": {"litigation": .35, "outsourced": .35, "visit": .15, "letter": .15},
+}
+NO_PAY_OUTCOMES = ("no_answer", "rpc", "ptp", "refused", "lost_contact")
+NO_PAY_BY_STAGE = {"early": (.35, .2, .3, .08, .07), "mid": (.35, .2, .2, .15, .1), "late": (.3, .15, .1, .2, .25)}
+ACTIONS_PER_MONTH = {"early": 2.0, "mid": 1.5, "late": .8}  # Poisson mean of extra actions
+CHANNEL_COST = {"phone": 3.0, "sms": .1, "visit": 150.0, "letter": 20.0, "litigation": 3000.0, "outsourced": 500.0}
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文斌红玉兰飞鹏"
+
+
+@dataclass(frozen=True)
+class Stories:
+    """Where the embedded stories sit for a given window (month indexes, see ``month_index``)."""
+
+    bad_vintage: tuple[int, int, int]  # the three origination months of the bad quarter
+    shock: tuple[int, ...]  # months of higher roll rates
+
+
+def stories(n_months: int = DEFAULT_MONTHS, end_month: dt.date = DEFAULT_END_MONTH) -> Stories:
+    """The bad quarter starts a third into the window; the six-month shock starts half-way."""
+    start = month_index(end_month) - n_months + 1
+    third = start + n_months // 3
+    quarter = third - third % 3
+    shock_start = start + n_months // 2
+    return Stories((quarter, quarter + 1, quarter + 2), tuple(range(shock_start, shock_start + 6)))
+
+
+def _seasonal_c_m1(t: int) -> float:
+    """Spring Festival (Jan/Feb) spending and cash needs lift early delinquency."""
+    return {0: 1.25, 1: 1.5}.get(t % 12, 1.0)
+
+
+def _house_price_index(index: np.ndarray) -> np.ndarray:
+    """National house prices: rising to mid-2021, falling ~22% to mid-2025, then flat-ish."""
+    knots = [month_index(dt.date(y, m, 1)) for y, m in ((2010, 1), (2021, 8), (2025, 6), (2028, 1))]
+    return np.exp(np.interp(index, knots, np.log([1.0, 2.0, 1.56, 1.53])))
+
+
+# --- loans ----------------------------------------------------------------------------------------
+
+
+def _choice(rng: np.random.Generator, probs: dict[str, float], codes: tuple[str, ...], size: int) -> np.ndarray:
+    """Codes (as indexes into ``codes``) drawn with the given probabilities."""
+    return rng.choice([codes.index(c) for c in probs], size=size, p=list(probs.values())).astype(np.int8)
+
+
+def _per_product(product: np.ndarray, draw) -> np.ndarray:
+    """Fill an array product by product: ``draw(name, params, count)`` returns that product's values."""
+    out = None
+    for p, (name, params) in enumerate(PRODUCTS.items()):
+        rows = np.flatnonzero(product == p)
+        values = np.asarray(draw(name, params, rows.size))
+        if out is None:
+            out = np.zeros(product.size, dtype=values.dtype)
+        out[rows] = values
+    return out
+
+
+def _origination_months(rng, n, term, sim_start, end, story) -> np.ndarray:
+    """New loans spread over the simulated months with growing volume; the rest form a back book."""
+    months = np.arange(sim_start, end + 1)
+    weights = 1.015 ** (months - sim_start) * np.where(months % 12 == 1, .6, 1.0)  # growth, quiet February
+    weights *= np.where(np.isin(months, story.bad_vintage), 1.3, 1.0)  # the bad quarter was a push for volume
+    new_share = months.size / (months.size + BACK_BOOK_MONTHS)
+    is_new = rng.random(n) < new_share
+    orig = rng.choice(months, size=n, p=weights / weights.sum())
+    # back book: 0 .. term-2 instalments paid before the simulation, at most ten years (cards five)
+    max_paid = np.minimum(term - 2, np.where(term == 120, 60, 120))
+    paid = np.floor(rng.random(n) * (max_paid + 1)).astype(np.int64)
+    return np.where(is_new, orig, sim_start - 1 - paid)
+
+
+def _principal(rng, lo_med_hi: tuple[float, float, float], size: int, step: float) -> np.ndarray:
+    lo, med, hi = lo_med_hi
+    yuan = np.clip(med * np.exp(rng.normal(0, .6, size)), lo, hi)
+    return (np.round(yuan / step) * step * 100).astype(np.int64)
+
+
+def _ratings(rng, z: np.ndarray) -> np.ndarray:
+    """Internal rating index (0 = AAA … 6 = CCC): a noisy view of the latent risk."""
+    score = z + rng.normal(0, .5, z.size)
+    cuts = np.quantile(score, [.05, .2, .45, .7, .85, .95])
+    return np.searchsorted(cuts, score).astype(np.int8)
+
+
+def _draw_loans(rng: np.random.Generator, n: int, sim_start: int, end: int, story: Stories) -> dict[str, np.ndarray]:
+    """Static loan attributes as numpy arrays, ordered by origination (loan ids ascend with time)."""
+    branch_share = np.array([b[3] for b in BRANCHES])
+    product = rng.choice(len(PRODUCTS), size=n, p=[p.share for p in PRODUCTS.values()]).astype(np.int8)
+    branch = rng.choice(len(BRANCHES), size=n, p=branch_share / branch_share.sum()).astype(np.int16)
+    term = _per_product(product, lambda _, p, k: rng.choice(p.terms, size=k)).astype(np.int64)
+    orig = _origination_months(rng, n, term, sim_start, end, story)
+    order = np.lexsort((rng.random(n), orig))
+    product, branch, term, orig = product[order], branch[order], term[order], orig[order]
+
+    z = rng.normal(0, 1, n)  # latent borrower risk
+    is_business = np.isin(product, [PRODUCT_NAMES.index("personal_business"), PRODUCT_NAMES.index("micro_sme")])
+    industry = np.where(is_business, len(INDIVIDUAL_INDUSTRIES) + rng.integers(0, len(BUSINESS_INDUSTRIES), n),
+                        rng.integers(0, len(INDIVIDUAL_INDUSTRIES), n))
+    rating = _ratings(rng, z)
+    lo_hi = np.array([PRODUCTS[PRODUCT_NAMES[p]].rate for p in range(len(PRODUCTS))])[product]
+    pricing = np.clip(.5 + .25 * z + rng.normal(0, .15, n), 0, 1)  # risk-based pricing
+    rate = np.round(lo_hi[:, 0] + (lo_hi[:, 1] - lo_hi[:, 0]) * pricing, 4)
+    principal = _per_product(product, lambda name, p, k: _principal(rng, p.principal, k,
+                                                                     step=1000 if name == "credit_card" else 100))
+    method = _per_product(product, lambda _, p, k: _choice(rng, p.methods, schema.REPAYMENT_METHODS, k))
+    guarantee = _per_product(product, lambda _, p, k: _choice(rng, p.guarantees, schema.GUARANTEE_TYPES, k))
+    secured = np.isin(guarantee, [schema.GUARANTEE_TYPES.index("mortgage"), schema.GUARANTEE_TYPES.index("pledge")])
+    ltv = np.where(guarantee == schema.GUARANTEE_TYPES.index("pledge"), rng.uniform(.5, .9, n), rng.uniform(.5, .8, n))
+    collateral = np.where(secured, np.round(principal / ltv, -2), -1).astype(np.int64)
+    median_income = _per_product(product, lambda name, p, k: np.full(k, {
+        "mortgage": 25e4, "housing_fund": 18e4, "consumer": 12e4, "credit_card": 10e4,
+        "personal_business": 300e4, "micro_sme": 1500e4}[name]))
+    income = np.round(median_income * np.exp(rng.normal(0, .5, n) - .2 * z), -2).astype(np.int64) * 100
+    age = np.where(is_business, rng.integers(28, 61, n), rng.integers(22, 61, n))
+
+    bad_vintage = np.isin(orig, story.bad_vintage)
+    fraud_rate = np.array([p.fraud for p in PRODUCTS.values()])[product] * np.where(bad_vintage, 4, 1)
+    orig_day = rng.integers(1, 29, n)
+    customer = np.arange(n)
+    # about 8% of customers hold a second loan at the same branch (e.g. a card next to a mortgage)
+    pairs = rng.permutation(n)[: 2 * (n // 25)].reshape(2, -1)
+    customer[pairs[1]], branch[pairs[1]], age[pairs[1]] = customer[pairs[0]], branch[pairs[0]], age[pairs[0]]
+    return {
+        "product": product, "branch": branch, "orig": orig, "orig_day": orig_day, "due_day": np.minimum(orig_day, 25),
+        "term": term, "last_due": orig + term, "principal": principal, "rate": rate, "method": method,
+        "guarantee": guarantee, "secured": secured, "collateral": collateral, "age": age, "income": income,
+        "industry": industry, "rating": rating, "risk": np.exp(.55 * z) * INDUSTRY_RISK[industry],
+        "bad_vintage": bad_vintage,
+        "fraud": (orig >= sim_start) & (rng.random(n) < fraud_rate),  # seasoned back-book loans are past it
+        "watch": (rating >= 5) & (rng.random(n) < .3),  # risky current loans booked 关注 on judgment
+        "understate": (branch == _branch_index(MISCLASSIFYING_BRANCH)) & secured,
+        "pick": rng.integers(0, 1 << 30, n), "customer": customer,
+    }
+
+
+def _branch_index(branch_id: str) -> int:
+    return next(i for i, b in enumerate(BRANCHES) if b[0] == branch_id)
+
+
+def _opening_balance(loans: dict[str, np.ndarray], sim_start: int, rng: np.random.Generator) -> np.ndarray:
+    """Scheduled principal of back-book loans after their instalments before the simulation."""
+    paid = np.maximum(sim_start - 1 - loans["orig"], 0)
+    p, term = loans["principal"].astype(float), loans["term"]
+    r = loans["rate"] / 12
+    growth_t, growth_a = (1 + r) ** term, (1 + r) ** paid
+    method = np.array(schema.REPAYMENT_METHODS)[loans["method"]]
+    balance = np.select(
+        [method == "annuity", method == "equal_principal", method == "interest_only"],
+        [p * (growth_t - growth_a) / (growth_t - 1), p * (1 - paid / term), p],
+        p * rng.uniform(.3, .9, p.size),  # revolving: drawn share of the limit
+    )
+    return np.floor(balance + .5).astype(np.int64)
+
+
+# --- collectors -------------------------------------------------------------------------------------
+
+
+def _draw_collectors(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """4-8 collectors per branch in phone / field / legal teams, each with a skill multiplier."""
+    rows = []
+    for b in range(len(BRANCHES)):
+        sizes = (rng.integers(2, 4), rng.integers(0, 3), rng.integers(1, 3), 1)
+        rows += [(b, team) for team, size in enumerate(sizes) for _ in range(size)]
+    branch, team = (np.array(col) for col in zip(*rows, strict=True))
+    stage = np.array([0, 0, 1, 2])[team]  # both phone teams work the early stage
+    offset = np.zeros((len(BRANCHES), 3), dtype=np.int64)
+    size = np.zeros((len(BRANCHES), 3), dtype=np.int64)
+    np.add.at(size, (branch, stage), 1)
+    first = np.r_[0, np.flatnonzero(np.diff(branch * 3 + stage)) + 1]
+    offset[branch[first], stage[first]] = first
+    names = [SURNAMES[i] + "".join(GIVEN[j] for j in rng.integers(0, len(GIVEN), rng.integers(1, 3)))
+             for i in rng.integers(0, len(SURNAMES), branch.size)]
+    return {"branch": branch, "team": team, "skill": rng.uniform(.7, 1.35, branch.size), "name": np.array(names),
+            "offset": offset, "size": size}
+
+
+def _stage(n: np.ndarray) -> np.ndarray:
+    """Collection stage by instalments behind: 0 phone (1-2), 1 field (3-6), 2 legal (7+)."""
+    return np.where(n <= 2, 0, np.where(n <= 6, 1, 2))
+
+
+def _assigned_collector(collectors, branch: np.ndarray, pick: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The collector of the loan's branch and stage (stable for a loan within a stage); -1 when current."""
+    stage = _stage(n)
+    member = collectors["offset"][branch, stage] + pick % collectors["size"][branch, stage]
+    return np.where(n > 0, member, -1)
+
+
+# --- the monthly simulation -----------------------------------------------------------------------
+
+# what happens to a loan in a month
+PAY, MISS, MISS_TECH, PREPAY, CURE, PARTIAL, STAY, ROLL, RESTRUCTURE, WRITE_OFF, TRANSFER, FORECLOSE = range(12)
+DISPOSALS = {WRITE_OFF: "written_off", TRANSFER: "transferred", FORECLOSE: "foreclosed"}
+STATUS = {s: i for i, s in enumerate(schema.STATUSES)}
+METHOD = {m: i for i, m in enumerate(schema.REPAYMENT_METHODS)}
+CAUSE = {c: i for i, c in enumerate(schema.CAUSES)}
+CARD, MORTGAGE = PRODUCT_NAMES.index("credit_card"), PRODUCT_NAMES.index("mortgage")
+PREPAYMENT_WAVE_END = month_index(dt.date(2025, 1, 1))  # 2023-24: borrowers repaid mortgages as deposit rates fell
+# aggregates kept per month and branch for the targets
+TOTAL, OVERDUE, NPL, CASH, NEW_NPL, WRITTEN_OFF = range(6)
+
+
+def _mob_curve(mob: np.ndarray) -> np.ndarray:
+    """Delinquency builds up over the first half year on book and eases as loans season."""
+    return np.minimum(1.0, .4 + .1 * mob) * (.7 + .3 * np.exp(-mob / 36))
+
+
+def _dpd(t: int, n: np.ndarray, due_day: np.ndarray) -> np.ndarray:
+    """Days from the due date of the oldest of ``n`` unpaid monthly instalments to the end of month ``t``."""
+    oldest = _first_day(t - np.maximum(n, 1) + 1) + due_day - 1
+    return np.where(n > 0, _month_end(t) - oldest, 0)
+
+
+def floor_by_dpd(dpd: np.ndarray, tech_overdue: np.ndarray) -> np.ndarray:
+    """The regulatory minimum class by DPD (DOMAIN §1.2)."""
+    return np.select([dpd > 360, dpd > 270, dpd > 90, (dpd >= 1) & ~(tech_overdue & (dpd <= 7))],
+                     [5, 4, 3, 2], 1).astype(np.int8)
+
+
+def _per_loan(loans, field: str) -> np.ndarray:
+    return np.array([getattr(p, field) for p in PRODUCTS.values()])[loans["product"]]
+
+
+class _Book:
+    """The month-end state of every loan, advanced one month at a time (arrays indexed by loan)."""
+
+    def __init__(self, loans, collectors, rng: np.random.Generator, sim_start: int, story: Stories):
+        self.loans, self.collectors, self.rng, self.story = loans, collectors, rng, story
+        n = loans["orig"].size
+        self.active = loans["orig"] < sim_start
+        self.out = np.where(self.active, _opening_balance(loans, sim_start, rng), 0)
+        self.odp = np.zeros(n, np.int64)  # overdue principal
+        self.odi = np.zeros(n, np.int64)  # overdue interest
+        self.n = np.zeros(n, np.int64)  # unpaid instalments
+        self.dpd = np.zeros(n, np.int64)
+        self.booked = np.where(loans["watch"], 2, 1).astype(np.int8)
+        self.cause = np.full(n, -1, np.int8)
+        self.tech = np.zeros(n, bool)
+        self.restructured = np.zeros(n, bool)
+        self.hold_class = np.zeros(n, np.int8)  # judgmental class kept until hold_until
+        self.hold_until = np.zeros(n, np.int64)
+        self.last_due = loans["last_due"].copy()
+        self.branch_risk = np.array([b[4] for b in BRANCHES])[loans["branch"]]
+        self.c_m1, self.cure = _per_loan(loans, "c_m1"), _per_loan(loans, "cure")
+        self.prepay, self.p_restructure = _per_loan(loans, "prepay"), _per_loan(loans, "restructure")
+        self.hpi_at_origination = _house_price_index(loans["orig"])
+
+    def step(self, t: int) -> dict:
+        """Advance to the end of month ``t``: the month's rows, collection inputs and branch aggregates."""
+        loans = self.loans
+        i = np.flatnonzero(self.active)
+        lo, hi = np.searchsorted(loans["orig"], [t, t + 1])  # loans are sorted by origination month
+        prev = {"n": self.n[i], "out": self.out[i], "odp": self.odp[i], "odi": self.odi[i],
+                "dpd": self.dpd[i], "booked": self.booked[i]}
+        interest = monthly_interest(prev["out"], loans["rate"][i])
+        due = self._scheduled_principal(i, t, prev["out"] - prev["odp"])
+        outcome = self._outcomes(i, t, prev, due, interest)
+        flows = self._apply(i, t, prev, outcome, due, interest)
+        self._classify(i, t, prev, outcome)
+
+        new = np.arange(lo, hi)
+        self.active[new] = True
+        self.out[new] = loans["principal"][new]
+        rows = np.r_[i, new]  # sorted: every active loan originated before the new ones
+        zeros = np.zeros(new.size, np.int64)
+        month = {
+            "loan": rows.astype(np.int32),
+            "due": np.r_[due + interest + prev["odp"] + prev["odi"], zeros],
+            "paid": np.r_[flows["paid"], zeros],
+            "disposed": np.r_[flows["disposed"], zeros],
+            "status": np.r_[flows["status"], zeros.astype(np.int8)],
+            "collector": _assigned_collector(self.collectors, loans["branch"][rows], loans["pick"][rows],
+                                             self.n[rows]).astype(np.int16),
+            "collateral": self._collateral(rows, t),
+            "out": self.out[rows], "odp": self.odp[rows], "odi": self.odi[rows],
+            "dpd": self.dpd[rows].astype(np.int32),
+            "booked": self.booked[rows], "cause": self.cause[rows], "restructured": self.restructured[rows],
+            "tech_overdue": self.tech[rows] & (self.dpd[rows] >= 1) & (self.dpd[rows] <= 7),
+        }
+        overdue_before = prev["n"] > 0
+        collection = {"loan": i[overdue_before], "n": prev["n"][overdue_before],
+                      "arrears": (prev["odp"] + prev["odi"])[overdue_before],
+                      "paid": flows["paid"][overdue_before], "cured": (self.n[i] == 0)[overdue_before]}
+        return {"rows": month, "collection": collection, "aggregates": self._aggregates(i, rows, prev, flows, outcome)}
+
+    def _collateral(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """Current collateral value in cents (-1 = none): real estate follows house prices, pledges don't."""
+        value = self.loans["collateral"][rows]
+        real_estate = self.loans["guarantee"][rows] == schema.GUARANTEE_TYPES.index("mortgage")
+        index = np.where(real_estate, _house_price_index(t) / self.hpi_at_origination[rows], 1.0)
+        return np.where(value >= 0, np.floor(value * index + .5), -1).astype(np.int64)
+
+    def _scheduled_principal(self, i: np.ndarray, t: int, not_due: np.ndarray) -> np.ndarray:
+        """Principal falling due this month, by repayment method, out of the principal not yet due."""
+        method = self.loans["method"][i]
+        k = np.maximum(self.last_due[i] - t + 1, 1)  # instalments left including this one
+        r = self.loans["rate"][i] / 12
+        principal = np.select(
+            [method == METHOD["annuity"], method == METHOD["equal_principal"], method == METHOD["interest_only"]],
+            [not_due * r / np.expm1(k * np.log1p(r)), not_due / k, np.where(k == 1, not_due, 0)],
+            np.maximum(not_due * CARD_MIN_PAYMENT, np.minimum(not_due, 10_000)),  # card minimum payment
+        )
+        return np.minimum(np.floor(principal + .5).astype(np.int64), not_due)
+
+    def _outcomes(self, i, t, prev, due, interest) -> np.ndarray:
+        """One outcome per active loan: current loans pay, miss or prepay; overdue ones cure, roll or exit."""
+        loans, rng = self.loans, self.rng
+        shock = t in self.story.shock
+        mob = t - loans["orig"][i]
+        vintage = np.where(loans["bad_vintage"][i], np.where(mob <= 12, 3.0, 1.5), 1.0)
+        bullet = (loans["method"][i] == METHOD["interest_only"]) & (self.last_due[i] == t)
+        p_miss = (self.c_m1[i] * loans["risk"][i] * self.branch_risk[i] * _mob_curve(mob) * vintage
+                  * _seasonal_c_m1(t) * (1.6 if shock else 1.0) * np.where(self.restructured[i], 3.0, 1.0)
+                  * np.where(bullet, 4.0, 1.0))  # a bullet needs refinancing: the riskiest due date
+        p_miss = np.where(loans["fraud"][i], 1.0, np.minimum(p_miss, .5))
+        p_tech = np.where(loans["due_day"][i] >= 20, TECH_MISS, 0)
+        wave = np.where((loans["product"][i] == MORTGAGE) & (t < PREPAYMENT_WAVE_END), 1.6, 1.0)
+        u = rng.random(i.size)
+        current = np.select([u < p_miss, u < p_miss + p_tech, u < p_miss + p_tech + self.prepay[i] * wave],
+                            [MISS, MISS_TECH, PREPAY], PAY)
+
+        n = prev["n"]
+        behind = np.minimum(n, 7)
+        # collector -1 (current loans) picks an arbitrary skill that only the overdue branch below would use
+        skill = self.collectors["skill"][_assigned_collector(self.collectors, loans["branch"][i], loans["pick"][i], n)]
+        mult = (self.cure[i] * skill * (.8 if shock else 1.0)
+                / np.sqrt(self.branch_risk[i] * loans["risk"][i]))
+        hopeless = loans["fraud"][i]
+        p_cure = np.where(self.tech[i], TECH_CURE, np.where(hopeless, 0, np.minimum(BASE_CURE[behind] * mult, .9)))
+        p_partial = np.where(self.tech[i] | hopeless, 0, BASE_PARTIAL[behind] * mult)
+        p_stay = np.where(self.tech[i] | hopeless, 0, BASE_STAY[behind])
+        scale = np.maximum((p_cure + p_partial + p_stay) / .97, 1)  # always leave some roll probability
+        p_cure, p_partial, p_stay = p_cure / scale, p_partial / scale, p_stay / scale
+        u = rng.random(i.size)
+        behaviour = np.select([u < p_cure, u < p_cure + p_partial, u < p_cure + p_partial + p_stay],
+                              [CURE, PARTIAL, STAY], ROLL)
+        # past maturity nothing new falls due: paying the arrears settles the loan
+        settled = np.isin(behaviour, [PARTIAL, STAY]) & (due == 0) & (prev["out"] == prev["odp"]) & (
+            loans["method"][i] != METHOD["revolving"])
+        behaviour = np.where(settled, CURE, behaviour)
+
+        restructure = ((n >= 2) & (n <= 4) & ~self.restructured[i] & ~hopeless
+                       & (rng.random(i.size) < self.p_restructure[i]))
+        u = rng.random(i.size)
+        p_transfer = TRANSFER_QUARTER_END.get(t % 12 + 1, 0) * (prev["dpd"] > 90)
+        secured = loans["secured"][i]
+        disposal = np.select(
+            [u < p_transfer, ~secured & (prev["dpd"] > 180) & (u < p_transfer + WRITE_OFF_RATE),
+             secured & (prev["dpd"] > 270) & (u < p_transfer + FORECLOSE_RATE)],
+            [TRANSFER, WRITE_OFF, FORECLOSE], -1)
+        overdue = np.where(disposal >= 0, disposal, np.where(restructure, RESTRUCTURE, behaviour))
+        return np.where(n == 0, current, overdue).astype(np.int8)
+
+    def _apply(self, i, t, prev, outcome, due, interest) -> dict:
+        """Cash, balances and instalment counts after the month's outcomes (integer cents)."""
+        loans, n0 = self.loans, prev["n"]
+        share = np.select([outcome == CURE, outcome == PARTIAL, outcome == STAY],
+                          [1.0, 2 / np.maximum(n0, 1), 1 / np.maximum(n0, 1)], 0.0)
+        share = np.minimum(share, 1.0)  # share of the arrears paid
+        arrears_p = np.floor(prev["odp"] * share + .5).astype(np.int64)
+        arrears_i = np.floor(prev["odi"] * share + .5).astype(np.int64)
+        pays = np.isin(outcome, [PAY, CURE, PREPAY])
+        misses = ~pays & (outcome != RESTRUCTURE)  # the month's instalment is added to the arrears
+        disposed = np.where(np.isin(outcome, list(DISPOSALS)), prev["out"], 0)
+        paid_p = arrears_p + np.where(pays, due, 0) + np.where(outcome == PREPAY, prev["out"] - due, 0)
+        paid_i = arrears_i + np.where(pays, interest, 0)
+        capitalised = np.where(outcome == RESTRUCTURE, prev["odi"] + interest, 0)
+        out = prev["out"] - paid_p + capitalised - disposed
+        limit = loans["principal"][i]
+        spend = np.floor(limit * self.rng.uniform(0, CARD_SPEND, i.size)).astype(np.int64)
+        out += np.where((outcome == PAY) & (loans["product"][i] == CARD), np.minimum(spend, limit - out), 0)
+
+        self.odp[i] = np.where(misses & (disposed == 0), prev["odp"] - arrears_p + due, 0)
+        self.odi[i] = np.where(misses, prev["odi"] - arrears_i + interest, 0)
+        self.n[i] = np.select([np.isin(outcome, [MISS, MISS_TECH]), outcome == PARTIAL, outcome == STAY, misses],
+                              [1, n0 - 1, n0, n0 + 1], 0)
+        self.out[i] = out
+        self.dpd[i] = _dpd(t, self.n[i], loans["due_day"][i])
+        self.tech[i] = np.where(self.n[i] == 0, False, self.tech[i] | (outcome == MISS_TECH))
+        self._update_cause(i, outcome)
+        self.restructured[i] |= outcome == RESTRUCTURE
+        self.last_due[i] = np.where(outcome == RESTRUCTURE, np.maximum(self.last_due[i], t) + 12, self.last_due[i])
+
+        status = np.full(i.size, STATUS["active"], np.int8)
+        for code, name in DISPOSALS.items():
+            status[outcome == code] = STATUS[name]
+        status[(status == STATUS["active"]) & (out == 0)] = STATUS["paid_off"]
+        self.active[i] = status == STATUS["active"]
+        return {"paid": paid_p + paid_i, "disposed": disposed, "status": status}
+
+    def _update_cause(self, i, outcome) -> None:
+        """A cause is drawn when a loan falls behind, kept while it stays behind, cleared on cure."""
+        loans, rng = self.loans, self.rng
+        fell_behind = i[np.isin(outcome, [MISS, MISS_TECH])]
+        product = loans["product"][fell_behind]
+        drawn = np.zeros(fell_behind.size, np.int8)
+        for p, params in enumerate(PRODUCTS.values()):
+            rows = product == p
+            drawn[rows] = _choice(rng, params.causes, schema.CAUSES, int(rows.sum()))
+        older = (loans["age"][fell_behind] >= 55) & (rng.random(fell_behind.size) < .2)  # illness comes with age
+        drawn = np.where(older, CAUSE["illness"], drawn)
+        drawn = np.where(loans["fraud"][fell_behind], CAUSE["fraud"], drawn)
+        self.cause[fell_behind] = np.where(self.tech[fell_behind], CAUSE["technical"], drawn)
+        self.cause[i[self.n[i] == 0]] = -1
+
+    def _classify(self, i, t, prev, outcome) -> None:
+        """Booked class: the DPD floor plus judgment (holds after cures and restructures, watch list)."""
+        loans = self.loans
+        dpd = self.dpd[i]
+        floor = floor_by_dpd(dpd, self.tech[i])
+        card = loans["product"][i] == CARD  # the stricter card schedule: 可疑 beyond 120, 损失 beyond 180 DPD
+        floor = np.maximum(floor, np.select([card & (dpd > 180), card & (dpd > 120)], [5, 4], 1))
+        # a cured NPL loan stays NPL for six months; a restructured one stays at least 关注 for a year
+        cured_npl = (prev["booked"] >= 3) & (prev["n"] > 0) & (self.n[i] == 0) & self.active[i]
+        restructured = outcome == RESTRUCTURE
+        hold = np.where(restructured, np.maximum(prev["booked"], 2), prev["booked"])
+        start_hold = cured_npl | restructured
+        self.hold_class[i] = np.where(start_hold, hold, self.hold_class[i])
+        self.hold_until[i] = np.where(start_hold, t + np.where(restructured, 12, 6), self.hold_until[i])
+        held = np.where(t < self.hold_until[i], self.hold_class[i], 1)
+        booked = np.maximum.reduce([floor, held, np.where(loans["watch"][i], 2, 1)])
+        # the misclassifying branch keeps well-collateralised 90+ DPD loans at 关注
+        understated = loans["understate"][i] & (dpd > 90) & (dpd <= 360)
+        self.booked[i] = np.where(understated, 2, booked).astype(np.int8)
+
+    def _aggregates(self, i, rows, prev, flows, outcome) -> np.ndarray:
+        """Per-branch month figures that the quarterly targets are set from."""
+        branch = self.loans["branch"]
+        on_book = self.active[rows]
+        balance = np.where(on_book, self.out[rows], 0).astype(float)
+        values = {
+            TOTAL: (rows, balance),
+            OVERDUE: (rows, balance * (self.dpd[rows] > 0)),
+            NPL: (rows, balance * (self.booked[rows] >= 3)),
+            CASH: (i, flows["paid"] * (prev["n"] > 0)),
+            NEW_NPL: (i, np.where(self.active[i] & (self.booked[i] >= 3) & (prev["booked"] < 3), self.out[i], 0)),
+            WRITTEN_OFF: (i, flows["disposed"] * (outcome == WRITE_OFF)),
+        }
+        out = np.zeros((len(values), len(BRANCHES)))
+        for key, (idx, weight) in values.items():
+            out[key] = np.bincount(branch[idx], weights=weight, minlength=len(BRANCHES))
+        return out
+
+
+# --- collection actions ----------------------------------------------------------------------------
+
+STAGES = ("early", "mid", "late")
+CHANNEL_PROBS = np.array([[CHANNELS_BY_STAGE[s].get(c, 0) for c in schema.CHANNELS] for s in STAGES])
+NO_PAY_PROBS = np.array([NO_PAY_BY_STAGE[s] for s in STAGES])
+OUTCOME = {o: i for i, o in enumerate(schema.OUTCOMES)}
+
+
+def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """One draw per element from the distribution in row ``rows[k]`` of ``probs``."""
+    cum = np.cumsum(probs, axis=1)
+    cum[:, -1] = 1.0
+    return (rng.random(rows.size)[:, None] >= cum[rows]).sum(axis=1)
+
+
+def _collection_actions(rng, t: int, cases: dict, collectors, loans) -> dict[str, np.ndarray]:
+    """Actions in month ``t`` on the loans overdue at the previous month end.
+
+    Each loan gets one to eight actions by its collector; when the loan paid anything this month
+    its last action is the payment and carries exactly that month's ``amount_paid``.
+    """
+    stage = _stage(cases["n"])
+    count = 1 + np.minimum(rng.poisson(np.array([ACTIONS_PER_MONTH[s] for s in STAGES])[stage]), 7)
+    case = np.repeat(np.arange(stage.size), count)
+    day = rng.integers(0, int(_month_end(t) - _first_day(t)) + 1, case.size)
+    day = day[np.lexsort((day, case))]  # chronological within each loan
+    last = np.r_[case[1:] != case[:-1], True]
+    channel = _categorical(rng, CHANNEL_PROBS, stage[case])
+    no_pay = np.array([OUTCOME[o] for o in NO_PAY_OUTCOMES])[_categorical(rng, NO_PAY_PROBS, stage[case])]
+    paying = last & (cases["paid"][case] > 0)
+    payment = np.where(cases["cured"][case], OUTCOME["full_payment"], OUTCOME["partial_payment"])
+    outcome = np.where(paying, payment, no_pay)
+    promise = outcome == OUTCOME["ptp"]
+    date = _first_day(t) + day
+    cost = np.array([CHANNEL_COST[c] for c in schema.CHANNELS])[channel] * rng.uniform(.8, 1.2, case.size)
+    promised = np.maximum(np.floor(cases["arrears"][case] * rng.uniform(.3, 1, case.size) + .5), 1)
+    loan = cases["loan"]
+    collector = _assigned_collector(collectors, loans["branch"][loan], loans["pick"][loan], cases["n"])
+    return {
+        "loan": loan[case], "collector": collector[case], "date": date, "channel": channel, "outcome": outcome,
+        "promised": np.where(promise, promised, -1).astype(np.int64),
+        "promised_date": np.where(promise, date + rng.integers(1, 15, case.size), -1),
+        "collected": np.where(paying, cases["paid"][case], 0), "cost": np.floor(cost * 100 + .5).astype(np.int64),
+    }
+
+
+# --- frames -----------------------------------------------------------------------------------------
+
+
+def _money(cents: np.ndarray) -> pl.Series:
+    """Integer cents (-1 = null) as an exact Decimal(18,2) series, built on the Arrow buffer (no floats)."""
+    cents = np.ascontiguousarray(cents, dtype=np.int64)
+    valid = cents >= 0
+    words = np.zeros((cents.size, 2), np.int64)  # 128-bit little-endian unscaled values, all non-negative
+    words[:, 0] = np.where(valid, cents, 0)
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    array = pa.Array.from_buffers(pa.decimal128(18, 2), cents.size, [bitmap, pa.py_buffer(words)])
+    return pl.from_arrow(array)
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    """Days since 1970-01-01 (-1 = null) as a Date series."""
+    days = np.asarray(days)
+    return pl.Series(days.astype(np.int32)).set(pl.Series(days < 0), None).cast(pl.Date)
+
+
+def _codes(labels, code: np.ndarray) -> pl.Series:
+    """Code indexes (-1 = null) as their labels."""
+    code = np.asarray(code).astype(np.int64)
+    return pl.Series([str(x) for x in labels]).gather(pl.Series(code).set(pl.Series(code < 0), None))
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
+    return prefix + pl.Series(numbers).cast(pl.String).str.zfill(width)
+
+
+def _snapshots_frame(t: int, rows: dict, loan_ids: pl.Series, collector_ids: pl.Series) -> pl.DataFrame:
+    """One month of snapshots (built month by month so the simulation's arrays are released early)."""
+    return pl.DataFrame({
+        "month": pl.repeat(month_date(t), rows["loan"].size, eager=True),
+        "loan_id": loan_ids.gather(rows["loan"]),
+        "outstanding_principal": _money(rows["out"]),
+        "overdue_principal": _money(rows["odp"]),
+        "overdue_interest": _money(rows["odi"]),
+        "dpd": rows["dpd"],
+        "booked_class": rows["booked"],
+        "status": _codes(schema.STATUSES, rows["status"]),
+        "tech_overdue": rows["tech_overdue"],
+        "overdue_cause": _codes(schema.CAUSES, rows["cause"]),
+        "collector_id": _codes(collector_ids, rows["collector"]),
+        "restructured": rows["restructured"],
+        "collateral_value": _money(rows["collateral"]),
+        "amount_due": _money(rows["due"]),
+        "amount_paid": _money(rows["paid"]),
+        "disposed_principal": _money(rows["disposed"]),
+    })
+
+
+def _actions_frame(t: int, actions: dict, loan_ids: pl.Series, collector_ids: pl.Series) -> pl.DataFrame:
+    """One month of collection actions; ids are A + yyyymm + a sequence number within the month."""
+    size = actions["loan"].size
+    return pl.DataFrame({
+        "month": pl.repeat(month_date(t), size, eager=True),
+        "action_id": _ids(f"A{month_date(t):%Y%m}", np.arange(size), 7),
+        "loan_id": loan_ids.gather(actions["loan"]),
+        "collector_id": _codes(collector_ids, actions["collector"]),
+        "action_date": _dates(actions["date"]),
+        "channel": _codes(schema.CHANNELS, actions["channel"]),
+        "outcome": _codes(schema.OUTCOMES, actions["outcome"]),
+        "promised_amount": _money(actions["promised"]),
+        "promised_date": _dates(actions["promised_date"]),
+        "amount_collected": _money(actions["collected"]),
+        "cost": _money(actions["cost"]),
+    })
+
+
+def _loans_frame(loans: dict, seen: np.ndarray, loan_ids: pl.Series) -> pl.DataFrame:
+    v = {k: a[seen] for k, a in loans.items()}
+    df = pl.DataFrame({
+        "loan_id": loan_ids.gather(np.flatnonzero(seen)),
+        "customer_id": _ids("C", v["customer"], 9),
+        "branch_id": _codes([b[0] for b in BRANCHES], v["branch"]),
+        "product": _codes(PRODUCT_NAMES, v["product"]),
+        "origination_date": _dates(_first_day(v["orig"]) + v["orig_day"] - 1),
+        "maturity_date": _dates(_first_day(v["last_due"]) + v["due_day"] - 1),
+        "principal": _money(v["principal"]),
+        "annual_rate": v["rate"],
+        "term_months": v["term"],
+        "repayment_method": _codes(schema.REPAYMENT_METHODS, v["method"]),
+        "guarantee_type": _codes(schema.GUARANTEE_TYPES, v["guarantee"]),
+        "collateral_value": _money(v["collateral"]),
+        "borrower_age": v["age"],
+        "annual_income": _money(v["income"]),
+        "industry": _codes(INDUSTRY_NAMES, v["industry"]),
+        "internal_rating": _codes(schema.RATINGS, v["rating"]),
+    })
+    return schema.conform(df, schema.LOANS)
+
+
+def _collectors_frame(collectors) -> tuple[pl.DataFrame, pl.Series]:
+    branch_ids = np.array([b[0] for b in BRANCHES])[collectors["branch"]]
+    number = np.arange(branch_ids.size) - collectors["offset"][collectors["branch"], 0] + 1
+    ids = pl.Series(branch_ids) + "C" + pl.Series(number).cast(pl.String).str.zfill(2)
+    df = pl.DataFrame({"collector_id": ids, "collector_name": collectors["name"],
+                       "team": np.array(TEAMS)[collectors["team"]], "branch_id": branch_ids})
+    return schema.conform(df, schema.COLLECTORS), ids
+
+
+def _branches_frame() -> pl.DataFrame:
+    df = pl.DataFrame([b[:3] for b in BRANCHES], schema=["branch_id", "branch_name", "region"], orient="row")
+    return schema.conform(df, schema.BRANCHES)
+
+
+def _targets_frame(rng, aggregates: np.ndarray, sim_start: int, window_start: int, end: int) -> pl.DataFrame:
+    """Quarterly branch targets set from the opening position and the previous quarter's flows."""
+    frames = []
+    for q in range(window_start - window_start % 3, end + 1, 3):
+        opening = aggregates[q - 1 - sim_start]
+        last = aggregates[q - 3 - sim_start: q - sim_start].sum(axis=0)
+        k = len(BRANCHES)
+        ratio = np.divide(opening[NPL], opening[TOTAL], out=np.zeros(k), where=opening[TOTAL] > 0)
+        cents = {
+            "overdue_balance_target": opening[OVERDUE] * rng.uniform(.85, .95, k),
+            "npl_balance_target": opening[NPL] * rng.uniform(.85, .95, k),
+            "cash_recovery_target": last[CASH] * rng.uniform(1.0, 1.2, k),
+            "new_npl_ceiling": last[NEW_NPL] * rng.uniform(.8, 1.0, k),
+            "writeoff_quota": np.maximum(last[WRITTEN_OFF] * rng.uniform(.9, 1.3, k), opening[NPL] * .05),
+        }
+        frames.append(pl.DataFrame({
+            "branch_id": [b[0] for b in BRANCHES],
+            "quarter": [month_date(q)] * k,
+            "npl_ratio_ceiling": np.round(np.maximum(ratio * rng.uniform(.9, 1.0, k), .005), 4),
+            **{name: _money(np.floor(v + .5)) for name, v in cents.items()},
+        }))
+    return schema.conform(pl.concat(frames), schema.TARGETS)
+
+
+# --- public API --------------------------------------------------------------------------------------
+
+
+def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed: int = DEFAULT_SEED,
+             end_month: dt.date = DEFAULT_END_MONTH) -> dict[str, pl.DataFrame]:
+    """Simulate the book and return every contract table (conformed to ``schema``), keyed by table name.
+
+    ``n_loans`` loans are simulated from ``BURN_IN_MONTHS`` before the window; those that leave the
+    book before the window never appear, so the loans table holds somewhat fewer.
+    """
+    rng = np.random.default_rng(seed)
+    end = month_index(end_month)
+    window_start = end - n_months + 1
+    sim_start = window_start - BURN_IN_MONTHS
+    story = stories(n_months, end_month)
+    loans = _draw_loans(rng, n_loans, sim_start, end, story)
+    collectors = _draw_collectors(rng)
+    book = _Book(loans, collectors, rng, sim_start, story)
+    loan_ids = _ids("L", np.arange(n_loans), 9)
+    collectors_df, collector_ids = _collectors_frame(collectors)
+    snapshots, actions, aggregates = [], [], []
+    seen = np.zeros(n_loans, bool)
+    for t in range(sim_start, end + 1):
+        result = book.step(t)
+        aggregates.append(result["aggregates"])
+        if t >= window_start:
+            seen[result["rows"]["loan"]] = True
+            snapshots.append(_snapshots_frame(t, result["rows"], loan_ids, collector_ids))
+            month_actions = _collection_actions(rng, t, result["collection"], collectors, loans)
+            actions.append(_actions_frame(t, month_actions, loan_ids, collector_ids))
+    return {
+        "branches": _branches_frame(),
+        "loans": _loans_frame(loans, seen, loan_ids),
+        "snapshots": schema.conform(pl.concat(snapshots), schema.SNAPSHOTS),
+        "collectors": collectors_df,
+        "collection_actions": schema.conform(pl.concat(actions), schema.COLLECTION_ACTIONS),
+        "targets": _targets_frame(rng, np.array(aggregates), sim_start, window_start, end),
+    }
+
+
+def balance_bridge(snapshots: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """Split every loan-month's cash into interest and principal (all in yuan, one row per loan-month
+    that has a previous month), so the balance identity can be checked to the cent::
+
+        interest         = monthly_interest(previous outstanding_principal, annual_rate)
+        capitalised      = previous overdue_interest + interest, in the month a loan is restructured
+        interest_paid    = previous overdue_interest + interest - overdue_interest - capitalised
+        principal_repaid = amount_paid - interest_paid
+        drawings         = outstanding - (previous outstanding - principal_repaid
+                                          - disposed_principal + capitalised)
+
+    ``drawings`` is zero for every loan except credit cards, where it is the new spending (>= 0).
+    """
+    cents = lambda c: (pl.col(c) * 100).cast(pl.Int64)  # noqa: E731
+    prev = lambda c: cents(c).shift().over("loan_id")  # noqa: E731
+    interest = ((prev("outstanding_principal").cast(pl.Float64) * pl.col("annual_rate") / 12) + .5).floor()
+    restructure_month = pl.col("restructured") & ~pl.col("restructured").shift().over("loan_id")
+    df = (
+        snapshots.lazy()
+        .join(loans.lazy().select("loan_id", "annual_rate"), on="loan_id")
+        .sort("loan_id", "month")
+        .with_columns(interest=interest.cast(pl.Int64), has_prev=pl.col("month").shift().over("loan_id").is_not_null())
+        .with_columns(capitalised=pl.when(restructure_month).then(prev("overdue_interest") + pl.col("interest"))
+                      .otherwise(0))
+        .with_columns(interest_paid=prev("overdue_interest") + pl.col("interest") - cents("overdue_interest")
+                      - pl.col("capitalised"))
+        .with_columns(principal_repaid=cents("amount_paid") - pl.col("interest_paid"))
+        .with_columns(drawings=cents("outstanding_principal") - prev("outstanding_principal")
+                      + pl.col("principal_repaid") + cents("disposed_principal") - pl.col("capitalised"))
+        .filter(pl.col("has_prev"))
+    )
+    flows = ["interest", "capitalised", "interest_paid", "principal_repaid", "drawings"]
+    return df.select("month", "loan_id", *[(pl.col(c).cast(schema.MONEY) / 100).cast(schema.MONEY) for c in flows]
+                     ).collect()
+
+
+def write_demo(root: str | Path, tables: dict[str, pl.DataFrame], force: bool = False) -> Path:
+    """Write ``tables`` as a whole store at ``root``, replacing it in one rename.
+
+    The store is written into a fresh sibling folder first, so readers never see half a store.
+    A root that already holds Parquet data is only replaced with ``force``; the old folder is
+    deleted after the new one is in place. Loose top-level files (a README) are carried over.
+    """
+    root = Path(root)
+    if _holds_imports(root):
+        raise FileExistsError(f"{root} holds data imported by a user (_meta/import_log.jsonl): the demo never "
+                              "replaces it; write the demo to another folder (--output)")
+    if _holds_data(root) and not force:
+        raise FileExistsError(f"{root} already holds data; pass force=True (--force) to replace it")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-new-"))
+    try:
+        for name, table in schema.TABLES.items():
+            store.write_table(fresh, table, tables[name])
+        _carry_over_notes(root, fresh)
+        _swap_into_place(fresh, root)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    _build_derived(root)
+    return root
+
+
+def _holds_imports(root: Path) -> bool:
+    return (root / "_meta" / "import_log.jsonl").is_file()
+
+
+def _holds_data(root: Path) -> bool:
+    return root.is_dir() and next(root.rglob("*.parquet"), None) is not None
+
+
+def _carry_over_notes(root: Path, fresh: Path) -> None:
+    if root.is_dir():
+        for entry in root.iterdir():
+            if entry.is_file() and entry.suffix != ".parquet":
+                shutil.copy2(entry, fresh / entry.name)
+
+
+def _swap_into_place(fresh: Path, root: Path) -> None:
+    """Rename ``fresh`` to ``root``; an existing root is moved aside and removed only after success."""
+    if not root.exists():
+        fresh.rename(root)
+        return
+    aside = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-old-"))
+    root.rename(aside / root.name)
+    try:
+        fresh.rename(root)
+    except BaseException:
+        (aside / root.name).rename(root)
+        aside.rmdir()
+        raise
+    shutil.rmtree(aside)
+
+
+def _build_derived(root: Path) -> None:
+    derived.build(root)
+
+
+def _parse_month(text: str) -> dt.date:
+    return dt.datetime.strptime(text, "%Y-%m").date()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analytics.tools.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--loans", type=int, default=DEFAULT_LOANS, help="loans to simulate (default %(default)s)")
+    parser.add_argument("--months", type=int, default=DEFAULT_MONTHS, help="snapshot months (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
+    parser.add_argument("--end-month", type=_parse_month, default=DEFAULT_END_MONTH, metavar="YYYY-MM",
+                        help="last snapshot month (default 2026-10)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"store folder (default ${store.DATA_ENV} or <project>/data)")
+    parser.add_argument("--force", action="store_true", help="replace an existing store")
+    args = parser.parse_args(argv)
+    root = store.data_root(args.output)
+    # Refuse before spending the time to generate.
+    if _holds_imports(root):
+        print(f"{root} holds data imported by a user: the demo never replaces it; use another --output",
+              file=sys.stderr)
+        return 1
+    if _holds_data(root) and not args.force:
+        print(f"{root} already holds data; use --force to replace it", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    tables = generate(args.loans, args.months, args.seed, args.end_month)
+    generated = time.perf_counter()
+    write_demo(root, tables, force=args.force)
+    done = time.perf_counter()
+    for name, df in tables.items():
+        print(f"{name:<20} {df.height:>12,} rows")
+    print(f"wrote {root} in {done - started:.1f} s (generate {generated - started:.1f} s, "
+          f"write incl. derived tables {done - generated:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

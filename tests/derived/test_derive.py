@@ -1,0 +1,135 @@
+"""derived.build on the tiny hand-built book (tests/derived_book.py): facts, transitions, atomic swap."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics import derived
+from analytics.core import store
+from tests.derived_book import APR, DEC23, FEB, JAN, MAR, D, write
+
+NULL_D = None
+
+
+def test_build_writes_facts_and_hive_transitions(tmp_path):
+    root = write(tmp_path / "store")
+    derived.build(root)
+    files = sorted(p.relative_to(root / "derived").as_posix() for p in (root / "derived").rglob("*.parquet"))
+    assert files == ["aging_cube.parquet", "loan_facts.parquet", "quality_cube.parquet"] + [f"transitions/month=2024-0{m}-01/part-0.parquet" for m in (1, 2, 3, 4)]
+    assert not [p for p in root.iterdir() if p.name.startswith(".derived")]  # temp folders gone
+
+
+def test_loan_facts_by_hand(tmp_path):
+    root = write(tmp_path / "store")
+    derived.build(root)
+    con = store.connect(root)
+    facts = store.query(con, "SELECT * FROM loan_facts ORDER BY loan_id", schema=derived.LOAN_FACTS_SCHEMA)
+    expected = pl.DataFrame({
+        "loan_id": ["L1", "L2", "L3", "L4", "L5"],
+        "branch_id": ["B1", "B1", "B2", "B1", "B1"],
+        "product": ["consumer", "consumer", "mortgage", "consumer", "consumer"],
+        "cohort_month": [JAN, JAN, JAN, FEB, DEC23],
+        "principal": [D(1000), D(2000), D(3000), D(500), D(800)],
+        "first_month": [JAN, JAN, JAN, FEB, JAN],
+        "last_month": [APR, MAR, APR, APR, APR],
+        "first_over0_month": [FEB, None, FEB, MAR, JAN],
+        "first_over0_bal": [D(950), None, D(3000), D(480), D(780)],
+        "first_over30_month": [MAR, None, FEB, None, None],
+        "first_over30_bal": [D(950), None, D(3000), None, None],
+        "first_over60_month": [APR, None, MAR, None, None],
+        "first_over60_bal": [D(950), None, D(3000), None, None],
+        "first_over90_month": [None] * 5,
+        "first_over90_bal": [None] * 5,
+        # L3 written off in April: it keeps the principal it left the book with
+        "exit_month": [None, MAR, APR, None, None],
+        "exit_status": [None, "paid_off", "written_off", None, None],
+        "exit_balance": [None, D(0), D(3000), None, None],
+    }, schema=derived.LOAN_FACTS_SCHEMA)
+    assert_frame_equal(facts, expected)
+
+
+def test_transitions_by_hand(tmp_path):
+    root = write(tmp_path / "store")
+    derived.build(root)
+    con = store.connect(root)
+    got = store.query(con, "SELECT month, loan_id, from_bucket, to_bucket, status, prev_balance, balance "
+                      "FROM transitions WHERE month >= $m ORDER BY month, loan_id", {"m": MAR})
+    expected = pl.DataFrame(
+        [
+            (MAR, "L1", 1, 2, "active", D(950), D(950)),
+            (MAR, "L2", 0, None, "paid_off", D(1900), D(0)),  # exit row: to_bucket NULL
+            (MAR, "L3", 2, 3, "active", D(3000), D(3000)),
+            (MAR, "L4", 0, 1, "active", D(500), D(480)),
+            (MAR, "L5", 0, 0, "active", D(760), D(740)),
+            (APR, "L1", 2, 3, "active", D(950), D(950)),
+            (APR, "L3", 3, None, "written_off", D(3000), D(3000)),  # disposed principal
+            (APR, "L4", 1, 0, "active", D(480), D(460)),
+            (APR, "L5", 0, 0, "active", D(740), D(720)),
+        ],
+        schema={"month": pl.Date, "loan_id": pl.String, "from_bucket": pl.Int8, "to_bucket": pl.Int8,
+                "status": pl.String, "prev_balance": derived.MONEY, "balance": derived.MONEY},
+        orient="row",
+    )
+    assert_frame_equal(got.cast(expected.schema), expected)
+    feb_new = store.query(con, "SELECT loan_id FROM transitions WHERE month = $m AND from_bucket IS NULL",
+                          {"m": FEB})
+    assert feb_new["loan_id"].to_list() == ["L4"]  # new to the book in February
+
+
+def test_inline_fallback_equals_derived_view(tmp_path):
+    root = write(tmp_path / "store")
+    con = store.connect(root)
+    assert not derived.has_view(con, "transitions")
+    inline_facts = derived.loan_facts(con)
+    inline_trans = derived.transitions(con, JAN, APR)
+    derived.build(root)
+    con = store.connect(root)
+    assert derived.has_view(con, "loan_facts") and derived.has_view(con, "transitions")
+    view_facts = store.query(con, "SELECT * FROM loan_facts", schema=derived.LOAN_FACTS_SCHEMA)
+    view_trans = store.query(con, "SELECT * FROM transitions", schema=derived.TRANSITIONS_SCHEMA)
+    assert_frame_equal(view_facts.sort("loan_id"), inline_facts.sort("loan_id"))
+    assert_frame_equal(view_trans.sort("month", "loan_id"), inline_trans.sort("month", "loan_id"))
+
+
+def test_rebuild_replaces_and_empty_store_removes(tmp_path):
+    root = write(tmp_path / "store")
+    derived.build(root)
+    (root / "derived" / "stale.parquet").write_bytes(b"x")
+    derived.build(root)
+    assert not (root / "derived" / "stale.parquet").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "derived").mkdir()
+    derived.build(empty)
+    assert not (empty / "derived").exists()
+
+
+def test_month_arithmetic_dates():
+    params = derived.transitions_params(JAN, APR)
+    assert params == {"t_from": JAN, "t_to": APR, "p_from": DEC23, "p_to": dt.date(2024, 3, 1)}
+
+
+def test_failed_rebuild_drops_the_old_set(tmp_path, monkeypatch):
+    # A rebuild that fails after the store changed must not leave the previous derived tables in place:
+    # readers would take the stale views; without them they fall back to the inline SQL on the new data.
+    root = write(tmp_path / "store")
+    derived.build(root)
+    snaps = store.query(store.connect(root), "SELECT * FROM snapshots WHERE loan_id <> 'L3'")
+    shutil.rmtree(root / "snapshots")
+    store.write_table(root, "snapshots", snaps)  # L3 removed from the store
+
+    def boom(con):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(derived.portfolio, "quality_cube", boom)
+    with pytest.raises(RuntimeError):
+        derived.build(root)
+    assert not (root / "derived").exists()
+    con = store.connect(root)
+    assert not derived.has_view(con, "loan_facts")
+    assert "L3" not in derived.loan_facts(con).filter(pl.col("first_month").is_not_null())["loan_id"].to_list()
