@@ -7,9 +7,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-import app_data
 import ui
-from analytics.metrics import portfolio
 
 HERE = Path(__file__).parent
 
@@ -38,40 +36,7 @@ if PagesManager.uses_pages_directory:
 
 st.set_page_config(page_title="逾期贷款分析驾驶舱 · Overdue Loan Analytics", page_icon=":bar_chart:", layout="wide")
 
-# The sidebar widgets' values: st.switch_page (the drill-down buttons) drops them from st.session_state,
-# so a copy is kept under another key and put back before the widgets are drawn.
-SHARED = ("lang", "f_month", "f_branches", "f_products")
-for key in SHARED:
-    if key not in st.session_state and f"kept_{key}" in st.session_state:
-        st.session_state[key] = st.session_state[f"kept_{key}"]
-st.session_state.setdefault("lang", "zh")
-
-
-def sidebar_filters() -> None:
-    """As-of month, branches and products: shared by every page through st.session_state."""
-    dims = app_data.run(portfolio.dimensions)
-    months = dims["months"]
-    if st.session_state.get("f_month") not in months:
-        st.session_state["f_month"] = months[-1]
-    st.sidebar.selectbox(ui.tr("数据月份", "As-of month"), months, key="f_month",
-                         format_func=ui.month_label)
-    names = dict(dims["branches"])
-    st.sidebar.multiselect(ui.tr("机构（空 = 全部）", "Branches (empty = all)"), list(names), key="f_branches",
-                           format_func=lambda b: f"{b} {names[b]}")
-    # Labels are resolved now, during the run: a format_func must not read the language later.
-    product_names = {p: ui.label("product", p) for p in dims["products"]}
-    st.sidebar.multiselect(ui.tr("产品（空 = 全部）", "Products (empty = all)"), dims["products"], key="f_products",
-                           format_func=product_names.get)
-
-
-st.sidebar.radio("语言 / Language", ["zh", "en"], key="lang", horizontal=True,
-                 format_func=lambda v: "中文" if v == "zh" else "English")
-if app_data.has_data():
-    sidebar_filters()
-
-for key in SHARED:
-    if key in st.session_state:
-        st.session_state[f"kept_{key}"] = st.session_state[key]
+ui.sidebar()
 
 sections: dict[str, list] = {}
 for path, zh, en, icon, section in PAGES:

@@ -1,7 +1,8 @@
 """Streamlit helpers shared by every page: language, filters, formatting, tables, downloads, drill links.
 
 Texts are written inline and bilingual: ``tr("中文", "English")``. Code labels (products, classes,
-causes ...) come from ``analytics.schema.LABELS`` through ``label``.
+causes, buckets ...) come from the catalogue in ``labels.py`` through ``label``. Widget option labels are
+resolved during the run (``options``), so a ``format_func`` never needs the language later.
 """
 
 from __future__ import annotations
@@ -12,25 +13,18 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from analytics.core import export, schema
+import labels
+from analytics.core import export
+from analytics.core.months import month_label
 from analytics.metrics.drilldown import DrillSpec
 
 DRILL_PAGE = "pages/drilldown.py"
 
 
-_last_lang = "zh"
-
-
 def lang() -> str:
-    """The language of this run. Outside a script run (AppTest calls a widget's format_func
-    between runs) it answers the language of the last run instead of the default."""
-    global _last_lang
-    if get_script_run_ctx(suppress_warning=True) is None:
-        return _last_lang
-    _last_lang = st.session_state.get("lang", "zh")
-    return _last_lang
+    """The language of this run (the sidebar switch)."""
+    return st.session_state.get("lang", "zh")
 
 
 def tr(zh: str, en: str) -> str:
@@ -38,7 +32,24 @@ def tr(zh: str, en: str) -> str:
 
 
 def label(kind: str, code: object) -> str:
-    return schema.label(kind, code, lang())
+    return labels.label(kind, code, lang())
+
+
+def label_map(kind: str) -> dict[str, str]:
+    return labels.label_map(kind, lang())
+
+
+def options(names: dict) -> callable:
+    """A ``format_func`` for a widget whose option labels were resolved in this run: ``{value: label}``."""
+    return lambda value: names.get(value, str(value))
+
+
+def with_code_labels(df: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.DataFrame:
+    """Code columns (product, status, class ...) shown as labels in the language of the run."""
+    return labels.with_code_labels(df, lang(), columns)
+
+
+with_label_column = labels.with_label_column
 
 
 @dataclass(frozen=True)
@@ -77,10 +88,6 @@ def fmt_pct(value: float | None, digits: int = 2) -> str:
 def fmt_pp(value: float | None) -> str:
     """A change of a ratio in percentage points."""
     return "—" if value is None else f"{float(value) * 100:+.2f} pp"
-
-
-def month_label(month: dt.date) -> str:
-    return f"{month:%Y-%m}"
 
 
 def _display_frame(df: pl.DataFrame) -> pl.DataFrame:
@@ -158,3 +165,58 @@ def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: s
         lambda _: mask.map(lambda v: f"background-color: {color}" if v else ""), axis=None, subset=cols)
     st.dataframe(styler, key=key, hide_index=True, width="stretch")
     download_buttons(df, name, key)
+
+
+# --- the sidebar (shared by every page) ----------------------------------------------------------
+
+# The sidebar widgets' values: st.switch_page (the drill-down buttons) drops them from st.session_state,
+# so a copy is kept under another key and put back before the widgets are drawn.
+SHARED = ("lang", "f_month", "f_branches", "f_products")
+
+
+def sidebar() -> None:
+    """Language switch and the shared filters (as-of month, branches, products), kept across page switches."""
+    import app_data
+    from analytics.metrics import portfolio
+
+    for key in SHARED:
+        if key not in st.session_state and f"kept_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"kept_{key}"]
+    st.session_state.setdefault("lang", "zh")
+    st.sidebar.radio("语言 / Language", ["zh", "en"], key="lang", horizontal=True,
+                     format_func=options({"zh": "中文", "en": "English"}))
+    if app_data.has_data():
+        dims = app_data.run(portfolio.dimensions)
+        months = dims["months"]
+        if st.session_state.get("f_month") not in months:
+            st.session_state["f_month"] = months[-1]
+        st.sidebar.selectbox(tr("数据月份", "As-of month"), months, key="f_month", format_func=month_label)
+        names = {b: f"{b} {n}" for b, n in dims["branches"]}
+        st.sidebar.multiselect(tr("机构（空 = 全部）", "Branches (empty = all)"), list(names), key="f_branches",
+                               format_func=options(names))
+        st.sidebar.multiselect(tr("产品（空 = 全部）", "Products (empty = all)"), dims["products"],
+                               key="f_products",
+                               format_func=options({p: label("product", p) for p in dims["products"]}))
+    for key in SHARED:
+        if key in st.session_state:
+            st.session_state[f"kept_{key}"] = st.session_state[key]
+
+
+# --- labels for analytics codes ---------------------------------------------------------------------
+
+
+def bucket_labels(scheme: str) -> list[str]:
+    """Labels of DPD buckets 0..7 of ``scheme`` ("m" or "reg")."""
+    return labels.bucket_labels(scheme, lang())
+
+
+def aging_report_view(report: pl.DataFrame, bucket_names: list[str]) -> pl.DataFrame:
+    """The aging report for the screen: bucket index -> label (8 = overdue subtotal, 9 = total) and the top
+    causes as "label share%" text, in the language of the run."""
+    names = dict(enumerate(bucket_names)) | {8: label("report_row", 8), 9: label("report_row", 9)}
+    causes = labels.label_map("overdue_cause", lang())
+    top = (pl.col("top_causes").list.eval(pl.format(
+        "{} {}%", pl.element().struct.field("cause").replace(causes),
+        (pl.element().struct.field("share") * 100).round(1))).list.join(", "))
+    return report.with_columns(pl.col("bucket").replace_strict(names, return_dtype=pl.String).alias("bucket_label"),
+                               top.alias("top_causes")).select("bucket_label", pl.exclude("bucket", "bucket_label"))

@@ -7,6 +7,7 @@ import streamlit as st
 
 import app_data
 import ui
+from analytics.core.months import previous_quarter_end, window_start
 from analytics.metrics import aging, portfolio
 from analytics.metrics.drilldown import DrillSpec
 
@@ -20,15 +21,15 @@ st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末 · 此处“账
 
 c1, c2, c3 = st.columns(3)
 scheme = c1.radio(ui.tr("分段方式", "Buckets"), list(aging.SCHEMES), key="ag_scheme", horizontal=True,
-                  format_func=lambda s: ui.tr("催收 M 段", "Collection M-buckets") if s == "m"
-                  else ui.tr("监管账龄段", "Regulatory bands"))
-measure = c2.radio(ui.tr("度量", "Measure"), ["bal", "n"], key="ag_measure", horizontal=True,
-                   format_func=lambda v: ui.tr("余额", "Balance") if v == "bal" else ui.tr("笔数", "Count"))
+                  format_func=ui.options({"m": ui.tr("催收 M 段", "Collection M-buckets"),
+                                          "reg": ui.tr("监管账龄段", "Regulatory bands")}))
+measure = c2.radio(ui.tr("度量", "Measure"), ["balance", "count"], key="ag_measure", horizontal=True,
+                   format_func=ui.options({"balance": ui.tr("余额", "Balance"), "count": ui.tr("笔数", "Count")}))
 by = c3.radio(ui.tr("维度", "Rows"), ["branch_id", "product"], key="ag_by", horizontal=True,
-              format_func=lambda v: ui.tr("机构", "Branch") if v == "branch_id" else ui.tr("产品", "Product"))
-labels = aging.bucket_labels(scheme, ui.lang())
+              format_func=ui.options({"branch_id": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product")}))
+labels = ui.bucket_labels(scheme)
 
-base = app_data.run(aging.aging_base, f.branches, f.products, f.month, f.month)
+base = app_data.run(aging.aging_base, branches=f.branches, products=f.products, month_from=f.month, month_to=f.month)
 if base.is_empty():
     ui.empty_notice()
     st.stop()
@@ -36,10 +37,12 @@ if base.is_empty():
 # --- by branch / product at the as-of month --------------------------------------------------------------
 st.subheader(ui.tr("账龄分布", "Aging distribution"))
 names = dict(dims["branches"]) if by == "branch_id" else {p: ui.label("product", p) for p in dims["products"]}
-table = aging.aging_table(base, f.month, scheme, by, measure, names)
+table = ui.with_label_column(aging.aging_table(base, month=f.month, scheme=scheme, by=by, basis=measure), by, names,
+                             "name").select(by, "name", *[f"b{i}" for i in range(aging.N_BUCKETS)], "total",
+                                            "overdue_ratio")
 buckets = [f"b{i}" for i in range(aging.N_BUCKETS)]
-unit = ui.tr("元", "CNY") if measure == "bal" else ui.tr("笔", "loans")
-ui.show_table(table, "ag_table", name=f"aging_{by}", money=(*buckets, "total") if measure == "bal" else (),
+unit = ui.tr("元", "CNY") if measure == "balance" else ui.tr("笔", "loans")
+ui.show_table(table, "ag_table", name=f"aging_{by}", money=(*buckets, "total") if measure == "balance" else (),
               pct=("overdue_ratio",),
               headers={by: ui.tr("代码", "Code"), "name": ui.tr("机构", "Branch") if by == "branch_id"
                        else ui.tr("产品", "Product"), "total": ui.tr(f"合计({unit})", f"Total ({unit})"),
@@ -49,50 +52,54 @@ ui.show_table(table, "ag_table", name=f"aging_{by}", money=(*buckets, "total") i
 # --- trend -------------------------------------------------------------------------------------------
 st.subheader(ui.tr("账龄结构趋势", "Aging over time"))
 as_share = st.toggle(ui.tr("显示占比（占在账贷款）", "Show shares of on-book loans"), key="ag_share")
-trend_base = app_data.run(aging.aging_trend_base, f.branches, f.products, portfolio.add_months(f.month, -35), f.month)
-trend = aging.aging_trend(trend_base, scheme, ui.lang())
+trend_base = app_data.run(aging.aging_trend_base, branches=f.branches, products=f.products,
+                          month_from=window_start(f.month), month_to=f.month)
+trend = aging.aging_trend(trend_base, scheme=scheme)
 overdue_only = st.toggle(ui.tr("仅显示逾期段", "Overdue buckets only"), key="ag_overdue_only", value=True)
 rows = [r for r in trend.iter_rows(named=True) if not (overdue_only and r["bucket"] == 0)]
 if as_share:
-    y = [(r["bal_share"] if measure == "bal" else r["n_share"]) or 0.0 for r in rows]
+    y = [r["share_" + measure] or 0.0 for r in rows]
     y = [v * 100 for v in y]
     y_title = ui.tr("占在账贷款比例（%）", "Share of on-book loans (%)")
 else:
-    y = [float(r["bal"]) / 1e4 if measure == "bal" else r["n"] for r in rows]
-    y_title = ui.tr("余额（万元）", "Balance (CNY 10k)") if measure == "bal" else ui.tr("笔数（笔）", "Loans (count)")
-fig = px.bar(x=[r["month"] for r in rows], y=y, color=[r["bucket_label"] for r in rows],
+    y = [float(r["total_balance"]) / 1e4 if measure == "balance" else r["total_count"] for r in rows]
+    y_title = ui.tr("余额（万元）", "Balance (CNY 10k)") if measure == "balance" else ui.tr("笔数（笔）", "Loans (count)")
+fig = px.bar(x=[r["month"] for r in rows], y=y, color=[labels[r["bucket"]] for r in rows],
              category_orders={"color": labels}, color_discrete_sequence=px.colors.sequential.OrRd[1:] * 2)
 fig.update_layout(barmode="stack", xaxis_title=ui.tr("月份", "Month"), yaxis_title=y_title)
 ui.chart(fig, "ag_trend")
 
 # --- aging report --------------------------------------------------------------------------------------
-compare = portfolio.previous_quarter_end(f.month)
+compare = previous_quarter_end(f.month)
 st.subheader(ui.tr("账龄分析表", "Aging analysis report"))
 st.caption(ui.tr(f"{ui.month_label(f.month)} 月末，与上季末 {ui.month_label(compare)} 比较",
                  f"{ui.month_label(f.month)} month end compared with the previous quarter end {ui.month_label(compare)}"))
-report = app_data.run(aging.aging_report, f.month, f.branches, f.products, scheme, None, ui.lang())
+report = app_data.run(aging.aging_report, month=f.month, branches=f.branches, products=f.products, scheme=scheme)
 ui.show_table(
-    report.drop("bucket"), "ag_report", name="aging_report",
-    money=("bal", "overdue_principal", "npl_bal", "prev_bal", "change_bal"),
-    pct=("n_share", "bal_share", "npl_rate", "npl_rate_count", "prev_bal_share", "change_bal_share"),
-    headers={"bucket_label": ui.tr("账龄段", "Bucket"), "n": ui.tr("笔数", "Loans"), "bal": ui.tr("余额(元)", "Balance (CNY)"),
-             "n_share": ui.tr("笔数占比", "Share of loans"), "bal_share": ui.tr("余额占比", "Share of balance"),
+    ui.aging_report_view(report, labels), "ag_report", name="aging_report",
+    money=("total_balance", "overdue_principal", "npl_balance", "prev_balance", "change_balance"),
+    pct=("share_count", "share_balance", "npl_rate_balance", "npl_rate_count", "prev_share_balance",
+         "change_share_balance"),
+    headers={"bucket_label": ui.tr("账龄段", "Bucket"), "total_count": ui.tr("笔数", "Loans"),
+             "total_balance": ui.tr("余额(元)", "Balance (CNY)"),
+             "share_count": ui.tr("笔数占比", "Share of loans"), "share_balance": ui.tr("余额占比", "Share of balance"),
              "overdue_principal": ui.tr("逾期本金(元)", "Overdue principal (CNY)"),
-             "npl_n": ui.tr("不良笔数", "NPL loans"), "npl_bal": ui.tr("不良余额(元)", "NPL (CNY)"),
-             "npl_rate": ui.tr("段内不良率(余额)", "NPL rate in bucket (balance)"),
+             "npl_count": ui.tr("不良笔数", "NPL loans"), "npl_balance": ui.tr("不良余额(元)", "NPL (CNY)"),
+             "npl_rate_balance": ui.tr("段内不良率(余额)", "NPL rate in bucket (balance)"),
              "npl_rate_count": ui.tr("段内不良率(笔数)", "NPL rate in bucket (count)"),
              "top_causes": ui.tr("主要逾期原因(余额占比)", "Top overdue causes (share of balance)"),
-             "prev_n": ui.tr("上季末笔数", "Loans, prev. quarter end"),
-             "prev_bal": ui.tr("上季末余额(元)", "Balance, prev. quarter end (CNY)"),
-             "prev_bal_share": ui.tr("上季末余额占比", "Share, prev. quarter end"),
-             "change_n": ui.tr("笔数变动", "Change in loans"), "change_bal": ui.tr("余额变动(元)", "Change in balance (CNY)"),
-             "change_bal_share": ui.tr("占比变动", "Change in share")},
+             "prev_count": ui.tr("上季末笔数", "Loans, prev. quarter end"),
+             "prev_balance": ui.tr("上季末余额(元)", "Balance, prev. quarter end (CNY)"),
+             "prev_share_balance": ui.tr("上季末余额占比", "Share, prev. quarter end"),
+             "change_count": ui.tr("笔数变动", "Change in loans"),
+             "change_balance": ui.tr("余额变动(元)", "Change in balance (CNY)"),
+             "change_share_balance": ui.tr("占比变动", "Change in share")},
 )
 
 # --- drill -------------------------------------------------------------------------------------------
 d1, d2 = st.columns([3, 1])
 bucket = d1.selectbox(ui.tr("查看账龄段借据", "Loans in a bucket"), list(range(aging.N_BUCKETS)), key="ag_drill_bucket",
-                      index=1, format_func=lambda i: labels[i])
+                      index=1, format_func=ui.options(dict(enumerate(labels))))
 dpd_min, dpd_max = aging.bucket_dpd_range(scheme, bucket)
 with d2:
     ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, dpd_min=dpd_min,

@@ -8,9 +8,10 @@ from plotly.subplots import make_subplots
 
 import app_data
 import ui
+from analytics.core import measures
+from analytics.core.months import previous_quarter_end, window_start
 from analytics.metrics import causes, portfolio
 from analytics.metrics.drilldown import DrillSpec
-from analytics.metrics.trends import with_labels
 
 ui.require_data()
 f = ui.filters()
@@ -22,9 +23,9 @@ st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末；逾期贷款�
 # Option labels are resolved now (not inside format_func) so they follow the language of this run.
 basis_names = {"balance": ui.tr("余额", "Balance"), "count": ui.tr("笔数", "Count")}
 basis = st.radio(ui.tr("口径", "Basis"), list(basis_names), key="ca_basis", horizontal=True,
-                 format_func=lambda v: basis_names.get(v, v))
-value_col = "bal" if basis == "balance" else "n"
-cause_names = causes.cause_labels(ui.lang())
+                 format_func=ui.options(basis_names))
+value_col = causes.BASIS_COLUMN[basis]
+cause_names = ui.label_map("overdue_cause")
 
 
 def _values(series) -> list:
@@ -35,13 +36,13 @@ def _values(series) -> list:
 value_title = ui.tr("逾期余额（万元）", "Overdue balance (CNY 10k)") if basis == "balance" \
     else ui.tr("逾期笔数（笔）", "Overdue loans (count)")
 
-pareto = app_data.run(causes.pareto, f.month, basis, f.branches, f.products)
+pareto = app_data.run(causes.pareto, month=f.month, basis=basis, branches=f.branches, products=f.products)
 if pareto.is_empty():
     ui.empty_notice()
     st.stop()
 
 st.subheader(ui.tr("帕累托：主要逾期原因", "Pareto of overdue causes"))
-pareto = with_labels(pareto, "cause", cause_names)
+pareto = ui.with_label_column(pareto, "cause", cause_names)
 fig = make_subplots(specs=[[{"secondary_y": True}]])
 fig.add_bar(x=pareto["label"].to_list(), y=_values(pareto[value_col]), name=value_title, marker_color="#4c78a8")
 fig.add_trace(go.Scatter(x=pareto["label"].to_list(), y=[v * 100 for v in pareto["cum_share"]],
@@ -51,16 +52,18 @@ fig.update_yaxes(title_text=value_title, secondary_y=False)
 fig.update_yaxes(title_text=ui.tr("累计占比（%）", "Cumulative share (%)"), range=[0, 105], secondary_y=True)
 fig.update_xaxes(title_text=ui.tr("逾期原因", "Overdue cause"))
 ui.chart(fig, "ca_pareto")
-ui.show_table(pareto, "ca_pareto_table", name="overdue_causes_pareto", money=("bal",),
-              pct=("share_n", "share_bal", "share", "cum_share"),
+ui.show_table(pareto, "ca_pareto_table", name="overdue_causes_pareto", money=("total_balance",),
+              pct=("share_count", "share_balance", "share", "cum_share"),
               headers={"label": ui.tr("逾期原因", "Cause"), "cause": ui.tr("代码", "Code"),
-                       "n": ui.tr("笔数", "Loans"), "bal": ui.tr("余额(元)", "Balance (CNY)"),
-                       "share_n": ui.tr("笔数占比", "Share of loans"), "share_bal": ui.tr("余额占比", "Share of balance"),
+                       "total_count": ui.tr("笔数", "Loans"), "total_balance": ui.tr("余额(元)", "Balance (CNY)"),
+                       "share_count": ui.tr("笔数占比", "Share of loans"),
+                       "share_balance": ui.tr("余额占比", "Share of balance"),
                        "share": ui.tr("占比(当前口径)", "Share (basis)"), "cum_share": ui.tr("累计占比", "Cumulative")})
 
 st.subheader(ui.tr("逾期原因结构变化", "Cause mix over time"))
-mix = app_data.run(causes.mix_over_time, f.month, portfolio.add_months(f.month, -35), f.branches, f.products)
-share_col = "share_bal" if basis == "balance" else "share_n"
+mix = app_data.run(causes.mix_over_time, month_from=window_start(f.month), month_to=f.month, branches=f.branches,
+                   products=f.products)
+share_col = "share_" + basis
 fig = go.Figure()
 for code in causes.CAUSE_ORDER:
     part = mix.filter(cause=code)
@@ -74,15 +77,16 @@ ui.chart(fig, "ca_mix")
 st.subheader(ui.tr("按机构 / 产品", "By branch / product"))
 dimension_names = {"branch": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product")}
 dimension = st.radio(ui.tr("维度", "Dimension"), list(dimension_names), key="ca_dim", horizontal=True,
-                     format_func=lambda v: dimension_names.get(v, v))
+                     format_func=ui.options(dimension_names))
 dims = app_data.run(portfolio.dimensions)
 if dimension == "branch":
     member_names = {b: f"{b} {n}" for b, n in dims["branches"]}
 else:
     member_names = {p: ui.label("product", p) for p in dims["products"]}
 key_col = causes.DIMENSION_COLUMN[dimension]
-cross = app_data.run(causes.cross_table, f.month, dimension, basis, f.branches, f.products)
-cross = with_labels(cross, key_col, member_names)
+cross = app_data.run(causes.cross_table, month=f.month, dimension=dimension, basis=basis, branches=f.branches,
+                     products=f.products)
+cross = ui.with_label_column(cross, key_col, member_names)
 cause_cols = tuple(c for c in cross.columns if c in cause_names)
 ui.show_table(cross, "ca_cross", name=f"overdue_causes_by_{dimension}",
               money=(*cause_cols, "total") if basis == "balance" else (),
@@ -91,27 +95,32 @@ ui.show_table(cross, "ca_cross", name=f"overdue_causes_by_{dimension}",
               | {c: cause_names[c] for c in cause_cols})
 
 st.subheader(ui.tr("较上季末变动", "Change vs previous quarter end"))
-pq = portfolio.previous_quarter_end(f.month)
+pq = previous_quarter_end(f.month)
 st.caption(ui.tr(f"{ui.month_label(f.month)} 对比上季末 {ui.month_label(pq)}",
                  f"{ui.month_label(f.month)} vs previous quarter end {ui.month_label(pq)}"))
-qoq = with_labels(app_data.run(causes.cause_qoq, f.month, f.branches, f.products), "cause", cause_names)
-ui.show_table(qoq, "ca_qoq", name="overdue_causes_qoq", money=("bal", "bal_prev_q", "bal_chg"),
-              pct=("bal_chg_pct", "n_chg_pct"),
+qoq = ui.with_label_column(app_data.run(causes.cause_qoq, month=f.month, branches=f.branches, products=f.products),
+                           "cause", cause_names)
+ui.show_table(qoq, "ca_qoq", name="overdue_causes_qoq",
+              money=("total_balance", "total_balance_prev_q", "total_balance_chg"),
+              pct=("total_balance_chg_pct", "total_count_chg_pct"),
               headers={"label": ui.tr("逾期原因", "Cause"), "cause": ui.tr("代码", "Code"),
-                       "bal": ui.tr("余额(元)", "Balance (CNY)"), "bal_prev_q": ui.tr("上季末余额", "Prev. Q-end"),
-                       "bal_chg": ui.tr("余额变动", "Balance chg"), "bal_chg_pct": ui.tr("余额变动%", "Balance chg %"),
-                       "n": ui.tr("笔数", "Loans"), "n_prev_q": ui.tr("上季末笔数", "Prev. Q-end loans"),
-                       "n_chg": ui.tr("笔数变动", "Loans chg"), "n_chg_pct": ui.tr("笔数变动%", "Loans chg %")})
+                       "total_balance": ui.tr("余额(元)", "Balance (CNY)"),
+                       "total_balance_prev_q": ui.tr("上季末余额", "Prev. Q-end"),
+                       "total_balance_chg": ui.tr("余额变动", "Balance chg"),
+                       "total_balance_chg_pct": ui.tr("余额变动%", "Balance chg %"),
+                       "total_count": ui.tr("笔数", "Loans"), "total_count_prev_q": ui.tr("上季末笔数", "Prev. Q-end loans"),
+                       "total_count_chg": ui.tr("笔数变动", "Loans chg"),
+                       "total_count_chg_pct": ui.tr("笔数变动%", "Loans chg %")})
 
 st.subheader(ui.tr("查看明细", "Loans behind a cause"))
 d1, d2 = st.columns(2)
 cause = d1.selectbox(ui.tr("逾期原因", "Cause"), pareto["cause"].to_list(), key="ca_drill_cause",
-                     format_func=lambda c: cause_names.get(c, c))
+                     format_func=ui.options(cause_names))
 ALL = "__all__"
 member_options = {ALL: ui.tr("全部（按侧栏筛选）", "All (sidebar filters)")} | {
     m: member_names.get(m, m) for m in cross[key_col].to_list()}
 member = d2.selectbox(ui.tr("机构/产品", "Branch / product"), list(member_options),
-                      key=f"ca_drill_member_{dimension}", format_func=lambda v: member_options.get(v, v))
+                      key=f"ca_drill_member_{dimension}", format_func=ui.options(member_options))
 branches, products = f.branches, f.products
 if member not in (None, ALL):
     if dimension == "branch":
@@ -119,7 +128,7 @@ if member not in (None, ALL):
     else:
         products = (member,)
 by_cause = {"cause_not_reported": True} if cause == causes.NOT_REPORTED else {"causes": (cause,)}
-ui.drill_button(DrillSpec(month=f.month, branches=branches, products=products, dpd_min=1,
+ui.drill_button(DrillSpec(month=f.month, branches=branches, products=products, **measures.drill_criteria("overdue"),
                           title=ui.tr(f"逾期原因：{cause_names.get(cause, cause)}",
                                       f"Overdue cause: {cause_names.get(cause, cause)}"), **by_cause), "ca_drill")
 

@@ -8,9 +8,11 @@ from plotly.subplots import make_subplots
 
 import app_data
 import ui
-from analytics.core.schema import EXIT_STATUSES
+from analytics.core import measures
+from analytics.core.schema import CLASSES, EXIT_STATUSES
 from analytics.metrics import classification as cl
 from analytics.metrics import portfolio
+from analytics.metrics import provisioning as prov
 from analytics.metrics.drilldown import DrillSpec
 
 ui.require_data()
@@ -22,7 +24,7 @@ st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末", f"Month-end {
 
 
 def class_name(c: int) -> str:
-    return ui.tr(*cl.CLASS_NAMES[c])
+    return ui.label("class", c)
 
 
 def state_name(state: str) -> str:
@@ -37,24 +39,25 @@ PRESET_TEXT = {"pboc2002": ("2002 人民银行参考比例 (1/2/25/50/100%)", "2
                "custom": ("自定义", "Custom")}
 c1, c2 = st.columns([2, 1])
 preset = c1.selectbox(ui.tr("拨备计提比例", "Provision rates"), list(PRESET_TEXT), key="cl_preset",
-                      format_func=lambda k: ui.tr(*PRESET_TEXT[k]))
-basis = c2.radio(ui.tr("比率口径", "Ratio basis"), ["bal", "count"], key="cl_basis", horizontal=True,
-                 format_func=lambda v: ui.tr("余额", "Balance") if v == "bal" else ui.tr("笔数", "Count"))
+                      format_func=ui.options({k: ui.tr(*v) for k, v in PRESET_TEXT.items()}))
+basis_names = {"balance": ui.tr("余额", "Balance"), "count": ui.tr("笔数", "Count")}
+basis = c2.radio(ui.tr("比率口径", "Ratio basis"), list(basis_names), key="cl_basis", horizontal=True,
+                 format_func=ui.options(basis_names))
 if preset == "custom":
     cols = st.columns(5)
-    defaults = cl.PBOC_2002.by_class()
+    defaults = prov.PBOC_2002.by_class()
     values = [cols[c - 1].number_input(f"{class_name(c)} (%)", 0.0, 100.0, defaults[c] * 100, 0.5,
                                        key=f"cl_rate_{c}") / 100 for c in defaults]
-    rates = cl.ProvisionRates(*values)
+    rates = prov.ProvisionRates(*values)
 else:
-    rates = cl.PROVISION_PRESETS[preset]
+    rates = prov.PROVISION_PRESETS[preset]
 
-views = app_data.run(cl.quality_views, f.month, f.branches, f.products, rates, lang=ui.lang())
+views = app_data.run(cl.quality_views, month=f.month, branches=f.branches, products=f.products, rates=rates)
 if views["current"].is_empty():
     ui.empty_notice()
     st.stop()
 now = views["current"].row(0, named=True)
-sfx = "" if basis == "bal" else "_count"
+sfx = "_" + basis
 
 # --- ratio tiles --------------------------------------------------------------------------------
 TILES = (
@@ -67,30 +70,26 @@ TILES = (
     ("provision_ratio", "贷款拨备率(简化)", "Loan provision ratio (simplified)"),
 )
 cols = st.columns(4)
-cols[0].metric(ui.tr("贷款余额", "Total loans"), ui.fmt_money(now["total_bal"]), border=True,
-               help=ui.tr(f"{now['total_n']:,} 笔", f"{now['total_n']:,} loans"))
+cols[0].metric(ui.tr("贷款余额", "Total loans"), ui.fmt_money(now["total_balance"]), border=True,
+               help=ui.tr(f"{now['total_count']:,} 笔", f"{now['total_count']:,} loans"))
 for i, (key, zh, en) in enumerate(TILES, start=1):
     value = now[key + sfx] if key not in ("coverage", "provision_ratio") else now[key]
     cols[i % 4].metric(ui.tr(zh, en), ui.fmt_pct(value), border=True,
-                       help=ui.tr(f"余额口径 {ui.fmt_pct(now[key])}", f"balance basis {ui.fmt_pct(now[key])}")
+                       help=ui.tr(f"余额口径 {ui.fmt_pct(now[key + '_balance'])}",
+                                  f"balance basis {ui.fmt_pct(now[key + '_balance'])}")
                        + (f" · {ui.tr('笔数口径', 'count basis')} {ui.fmt_pct(now[key + '_count'])}"
                           if key + "_count" in now else ""))
-if now["deviation"] is not None and now["deviation"] > 1:
+if now["deviation_balance"] is not None and now["deviation_balance"] > 1:
     st.warning(ui.tr("偏离度超过 100%：存在逾期90天以上却未划入不良的贷款，见下方“低于监管底线”。",
                      "90+ DPD / NPL exceeds 100%: some 90+ DPD loans are not NPL; see 'Below the floor' below."))
 
-KPI_DRILL = {
-    "npl": ({"classes": (3, 4, 5)}, "不良贷款", "NPL loans"),
-    "class2": ({"classes": (2,)}, "关注类贷款", "Special-mention loans"),
-    "overdue": ({"dpd_min": 1}, "逾期贷款", "Overdue loans"),
-    "dpd90": ({"dpd_min": 91}, "逾期90天以上贷款", "90+ DPD loans"),
-}
+KPI_DRILL = {m: ui.label("measure", m) for m in ("npl", "class2", "overdue", "dpd90")}
 d1, d2 = st.columns([3, 1])
 kpi = d1.selectbox(ui.tr("查看指标背后的借据", "Loans behind a number"), list(KPI_DRILL), key="cl_drill_kpi",
-                   format_func=lambda k: ui.tr(*KPI_DRILL[k][1:]))
+                   format_func=ui.options(KPI_DRILL))
 with d2:
-    ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, title=ui.tr(*KPI_DRILL[kpi][1:]),
-                              **KPI_DRILL[kpi][0]), "cl_drill_kpi_go")
+    ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, title=KPI_DRILL[kpi],
+                              **measures.drill_criteria(kpi)), "cl_drill_kpi_go")
 
 # --- by branch / product ------------------------------------------------------------------------
 RATIO_HEADERS = {
@@ -101,22 +100,25 @@ RATIO_HEADERS = {
 ratio_cols = [k + sfx for k in RATIO_HEADERS]
 headers = {k + sfx: ui.tr(*v) for k, v in RATIO_HEADERS.items()} | {
     "branch_id": ui.tr("机构号", "Branch id"), "branch_name": ui.tr("机构", "Branch"),
-    "product": ui.tr("产品", "Product"), "total_n": ui.tr("笔数", "Loans"),
-    "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"), "class2_bal": ui.tr("关注类余额(元)", "Special mention (CNY)"),
-    "npl_bal": ui.tr("不良余额(元)", "NPL (CNY)"), "dpd90_bal": ui.tr("90天+余额(元)", "90+ DPD (CNY)"),
+    "product": ui.tr("产品", "Product"), "total_count": ui.tr("笔数", "Loans"),
+    "total_balance": ui.tr("贷款余额(元)", "Total (CNY)"),
+    "class2_balance": ui.tr("关注类余额(元)", "Special mention (CNY)"),
+    "npl_balance": ui.tr("不良余额(元)", "NPL (CNY)"), "dpd90_balance": ui.tr("90天+余额(元)", "90+ DPD (CNY)"),
     "provision": ui.tr("拨备(简化,元)", "Provision (simplified, CNY)"), "coverage": ui.tr("拨备覆盖率", "Coverage"),
     "provision_ratio": ui.tr("贷款拨备率", "Provision ratio"),
 }
-value_cols = ["total_n", "total_bal", "class2_bal", "npl_bal", "dpd90_bal", *ratio_cols, "provision", "coverage",
-              "provision_ratio"]
-money_cols = ("total_bal", "class2_bal", "npl_bal", "dpd90_bal", "provision")
+value_cols = ["total_count", "total_balance", "class2_balance", "npl_balance", "dpd90_balance", *ratio_cols,
+              "provision", "coverage", "provision_ratio"]
+money_cols = ("total_balance", "class2_balance", "npl_balance", "dpd90_balance", "provision")
 pct_cols = (*ratio_cols, "coverage", "provision_ratio")
 tab_branch, tab_product = st.tabs([ui.tr("按机构", "By branch"), ui.tr("按产品", "By product")])
 with tab_branch:
     ui.show_table(views["branch"].select("branch_id", "branch_name", *value_cols), "cl_by_branch",
                   name="classification_by_branch", money=money_cols, pct=pct_cols, headers=headers)
 with tab_product:
-    ui.show_table(views["product"].select("product", "product_name", *value_cols), "cl_by_product",
+    by_product = ui.with_label_column(views["product"], "product", {p: ui.label("product", p) for p in
+                                                                   views["product"]["product"]}, "product_name")
+    ui.show_table(by_product.select("product", "product_name", *value_cols), "cl_by_product",
                   name="classification_by_product", money=money_cols, pct=pct_cols,
                   headers=headers | {"product": ui.tr("产品代码", "Product code"),
                                      "product_name": ui.tr("产品", "Product")})
@@ -140,30 +142,31 @@ ui.chart(fig, "cl_trend")
 
 # --- below the regulatory floor -------------------------------------------------------------------
 st.subheader(ui.tr("低于监管底线的贷款（按逾期天数）", "Loans booked better than the regulatory floor (by DPD)"))
-floor = app_data.run(cl.below_floor_by_branch, f.month, f.branches, f.products)
-below_n, below_bal = int(floor["below_n"].sum()), floor["below_bal"].sum()
+floor = app_data.run(cl.below_floor_by_branch, month=f.month, branches=f.branches, products=f.products)
+below_n, below_bal = int(floor["below_count"].sum()), floor["below_balance"].sum()
 m1, m2, m3 = st.columns(3)
 m1.metric(ui.tr("低于底线笔数", "Loans below the floor"), f"{below_n:,}", border=True)
 m2.metric(ui.tr("低于底线余额", "Balance below the floor"), ui.fmt_money(below_bal), border=True)
-m3.metric(ui.tr("技术性短期逾期豁免笔数", "Technical ≤7-day exemptions"), f"{int(floor['tech_exempt_n'].sum()):,}",
+m3.metric(ui.tr("技术性短期逾期豁免笔数", "Technical ≤7-day exemptions"), f"{int(floor['tech_exempt_count'].sum()):,}",
           border=True, help=ui.tr("逾期 1–7 天且标记为技术性原因，底线仍为正常类。",
                                   "1–7 DPD flagged technical: the floor stays at Pass."))
 ui.show_table(floor, "cl_floor_table", name="below_floor_by_branch",
-              money=("total_bal", "below_bal", "tech_exempt_bal"), pct=("below_share", "below_share_count"),
+              money=("total_balance", "below_balance", "tech_exempt_balance"),
+              pct=("below_share_balance", "below_share_count"),
               headers={"branch_id": ui.tr("机构号", "Branch id"), "branch_name": ui.tr("机构", "Branch"),
-                       "total_n": ui.tr("在账笔数", "Loans"), "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"),
-                       "below_n": ui.tr("低于底线笔数", "Below floor (loans)"),
-                       "below_bal": ui.tr("低于底线余额(元)", "Below floor (CNY)"),
-                       "tech_exempt_n": ui.tr("技术性豁免笔数", "Tech. exempt (loans)"),
-                       "tech_exempt_bal": ui.tr("技术性豁免余额(元)", "Tech. exempt (CNY)"),
-                       "below_share": ui.tr("余额占比", "Share of balance"),
+                       "total_count": ui.tr("在账笔数", "Loans"), "total_balance": ui.tr("贷款余额(元)", "Total (CNY)"),
+                       "below_count": ui.tr("低于底线笔数", "Below floor (loans)"),
+                       "below_balance": ui.tr("低于底线余额(元)", "Below floor (CNY)"),
+                       "tech_exempt_count": ui.tr("技术性豁免笔数", "Tech. exempt (loans)"),
+                       "tech_exempt_balance": ui.tr("技术性豁免余额(元)", "Tech. exempt (CNY)"),
+                       "below_share_balance": ui.tr("余额占比", "Share of balance"),
                        "below_share_count": ui.tr("笔数占比", "Share of loans")})
 branch_names = dict(dims["branches"])
 floor_branches = ["*", *floor["branch_id"].to_list()]
 b1, b2 = st.columns([3, 1])
 floor_branch = b1.selectbox(ui.tr("机构", "Branch"), floor_branches, key="cl_floor_branch",
-                            format_func=lambda b: ui.tr("全部（当前筛选）", "All (current filter)") if b == "*"
-                            else f"{b} {branch_names.get(b, '')}")
+                            format_func=ui.options({"*": ui.tr("全部（当前筛选）", "All (current filter)")}
+                                                   | {b: f"{b} {branch_names.get(b, '')}" for b in floor_branches}))
 with b2:
     ui.drill_button(DrillSpec(month=f.month, branches=f.branches if floor_branch == "*" else (floor_branch,),
                               products=f.products, below_floor=True,
@@ -176,7 +179,7 @@ PERIOD_TEXT = {"month": ("本月", "Month"), "quarter": ("本季度", "Quarter t
                "custom": ("自选期初月份", "Custom start month")}
 p1, p2 = st.columns(2)
 period = p1.radio(ui.tr("期间", "Period"), list(PERIOD_TEXT), key="cl_period", horizontal=True,
-                  format_func=lambda k: ui.tr(*PERIOD_TEXT[k]))
+                  format_func=ui.options({k: ui.tr(*v) for k, v in PERIOD_TEXT.items()}))
 earlier = [m for m in dims["months"] if m < f.month]
 if period == "custom":
     if not earlier:
@@ -188,50 +191,55 @@ else:
     start = cl.period_start(f.month, period)
 st.caption(ui.tr(f"期初 = {ui.month_label(start)} 月末，期末 = {ui.month_label(f.month)} 月末",
                  f"Start = {ui.month_label(start)} month end, end = {ui.month_label(f.month)} month end"))
-base = app_data.run(cl.transition_base, start, f.month, f.branches, f.products)
+base = app_data.run(cl.transition_base, start_month=start, end_month=f.month, branches=f.branches,
+                    products=f.products)
 if base.is_empty():
     st.info(ui.tr(f"{ui.month_label(start)} 没有期初数据（快照不存在或筛选后为空），无法计算迁徙。",
                   f"No start-of-period data at {ui.month_label(start)} (no snapshot or nothing matches the filters)."))
 else:
-    rates_df = cl.migration_rates(base, ui.lang())
+    rates_df = ui.with_label_column(cl.migration_rates(base), "rate", ui.label_map("migration"), "rate_name")
     rate_cols = st.columns(5)
     for i, row in enumerate(rates_df.iter_rows(named=True)):
-        zh, en = cl.RATES[row["rate"]][2:]
-        rate_cols[i].metric(ui.tr(zh, en), ui.fmt_pct(row["migration_rate" + ("" if basis == "bal" else "_count")]),
+        rate_cols[i].metric(row["rate_name"], ui.fmt_pct(row["migration_rate_" + basis]),
                             border=True, help=ui.tr(f"笔数口径 {ui.fmt_pct(row['migration_rate_count'])}",
                                                     f"count basis {ui.fmt_pct(row['migration_rate_count'])}"))
     ui.show_table(
         rates_df, "cl_rates_table", name="migration_rates",
-        money=("start_bal", "reduction_bal", "denominator_bal", "migrated_bal"),
-        pct=("migration_rate", "migration_rate_count"),
-        headers={"rate": ui.tr("代码", "Code"), "rate_name": ui.tr("指标", "Rate"), "start_bal": ui.tr("期初余额(元)", "Start balance (CNY)"),
-                 "reduction_bal": ui.tr("期间减少(元)", "Period reduction (CNY)"),
-                 "denominator_bal": ui.tr("分母(元)", "Denominator (CNY)"),
-                 "migrated_bal": ui.tr("向下迁徙(期末余额,元)", "Migrated (end balance, CNY)"),
-                 "migration_rate": ui.tr("迁徙率(余额)", "Rate (balance)"), "start_n": ui.tr("期初笔数", "Start loans"),
-                 "exit_n": ui.tr("退出笔数", "Exited loans"), "denominator_n": ui.tr("分母笔数", "Denominator loans"),
-                 "migrated_n": ui.tr("向下迁徙笔数", "Migrated loans"),
+        money=("start_balance", "reduction_balance", "denominator_balance", "migrated_balance"),
+        pct=("migration_rate_balance", "migration_rate_count"),
+        headers={"rate": ui.tr("代码", "Code"), "rate_name": ui.tr("指标", "Rate"),
+                 "start_balance": ui.tr("期初余额(元)", "Start balance (CNY)"),
+                 "reduction_balance": ui.tr("期间减少(元)", "Period reduction (CNY)"),
+                 "denominator_balance": ui.tr("分母(元)", "Denominator (CNY)"),
+                 "migrated_balance": ui.tr("向下迁徙(期末余额,元)", "Migrated (end balance, CNY)"),
+                 "migration_rate_balance": ui.tr("迁徙率(余额)", "Rate (balance)"),
+                 "start_count": ui.tr("期初笔数", "Start loans"),
+                 "exit_count": ui.tr("退出笔数", "Exited loans"),
+                 "denominator_count": ui.tr("分母笔数", "Denominator loans"),
+                 "migrated_count": ui.tr("向下迁徙笔数", "Migrated loans"),
                  "migration_rate_count": ui.tr("迁徙率(笔数)", "Rate (count)")})
     r1, r2 = st.columns([3, 1])
+    rate_names = ui.label_map("migration")
     rate_code = r1.selectbox(ui.tr("查看迁徙借据", "Loans that migrated"), list(cl.RATES), key="cl_rate_drill",
-                             format_func=lambda k: ui.tr(*cl.RATES[k][2:]))
+                             format_func=ui.options(rate_names))
     with r2:
-        starts, worse = cl.RATES[rate_code][:2]
+        starts, worse = cl.RATES[rate_code]
         ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
-                                  prev_classes=starts, classes=worse, title=ui.tr(*cl.RATES[rate_code][2:])),
+                                  prev_classes=starts, classes=worse, title=rate_names[rate_code]),
                         "cl_rate_drill_go")
 
     # --- transition matrix ------------------------------------------------------------------------
     st.subheader(ui.tr("五级分类迁徙矩阵", "Five-tier transition matrix"))
     t1, t2 = st.columns(2)
-    measure = t1.radio(ui.tr("度量", "Measure"), ["bal", "n"], key="cl_matrix_measure", horizontal=True,
-                       format_func=lambda v: ui.tr("期初余额", "Start balance") if v == "bal" else ui.tr("笔数", "Count"))
+    measure_names = {"balance": ui.tr("期初余额", "Start balance"), "count": ui.tr("笔数", "Count")}
+    measure = t1.radio(ui.tr("度量", "Measure"), list(measure_names), key="cl_matrix_measure", horizontal=True,
+                       format_func=ui.options(measure_names))
     as_share = t2.toggle(ui.tr("按行占比显示", "Show as row share"), key="cl_matrix_share")
-    matrix = cl.transition_matrix(base, measure, as_share)
+    matrix = cl.migration_matrix(base, basis=measure, share=as_share)
     states = [c for c in matrix.columns if c not in ("start_class", "total")]
     z = [[row[s] for s in states] for row in matrix.iter_rows(named=True)]
-    scale = 100 if as_share else (1e4 if measure == "bal" else 1)
-    unit = "%" if as_share else (ui.tr("万元", "CNY 10k") if measure == "bal" else ui.tr("笔", "loans"))
+    scale = 100 if as_share else (1e4 if measure == "balance" else 1)
+    unit = "%" if as_share else (ui.tr("万元", "CNY 10k") if measure == "balance" else ui.tr("笔", "loans"))
     heat = go.Figure(go.Heatmap(
         z=[[v * 100 if as_share else v / scale for v in r] for r in z], x=[state_name(s) for s in states],
         y=[class_name(c) for c in matrix["start_class"]], colorscale="Reds", colorbar={"title": {"text": unit}},
@@ -242,15 +250,16 @@ else:
                        yaxis_autorange="reversed", title=ui.tr(f"单位：{unit}", f"Unit: {unit}"))
     ui.chart(heat, "cl_matrix_chart")
     ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
-                  money=() if as_share or measure == "n" else (*states, "total"),
+                  money=() if as_share or measure == "count" else (*states, "total"),
                   pct=(*states, "total") if as_share else (),
                   headers={"start_class": ui.tr("期初分类", "Start class"), "total": ui.tr("合计", "Total")}
                   | {s: state_name(s) for s in states})
     x1, x2, x3 = st.columns([2, 2, 1])
-    cell_from = x1.selectbox(ui.tr("期初分类", "Start class"), [1, 2, 3, 4, 5], key="cl_cell_from",
-                             format_func=class_name)
-    cell_to = x2.selectbox(ui.tr("期末状态", "End state"), [s for s in states if s != cl.MISSING], key="cl_cell_to",
-                           format_func=state_name)
+    cell_from = x1.selectbox(ui.tr("期初分类", "Start class"), list(CLASSES), key="cl_cell_from",
+                             format_func=ui.options({c: class_name(c) for c in CLASSES}))
+    end_states = [s for s in states if s != cl.MISSING]
+    cell_to = x2.selectbox(ui.tr("期末状态", "End state"), end_states, key="cl_cell_to",
+                           format_func=ui.options({s: state_name(s) for s in end_states}))
     with x3:
         ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
                                   exits_in_period=cell_to in EXIT_STATUSES,

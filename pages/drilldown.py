@@ -7,7 +7,6 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics.core import schema
 from analytics.metrics import drilldown
 from analytics.metrics.drilldown import DrillSpec
 
@@ -37,7 +36,7 @@ c3.metric(ui.tr("处置本金", "Disposed principal"), ui.fmt_money(loans["dispo
 
 search = st.text_input(ui.tr("按借据号或客户号查找", "Find by loan or customer id"), key="dd_search").strip()
 shown = drilldown.find(loans, search) if search else loans
-shown = schema.with_labels(shown, ui.lang())
+shown = ui.with_code_labels(shown)
 ui.show_table(
     shown, "dd_table", name="loans_behind",
     money=("principal", "outstanding_principal", "overdue_principal", "disposed_principal", "prev_outstanding"),
@@ -61,6 +60,6 @@ if not shown.is_empty():
                       yaxis2={"title": ui.tr("逾期天数（天）", "DPD (days)"), "overlaying": "y", "side": "right"},
                       xaxis={"title": ui.tr("月份", "Month")})
     ui.chart(fig, "dd_history_chart")
-    ui.show_table(schema.with_labels(history, ui.lang()), "dd_history", name=f"loan_{loan_id}",
+    ui.show_table(ui.with_code_labels(history), "dd_history", name=f"loan_{loan_id}",
                   money=("outstanding_principal", "overdue_principal", "overdue_interest", "amount_due",
                          "amount_paid", "disposed_principal"))

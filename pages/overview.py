@@ -8,6 +8,8 @@ from plotly.subplots import make_subplots
 
 import app_data
 import ui
+from analytics.core import measures
+from analytics.core.months import window_start
 from analytics.metrics import portfolio
 from analytics.metrics.drilldown import DrillSpec
 
@@ -18,26 +20,27 @@ f = ui.filters()
 st.title(ui.tr("资产质量总览", "Portfolio overview"))
 st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末", f"Month-end {ui.month_label(f.month)}"))
 
-tiles = app_data.run(portfolio.kpi_tiles, f.month, f.branches, f.products)
+tiles = app_data.run(portfolio.kpi_tiles, month=f.month, branches=f.branches, products=f.products)
 values = {row["kpi"]: row for row in tiles.iter_rows(named=True)}
-if values["total_bal"]["value"] in (None, 0.0):
+if values["total_balance"]["value"] in (None, 0.0):
     ui.empty_notice()
     st.stop()
 
 KPI_TEXT = {
-    "total_bal": ("贷款余额", "Total loans", "money"),
-    "overdue_bal": ("逾期贷款余额", "Overdue balance", "money"),
-    "overdue_ratio": ("逾期率", "Overdue ratio", "pct"),
-    "npl_bal": ("不良贷款余额", "NPL balance", "money"),
-    "npl_ratio": ("不良率", "NPL ratio", "pct"),
-    "dpd90_bal": ("逾期90天以上余额", "90+ DPD balance", "money"),
-    "deviation": ("偏离度(逾期90天+/不良)", "90+ DPD / NPL (偏离度)", "pct"),
-    "special_mention_ratio": ("关注类占比", "Special-mention ratio", "pct"),
+    "total_balance": ("贷款余额", "Total loans", "money"),
+    "overdue_balance": ("逾期贷款余额", "Overdue balance", "money"),
+    "overdue_ratio_balance": ("逾期率", "Overdue ratio", "pct"),
+    "npl_balance": ("不良贷款余额", "NPL balance", "money"),
+    "npl_ratio_balance": ("不良率", "NPL ratio", "pct"),
+    "dpd90_balance": ("逾期90天以上余额", "90+ DPD balance", "money"),
+    "deviation_balance": ("偏离度(逾期90天+/不良)", "90+ DPD / NPL (偏离度)", "pct"),
+    "special_mention_ratio_balance": ("关注类占比", "Special-mention ratio", "pct"),
     "coverage": ("拨备覆盖率(简化)", "Provision coverage (simplified)", "pct"),
     "provision_ratio": ("贷款拨备率(简化)", "Loan provision ratio (simplified)", "pct"),
 }
 # Rising overdue or NPL is bad: show those deltas in red ("inverse").
-INVERSE = {"overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal", "deviation", "special_mention_ratio"}
+INVERSE = {"overdue_balance", "overdue_ratio_balance", "npl_balance", "npl_ratio_balance", "dpd90_balance",
+           "deviation_balance", "special_mention_ratio_balance"}
 
 
 def _delta(kpi: str, change: float | None) -> str | None:
@@ -48,7 +51,7 @@ def _delta(kpi: str, change: float | None) -> str | None:
 
 compare_labels = {"mom": ui.tr("上月末", "previous month"), "qoq": ui.tr("上季末", "previous quarter end")}
 compare = st.radio(ui.tr("对比", "Compare with"), list(compare_labels), key="ov_compare", horizontal=True,
-                   format_func=compare_labels.get)
+                   format_func=ui.options(compare_labels))
 change_col = "change_mom" if compare == "mom" else "change_qoq"
 cols = st.columns(5)
 for i, kpi in enumerate(KPI_TEXT):
@@ -57,19 +60,19 @@ for i, kpi in enumerate(KPI_TEXT):
     shown = ui.fmt_pct(row["value"]) if kind == "pct" else ui.fmt_money(row["value"])
     cols[i % 5].metric(ui.tr(zh, en), shown, _delta(kpi, row[change_col]),
                        delta_color="inverse" if kpi in INVERSE else "normal", border=True)
-dev = values["deviation"]["value"]
+dev = values["deviation_balance"]["value"]
 if dev is not None and dev > 1:
     st.warning(ui.tr(f"偏离度 {ui.fmt_pct(dev)} 超过 100%：存在逾期90天以上却未划入不良的贷款（分类偏离）。",
                      f"90+ DPD / NPL is {ui.fmt_pct(dev)} (> 100%): some loans over 90 DPD are not classified NPL."))
 
 st.subheader(ui.tr("近 36 个月趋势", "36-month trend"))
-trend = app_data.run(portfolio.quality_by, ("month",), f.branches, f.products,
-                     portfolio.add_months(f.month, -35), f.month)
+trend = app_data.run(portfolio.quality_by, branches=f.branches, products=f.products,
+                     month_from=window_start(f.month), month_to=f.month)
 fig = make_subplots(specs=[[{"secondary_y": True}]])
-fig.add_bar(x=trend["month"].to_list(), y=[float(v) / 1e8 for v in trend["total_bal"]],
+fig.add_bar(x=trend["month"].to_list(), y=[float(v) / 1e8 for v in trend["total_balance"]],
             name=ui.tr("贷款余额(亿元)", "Total loans (CNY 100m)"), marker_color="#c9d6e8")
-for col, zh, en in (("overdue_ratio", "逾期率", "Overdue ratio"), ("npl_ratio", "不良率", "NPL ratio"),
-                    ("dpd90_ratio", "逾期90天以上占比", "90+ DPD ratio")):
+for col, zh, en in (("overdue_ratio_balance", "逾期率", "Overdue ratio"), ("npl_ratio_balance", "不良率", "NPL ratio"),
+                    ("dpd90_ratio_balance", "逾期90天以上占比", "90+ DPD ratio")):
     fig.add_trace(go.Scatter(x=trend["month"].to_list(), y=[None if v is None else v * 100 for v in trend[col]],
                              name=ui.tr(zh, en), mode="lines+markers"), secondary_y=True)
 fig.update_yaxes(title_text=ui.tr("余额（亿元）", "Balance (CNY 100m)"), secondary_y=False)
@@ -77,28 +80,30 @@ fig.update_yaxes(title_text=ui.tr("比率（%）", "Ratio (%)"), secondary_y=Tru
 fig.update_xaxes(title_text=ui.tr("月份", "Month"))
 ui.chart(fig, "ov_trend")
 
-table = trend.select("month", "total_bal", "overdue_bal", "overdue_ratio", "npl_bal", "npl_ratio", "dpd90_bal",
-                     "deviation", "total_n", "overdue_n", "npl_n", "overdue_ratio_count", "npl_ratio_count")
+table = trend.select("month", "total_balance", "overdue_balance", "overdue_ratio_balance", "npl_balance",
+                     "npl_ratio_balance", "dpd90_balance", "deviation_balance", "total_count", "overdue_count",
+                     "npl_count", "overdue_ratio_count", "npl_ratio_count")
 ui.show_table(
     table.sort("month", descending=True), "ov_table", name="overview_trend",
-    money=("total_bal", "overdue_bal", "npl_bal", "dpd90_bal"),
-    pct=("overdue_ratio", "npl_ratio", "deviation", "overdue_ratio_count", "npl_ratio_count"),
-    headers={"month": ui.tr("月份", "Month"), "total_bal": ui.tr("贷款余额(元)", "Total (CNY)"),
-             "overdue_bal": ui.tr("逾期余额(元)", "Overdue (CNY)"), "overdue_ratio": ui.tr("逾期率", "Overdue ratio"),
-             "npl_bal": ui.tr("不良余额(元)", "NPL (CNY)"), "npl_ratio": ui.tr("不良率", "NPL ratio"),
-             "dpd90_bal": ui.tr("逾期90天+(元)", "90+ DPD (CNY)"), "deviation": ui.tr("偏离度", "90+/NPL"),
-             "total_n": ui.tr("笔数", "Loans"), "overdue_n": ui.tr("逾期笔数", "Overdue loans"),
-             "npl_n": ui.tr("不良笔数", "NPL loans"),
+    money=("total_balance", "overdue_balance", "npl_balance", "dpd90_balance"),
+    pct=("overdue_ratio_balance", "npl_ratio_balance", "deviation_balance", "overdue_ratio_count", "npl_ratio_count"),
+    headers={"month": ui.tr("月份", "Month"), "total_balance": ui.tr("贷款余额(元)", "Total (CNY)"),
+             "overdue_balance": ui.tr("逾期余额(元)", "Overdue (CNY)"),
+             "overdue_ratio_balance": ui.tr("逾期率", "Overdue ratio"),
+             "npl_balance": ui.tr("不良余额(元)", "NPL (CNY)"), "npl_ratio_balance": ui.tr("不良率", "NPL ratio"),
+             "dpd90_balance": ui.tr("逾期90天+(元)", "90+ DPD (CNY)"), "deviation_balance": ui.tr("偏离度", "90+/NPL"),
+             "total_count": ui.tr("笔数", "Loans"), "overdue_count": ui.tr("逾期笔数", "Overdue loans"),
+             "npl_count": ui.tr("不良笔数", "NPL loans"),
              "overdue_ratio_count": ui.tr("逾期率(笔数)", "Overdue ratio (count)"),
              "npl_ratio_count": ui.tr("不良率(笔数)", "NPL ratio (count)")},
 )
 
 st.subheader(ui.tr("查看明细", "Loans behind the numbers"))
-drill_labels = {"overdue": ui.tr("逾期贷款", "Overdue loans"), "npl": ui.tr("不良贷款", "NPL loans"),
-                "dpd90": ui.tr("逾期90天以上", "90+ DPD loans")}
-choice = st.selectbox(ui.tr("指标", "Number"), list(drill_labels), key="ov_drill_choice", format_func=drill_labels.get)
-criteria = {"overdue": {"dpd_min": 1}, "npl": {"classes": (3, 4, 5)}, "dpd90": {"dpd_min": 91}}[choice]
-ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, **criteria), "ov_drill")
+drill_labels = {m: ui.label("measure", m) for m in ("overdue", "npl", "dpd90")}
+choice = st.selectbox(ui.tr("指标", "Number"), list(drill_labels), key="ov_drill_choice",
+                      format_func=ui.options(drill_labels))
+ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, title=drill_labels[choice],
+                          **measures.drill_criteria(choice)), "ov_drill")
 
 ui.definition(
     "- **贷款余额**：月末在账（状态为正常存续）贷款的本金余额。\n"

@@ -8,7 +8,6 @@ import streamlit as st
 
 import app_data
 import ui
-from analytics.core import schema
 from analytics.metrics import rollrate
 
 ui.require_data()
@@ -16,7 +15,7 @@ f = ui.filters()
 
 st.title(ui.tr("滚动率", "Roll rates"))
 
-rates = app_data.run(rollrate.roll_rates, f.branches, f.products)
+rates = app_data.run(rollrate.roll_rates, branches=f.branches, products=f.products)
 if rates.is_empty():
     ui.empty_notice()
     st.stop()
@@ -28,7 +27,7 @@ c1, c2 = st.columns([1, 1])
 month = c1.selectbox(ui.tr("月份（本月 vs 上月）", "Month (vs the month before)"), months, key="rr_month",
                      format_func=ui.month_label)
 basis = c2.radio(ui.tr("口径", "Basis"), ["balance", "count"], key="rr_basis", horizontal=True,
-                 format_func=lambda b: ui.tr("金额", "Balance") if b == "balance" else ui.tr("笔数", "Count"))
+                 format_func=ui.options({"balance": ui.tr("金额", "Balance"), "count": ui.tr("笔数", "Count")}))
 rate_col = f"rate_{basis}"
 
 
@@ -38,7 +37,7 @@ def state_label(state: str) -> str:
 
 # --- matrix -----------------------------------------------------------------------------------------
 st.subheader(ui.tr(f"迁移矩阵 {ui.month_label(month)}", f"Transition matrix {ui.month_label(month)}"))
-matrix = app_data.run(rollrate.transition_matrix, month, f.branches, f.products)
+matrix = app_data.run(rollrate.roll_matrix, month=month, branches=f.branches, products=f.products)
 if matrix.is_empty():
     ui.empty_notice()
 else:
@@ -56,21 +55,22 @@ else:
     heat.update_layout(height=430)
     ui.chart(heat, "rr_matrix")
     st.caption(ui.tr("每行合计 100%（含退出）；单位：行内占比 %。", "Each row sums to 100% including exits; unit: % of the row."))
-    table = matrix.select("from_state", "to_state", "n", "prev_bal", "bal", "share_count", "share_balance").filter(
-        matrix["n"] > 0)
-    ui.show_table(schema.with_labels(table, ui.lang(), {"to_state": "status"}), "rr_matrix_table", name=f"transition_matrix_{ui.month_label(month)}",
-                  money=("prev_bal", "bal"), pct=("share_count", "share_balance"),
+    table = matrix.select("from_state", "to_state", "total_count", "prev_balance", "balance", "share_count",
+                          "share_balance").filter(matrix["total_count"] > 0)
+    ui.show_table(ui.with_code_labels(table, {"to_state": "status"}), "rr_matrix_table",
+                  name=f"transition_matrix_{ui.month_label(month)}",
+                  money=("prev_balance", "balance"), pct=("share_count", "share_balance"),
                   headers={"from_state": ui.tr("上月档位", "From (last month)"),
-                           "to_state": ui.tr("本月状态", "To (this month)"), "n": ui.tr("笔数", "Loans"),
-                           "prev_bal": ui.tr("上月余额(元)", "Balance last month (CNY)"),
-                           "bal": ui.tr("本月余额(元)", "Balance this month (CNY)"),
+                           "to_state": ui.tr("本月状态", "To (this month)"), "total_count": ui.tr("笔数", "Loans"),
+                           "prev_balance": ui.tr("上月余额(元)", "Balance last month (CNY)"),
+                           "balance": ui.tr("本月余额(元)", "Balance this month (CNY)"),
                            "share_count": ui.tr("笔数占比", "Share (count)"),
                            "share_balance": ui.tr("金额占比", "Share (balance)")})
 
     d1, d2 = st.columns(2)
     drill_from = d1.selectbox(ui.tr("上月档位", "From bucket"), list(rollrate.M_BUCKET_LABELS), key="rr_drill_from")
     drill_to = d2.selectbox(ui.tr("本月状态", "To state"), list(rollrate.STATES), index=1, key="rr_drill_to",
-                            format_func=state_label)
+                            format_func=ui.options({s: state_label(s) for s in rollrate.STATES}))
     ui.drill_button(rollrate.drill_spec(month, drill_from, drill_to, f.branches, f.products,
                                         title=f"{ui.month_label(month)} {drill_from} → {state_label(drill_to)}"),
                     "rr_drill")
@@ -125,11 +125,13 @@ with f2:
     ui.chart(trend, "rr_flow_trend")
 
 ui.show_table(rates.sort("month", descending=True), "rr_rates_table", name="roll_rates",
-              money=("num_bal", "den_bal"), pct=("rate_count", "rate_balance"),
+              money=("num_balance", "den_balance"), pct=("rate_count", "rate_balance"),
               headers={"month": ui.tr("月份", "Month"), "kind": ui.tr("类型", "Kind"),
                        "from_state": ui.tr("上月档位", "From"), "to_state": ui.tr("本月状态", "To"),
-                       "num_n": ui.tr("分子笔数", "Numerator loans"), "num_bal": ui.tr("分子金额(元)", "Numerator (CNY)"),
-                       "den_n": ui.tr("分母笔数", "Denominator loans"), "den_bal": ui.tr("分母金额(元)", "Denominator (CNY)"),
+                       "num_count": ui.tr("分子笔数", "Numerator loans"),
+                       "num_balance": ui.tr("分子金额(元)", "Numerator (CNY)"),
+                       "den_count": ui.tr("分母笔数", "Denominator loans"),
+                       "den_balance": ui.tr("分母金额(元)", "Denominator (CNY)"),
                        "rate_count": ui.tr("笔数口径", "Rate (count)"), "rate_balance": ui.tr("金额口径", "Rate (balance)")})
 
 ui.definition(

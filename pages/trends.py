@@ -7,6 +7,8 @@ import streamlit as st
 
 import app_data
 import ui
+from analytics.core import measures
+from analytics.core.months import previous_quarter_end, window_start
 from analytics.metrics import portfolio, trends
 from analytics.metrics.drilldown import DrillSpec
 
@@ -22,11 +24,7 @@ METRICS = {
     "new_overdue": ("新增逾期", "New overdue"),
 }
 # (metric, basis) -> column of trends.trend_series
-SERIES_COLUMN = {
-    ("overdue_ratio", "balance"): "overdue_ratio", ("overdue_ratio", "count"): "overdue_ratio_count",
-    ("npl_ratio", "balance"): "npl_ratio", ("npl_ratio", "count"): "npl_ratio_count",
-    ("new_overdue", "balance"): "new_overdue_bal", ("new_overdue", "count"): "new_overdue_n",
-}
+SERIES_COLUMN = {(m, b): f"{m}_{b}" for m in METRICS for b in ("balance", "count")}
 DIMENSIONS = {"total": ("全行", "Total"), "branch": ("按机构", "By branch"), "product": ("按产品", "By product")}
 
 # Option labels are resolved now (not inside format_func) so they follow the language of this run.
@@ -36,18 +34,17 @@ dimension_names = {k: ui.tr(*v) for k, v in DIMENSIONS.items()}
 freq_names = {"month": ui.tr("月度", "Monthly"), "quarter": ui.tr("季度", "Quarterly")}
 
 c1, c2, c3, c4 = st.columns(4)
-metric = c1.selectbox(ui.tr("指标", "Metric"), list(METRICS), key="tr_metric",
-                      format_func=lambda v: metric_names.get(v, v))
+metric = c1.selectbox(ui.tr("指标", "Metric"), list(METRICS), key="tr_metric", format_func=ui.options(metric_names))
 basis = c2.radio(ui.tr("口径", "Basis"), list(basis_names), key="tr_basis", horizontal=True,
-                 format_func=lambda v: basis_names.get(v, v))
+                 format_func=ui.options(basis_names))
 dimension = c3.radio(ui.tr("维度", "Dimension"), list(DIMENSIONS), key="tr_dim", horizontal=True,
-                     format_func=lambda v: dimension_names.get(v, v))
+                     format_func=ui.options(dimension_names))
 freq = c4.radio(ui.tr("频率", "Frequency"), list(freq_names), key="tr_freq", horizontal=True,
-                format_func=lambda v: freq_names.get(v, v))
+                format_func=ui.options(freq_names))
 
 # One query per (dimension, filters, month); frequency, basis and the QoQ table reshape it in memory.
-monthly = app_data.run(trends.trend_series, dimension, f.branches, f.products, f.month,
-                       portfolio.add_months(f.month, -35))
+monthly = app_data.run(trends.trend_series, dimension=dimension, branches=f.branches, products=f.products,
+                       month_from=window_start(f.month), month_to=f.month)
 series = trends.to_quarters(monthly) if freq == "quarter" else monthly
 if series.is_empty():
     ui.empty_notice()
@@ -62,7 +59,7 @@ elif dimension == "product":
 else:
     labels = {trends.TOTAL: ui.tr("全行", "Total")}
 
-qoq = trends.with_labels(trends.qoq_change(monthly, f.month, basis), "member", labels)
+qoq = ui.with_label_column(trends.qoq_change(monthly, f.month, basis), "member", labels)
 qoq = qoq.sort(metric, descending=True, nulls_last=True)
 
 column = SERIES_COLUMN[(metric, basis)]
@@ -71,7 +68,7 @@ members = qoq["member"].to_list() or series["member"].unique().sort().to_list()
 if dimension != "total":
     members = st.multiselect(ui.tr("显示的机构/产品（按当前值排序）", "Shown branches / products (ranked by current value)"),
                              members, default=members[:8], key=f"tr_members_{dimension}",
-                             format_func=lambda m: labels.get(m, m))
+                             format_func=ui.options(labels))
 
 
 def _y(values: list) -> list:
@@ -101,7 +98,7 @@ fig.update_layout(title=ui.tr(*METRICS[metric]) + " · " + (ui.tr("余额口径"
 ui.chart(fig, "tr_chart")
 
 st.subheader(ui.tr("较上季末变动", "Change vs previous quarter end"))
-pq = portfolio.previous_quarter_end(f.month)
+pq = previous_quarter_end(f.month)
 st.caption(ui.tr(f"本期 {ui.month_label(f.month)} 对比上季末 {ui.month_label(pq)}；比率变动单位为百分点（表中以 % 显示）。",
                  f"{ui.month_label(f.month)} vs previous quarter end {ui.month_label(pq)}; ratio changes are "
                  "percentage points (shown as %)."))
@@ -138,12 +135,12 @@ branches, products = f.branches, f.products
 if dimension != "total":
     options = qoq["member"].to_list()
     member = d2.selectbox(ui.tr("机构/产品", "Branch / product"), options, key=f"tr_drill_member_{dimension}",
-                          format_func=lambda m: labels.get(m, m))
+                          format_func=ui.options(labels))
     if member is not None and dimension == "branch":
         branches = (member,)
     elif member is not None:
         products = (member,)
-criteria = {"overdue_ratio": {"dpd_min": 1}, "npl_ratio": {"classes": (3, 4, 5)},
+criteria = {"overdue_ratio": measures.drill_criteria("overdue"), "npl_ratio": measures.drill_criteria("npl"),
             "new_overdue": {"new_overdue": True}}[metric]
 title = ui.tr(f"{METRICS[metric][0]} · {ui.month_label(drill_month)}", f"{METRICS[metric][1]} · {drill_month:%Y-%m}")
 ui.drill_button(DrillSpec(month=drill_month, branches=branches, products=products, title=title, **criteria),

@@ -25,11 +25,11 @@ METRICS = {
 
 c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
 grain = c1.radio(ui.tr("放款批次", "Cohort"), vintage.GRAINS, key="vt_grain", horizontal=True,
-                 format_func=lambda g: ui.tr("按月", "Month") if g == "month" else ui.tr("按季", "Quarter"))
+                 format_func=ui.options({"month": ui.tr("按月", "Month"), "quarter": ui.tr("按季", "Quarter")}))
 metric = c2.selectbox(ui.tr("指标", "Metric"), list(METRICS), key="vt_metric",
-                      format_func=lambda m: ui.tr(METRICS[m][2], METRICS[m][3]))
+                      format_func=ui.options({m: ui.tr(v[2], v[3]) for m, v in METRICS.items()}))
 basis = c3.radio(ui.tr("口径", "Basis"), ["count", "balance"], key="vt_basis", horizontal=True,
-                 format_func=lambda b: ui.tr("笔数", "Count") if b == "count" else ui.tr("金额", "Balance"))
+                 format_func=ui.options({"count": ui.tr("笔数", "Count"), "balance": ui.tr("金额", "Balance")}))
 censored = c4.checkbox(ui.tr("含观察期前放款批次", "Include cohorts before the window"), key="vt_censored",
                        help=ui.tr("首个快照月之前放款的批次缺少早期账龄（左删失），只显示可观察的账龄。",
                                   "Cohorts originated before the first snapshot miss their early months "
@@ -37,7 +37,8 @@ censored = c4.checkbox(ui.tr("含观察期前放款批次", "Include cohorts bef
 measure, threshold = METRICS[metric][0], METRICS[metric][1]
 metric_name = ui.tr(METRICS[metric][2], METRICS[metric][3])
 
-curves = app_data.run(vintage.vintage_curves, grain, measure, threshold, f.branches, f.products, censored)
+curves = app_data.run(vintage.vintage_curves, grain=grain, measure=measure, threshold=threshold, branches=f.branches,
+                      products=f.products, include_left_censored=censored)
 if curves.is_empty():
     ui.empty_notice()
     st.stop()
@@ -79,8 +80,8 @@ mob = d2.selectbox(ui.tr("账龄 MOB", "MOB"), cohort_mobs, index=len(cohort_mob
 part = "on_book"
 if measure == "pit":
     part = d3.radio(ui.tr("组成", "Part"), ["on_book", "kept"], key="vt_drill_part",
-                    format_func=lambda p: ui.tr("在账逾期贷款", "On-book loans") if p == "on_book"
-                    else ui.tr("已核销/转让/抵债（保留在分子）", "Disposed, kept in the numerator"))
+                    format_func=ui.options({"on_book": ui.tr("在账逾期贷款", "On-book loans"),
+                                            "kept": ui.tr("已核销/转让/抵债（保留在分子）", "Disposed, kept in the numerator")}))
 spec = vintage.drill_spec(labels[cohort_label], grain, mob, measure, threshold, f.branches, f.products, part=part,
                           last_month=curves["obs_month"].max(), title=f"{metric_name} · {cohort_label} · MOB {mob}")
 if spec is None:

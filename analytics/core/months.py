@@ -21,19 +21,24 @@ TREND_MONTHS = 36
 """The trend window of the pages: the as-of month and the 35 before it."""
 
 
-def _index(month: dt.date) -> int:
-    return month.year * 12 + month.month - 1
+def month_index(day: dt.date) -> int:
+    """Months since year 0: consecutive months differ by one (vectorised code keeps months as these ints)."""
+    return day.year * 12 + day.month - 1
+
+
+def from_index(index: int) -> dt.date:
+    """The first-of-month date of a ``month_index``."""
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def add_months(month: dt.date, n: int) -> dt.date:
     """The first of the month ``n`` months after ``month`` (``n`` may be negative)."""
-    k = _index(month) + n
-    return dt.date(k // 12, k % 12 + 1, 1)
+    return from_index(month_index(month) + n)
 
 
 def months_between(start: dt.date, end: dt.date) -> int:
     """Whole months from ``start`` to ``end`` (days ignored): ``months_between(2024-01, 2024-03) == 2``."""
-    return _index(end) - _index(start)
+    return month_index(end) - month_index(start)
 
 
 def month_diff_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import polars as pl
 
 
@@ -24,6 +25,12 @@ class FloorRule:
 
     def params(self) -> dict[str, int]:
         return {f"floor_{k}": v for k, v in asdict(self).items()}
+
+    def classify(self, dpd: np.ndarray, tech_overdue: np.ndarray) -> np.ndarray:
+        """The floor class of each (dpd, tech_overdue) pair, for arrays (the demo generator's spelling)."""
+        exempt = tech_overdue & (dpd <= self.tech_grace_days)
+        return np.select([dpd > self.loss_after, dpd > self.doubtful_after, dpd > self.substandard_after,
+                          (dpd >= 1) & ~exempt], [5, 4, 3, 2], 1).astype(np.int8)
 
 
 DEFAULT_FLOOR = FloorRule()

@@ -3,7 +3,8 @@
 Column names, Polars dtypes, units, allowed values, keys and references live here;
 the generator, the importer, the validator and the query layer all read them from
 this module. Codes are stable English identifiers; their Chinese and English labels
-are in ``LABELS`` so a bank's own wording is mapped on import, not stored.
+are in ``LABELS`` so a bank's own wording is mapped on import, not stored (the UI's label catalogue,
+``labels.py``, builds on them).
 """
 
 from __future__ import annotations
@@ -288,15 +289,3 @@ TABLES: dict[str, Table] = {t.name: t for t in (BRANCHES, LOANS, SNAPSHOTS, COLL
 def conform(df: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Select the contract's columns in order and cast to the declared dtypes (strict)."""
     return df.select([pl.col(c.name).cast(c.dtype, strict=True) for c in table.columns])
-
-
-def with_labels(df: pl.DataFrame, lang: str = "zh", columns: dict[str, str] | None = None) -> pl.DataFrame:
-    """Replace code columns by their display labels: columns named like a label kind (product, status,
-    overdue_cause, booked_class, ...) and those given in ``columns`` as {column: kind}. Other values pass through."""
-    kinds = {kind: kind for kind in LABELS if kind in df.columns} | (columns or {})
-    return df.with_columns(
-        pl.col(col).cast(pl.String).replace_strict(
-            {code: label(kind, code, lang) for code in LABELS[kind]}, default=pl.col(col).cast(pl.String)
-        )
-        for col, kind in kinds.items()
-    )

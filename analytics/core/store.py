@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -150,3 +152,19 @@ def write_table(root: Path, table: Table | str, df: pl.DataFrame) -> None:
         out = base / month_dir_name(month)
         out.mkdir(parents=True, exist_ok=True)
         part.drop(t.partition).write_parquet(out / "part-0.parquet", compression="zstd")
+
+
+def swap_dir(new: Path, target: Path) -> None:
+    """Put the folder ``new`` in place of ``target`` by renames (each atomic): an existing ``target`` is moved
+    aside first, moved back if the second rename fails, and removed only once ``new`` is in place."""
+    if not target.exists():
+        new.rename(target)
+        return
+    aside = target.with_name(f".{target.name}-old-{uuid.uuid4().hex[:8]}")
+    target.rename(aside)
+    try:
+        new.rename(target)
+    except BaseException:
+        aside.rename(target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)

@@ -22,52 +22,45 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from analytics.core.expr import safe_div
+from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
-from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY, label_map
+from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY
+from analytics.core.slice import SLICE_SQL, slice_params
 from analytics.core.store import query
 from analytics.metrics import portfolio
+from analytics.metrics.provisioning import PBOC_2002, ProvisionRates, add_provisions
 
-CLASS_NAMES = {1: ("正常类", "Pass"), 2: ("关注类", "Special mention"), 3: ("次级类", "Substandard"),
-               4: ("可疑类", "Doubtful"), 5: ("损失类", "Loss")}
 MISSING = "missing"  # on book at period start, no row at the as-of month and no exit row in the period
 END_STATES = tuple(str(c) for c in CLASSES) + EXIT_STATUSES + (MISSING,)
 
 
-# --- provisioning (the rates and formulas live in portfolio; re-exported here) ---------------------
-
-ProvisionRates = portfolio.ProvisionRates
-PBOC_2002, MOF_2012, PROVISION_PRESETS = portfolio.PBOC_2002, portfolio.MOF_2012, portfolio.PROVISION_PRESETS
-provision_expr, add_provisions = portfolio.provision_expr, portfolio.add_provisions
-
-
-def provision_ratios(con: duckdb.DuckDBPyConnection, by: tuple[str, ...] = ("month",), branches: tuple[str, ...] = (),
-                     products: tuple[str, ...] = (), month_from: dt.date = dt.date(1900, 1, 1),
-                     month_to: dt.date = dt.date(2999, 12, 1), rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
+def provision_ratios(con: duckdb.DuckDBPyConnection, *, by: tuple[str, ...] = ("month",),
+                     branches: tuple[str, ...] = (), products: tuple[str, ...] = (), month_from: dt.date = EARLIEST,
+                     month_to: dt.date = LATEST, rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
     """``portfolio.quality_by`` plus provision, coverage and provision_ratio (for one month: month_from = month_to)."""
-    return add_provisions(portfolio.quality_by(con, by, branches, products, month_from, month_to), rates)
+    return add_provisions(portfolio.quality_by(con, by=by, branches=branches, products=products,
+                                               month_from=month_from, month_to=month_to), rates)
 
 
 BRANCH_NAMES_SQL = "SELECT branch_id, branch_name FROM branches"
 
 
-def quality_views(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+def quality_views(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
                   products: tuple[str, ...] = (), rates: ProvisionRates = PBOC_2002,
-                  month_from: dt.date = dt.date(1900, 1, 1), lang: str = "zh") -> dict[str, pl.DataFrame]:
+                  month_from: dt.date = EARLIEST) -> dict[str, pl.DataFrame]:
     """One scan, four views: ``trend`` by month up to ``month``; ``current`` (one row), ``branch`` (with
-    ``branch_name``) and ``product`` (with ``product_name`` in ``lang``) at ``month``. Empty frames when
-    nothing matches the filters."""
-    base = portfolio.quality_base(con, branches, products, month_from, month)
+    ``branch_name``) and ``product`` at ``month``. Empty frames when nothing matches the filters."""
+    base = portfolio.quality_base(con, branches=branches, products=products, month_from=month_from, month_to=month)
     at_month = base.filter(pl.col("month") == month)
     names = query(con, BRANCH_NAMES_SQL, schema={"branch_id": pl.String, "branch_name": pl.String})
-    by_branch = add_provisions(portfolio.summarise(at_month, ("branch_id",)), rates)
+    by_branch = add_provisions(portfolio.summarise(at_month, by=("branch_id",)), rates)
     return {
-        "current": add_provisions(portfolio.summarise(at_month, ("month",)), rates),
-        "trend": add_provisions(portfolio.summarise(base, ("month",)), rates),
+        "current": add_provisions(portfolio.summarise(at_month, by=("month",)), rates),
+        "trend": add_provisions(portfolio.summarise(base, by=("month",)), rates),
         "branch": by_branch.join(names, on="branch_id", how="left")
         .with_columns(pl.col("branch_name").fill_null(pl.col("branch_id"))),
-        "product": add_provisions(portfolio.summarise(at_month, ("product",)), rates).with_columns(
-            pl.col("product").replace_strict(label_map("product", lang), default=pl.col("product"),
-                                             return_dtype=pl.String).alias("product_name")),
+        "product": add_provisions(portfolio.summarise(at_month, by=("product",)), rates),
     }
 
 
@@ -78,53 +71,50 @@ SELECT l.branch_id, s.booked_class, s.outstanding_principal AS bal,
        s.tech_overdue AND s.dpd BETWEEN 1 AND $floor_tech_grace_days AS tech_exempt,
        """ + FLOOR_SQL + """ AS floor_class
 FROM snapshots s JOIN loans l USING (loan_id)
-WHERE s.month = $month AND s.status = 'active' AND """ + portfolio.FILTER_SQL
+WHERE s.month = $month AND s.status = 'active' AND """ + SLICE_SQL
 
 BELOW_FLOOR_SQL = """
 WITH cur AS (""" + _FLOOR_ROWS_SQL + """)
 SELECT c.branch_id, coalesce(b.branch_name, c.branch_id) AS branch_name,
-       count(*)::BIGINT AS total_n, sum(c.bal) AS total_bal,
-       count(*) FILTER (WHERE c.booked_class < c.floor_class)::BIGINT AS below_n,
-       coalesce(sum(c.bal) FILTER (WHERE c.booked_class < c.floor_class), 0) AS below_bal,
-       count(*) FILTER (WHERE c.tech_exempt)::BIGINT AS tech_exempt_n,
-       coalesce(sum(c.bal) FILTER (WHERE c.tech_exempt), 0) AS tech_exempt_bal
+       count(*)::BIGINT AS total_count, sum(c.bal) AS total_balance,
+       count(*) FILTER (WHERE c.booked_class < c.floor_class)::BIGINT AS below_count,
+       coalesce(sum(c.bal) FILTER (WHERE c.booked_class < c.floor_class), 0) AS below_balance,
+       count(*) FILTER (WHERE c.tech_exempt)::BIGINT AS tech_exempt_count,
+       coalesce(sum(c.bal) FILTER (WHERE c.tech_exempt), 0) AS tech_exempt_balance
 FROM cur c LEFT JOIN branches b ON b.branch_id = c.branch_id
 GROUP BY ALL
 """
-BELOW_FLOOR_SCHEMA = {"branch_id": pl.String, "branch_name": pl.String, "total_n": pl.Int64, "total_bal": MONEY,
-                      "below_n": pl.Int64, "below_bal": MONEY, "tech_exempt_n": pl.Int64, "tech_exempt_bal": MONEY}
+BELOW_FLOOR_SCHEMA = {"branch_id": pl.String, "branch_name": pl.String, "total_count": pl.Int64,
+                      "total_balance": MONEY, "below_count": pl.Int64, "below_balance": MONEY,
+                      "tech_exempt_count": pl.Int64, "tech_exempt_balance": MONEY}
 
 FLOOR_MATRIX_SQL = """
 WITH cur AS (""" + _FLOOR_ROWS_SQL + """)
 SELECT booked_class::TINYINT AS booked_class, floor_class::TINYINT AS floor_class,
-       count(*)::BIGINT AS n, sum(bal) AS bal
+       count(*)::BIGINT AS total_count, sum(bal) AS total_balance
 FROM cur GROUP BY ALL ORDER BY ALL
 """
-FLOOR_MATRIX_SCHEMA = {"booked_class": pl.Int8, "floor_class": pl.Int8, "n": pl.Int64, "bal": MONEY}
+FLOOR_MATRIX_SCHEMA = {"booked_class": pl.Int8, "floor_class": pl.Int8, "total_count": pl.Int64,
+                       "total_balance": MONEY}
 
 
 def _floor_params(month: dt.date, branches: tuple[str, ...], products: tuple[str, ...],
                   rule: FloorRule) -> dict[str, object]:
-    return portfolio.filter_params(branches, products) | rule.params() | {"month": month}
+    return slice_params(branches, products) | rule.params() | {"month": month}
 
 
-def _share(num: str, den: str, name: str) -> pl.Expr:
-    d = pl.col(den).cast(pl.Float64)
-    return (pl.col(num).cast(pl.Float64) / pl.when(d != 0).then(d)).alias(name)
-
-
-def below_floor_by_branch(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+def below_floor_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
                           products: tuple[str, ...] = (), rule: FloorRule = DEFAULT_FLOOR) -> pl.DataFrame:
     """Per branch at ``month``: on-book loans, loans booked better than the regulatory floor (count, balance,
     shares) and loans kept at 正常 by the technical-overdue exception. Worst branch (below-floor balance) first."""
     df = query(con, BELOW_FLOOR_SQL, _floor_params(month, branches, products, rule), BELOW_FLOOR_SCHEMA)
     return df.with_columns(
-        _share("below_bal", "total_bal", "below_share"),
-        _share("below_n", "total_n", "below_share_count"),
-    ).sort(["below_bal", "branch_id"], descending=[True, False])
+        safe_div("below_balance", "total_balance").alias("below_share_balance"),
+        safe_div("below_count", "total_count").alias("below_share_count"),
+    ).sort(["below_balance", "branch_id"], descending=[True, False])
 
 
-def floor_vs_booked(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
+def floor_vs_booked(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
                     products: tuple[str, ...] = (), rule: FloorRule = DEFAULT_FLOOR) -> pl.DataFrame:
     """Booked class x floor class at ``month`` (count and balance of on-book loans), long form."""
     return query(con, FLOOR_MATRIX_SQL, _floor_params(month, branches, products, rule), FLOOR_MATRIX_SCHEMA)
@@ -138,9 +128,9 @@ PERIODS = ("month", "quarter", "ytd")
 def period_start(month: dt.date, period: str) -> dt.date:
     """The start snapshot of the period ending at ``month``: the end of the previous month / quarter / year."""
     if period == "month":
-        return portfolio.add_months(month, -1)
+        return add_months(month, -1)
     if period == "quarter":
-        return portfolio.previous_quarter_end(month)
+        return previous_quarter_end(month)
     if period == "ytd":
         return dt.date(month.year - 1, 12, 1)
     raise ValueError(f"unknown period {period!r}; expected one of {PERIODS}")
@@ -150,7 +140,7 @@ TRANSITION_SQL = """
 WITH start AS (
     SELECT s.loan_id, s.booked_class AS start_class, s.outstanding_principal AS start_bal
     FROM snapshots s JOIN loans l USING (loan_id)
-    WHERE s.month = $start_month AND s.status = 'active' AND """ + portfolio.FILTER_SQL + """
+    WHERE s.month = $start_month AND s.status = 'active' AND """ + SLICE_SQL + """
 ),
 fin AS (
     SELECT loan_id, booked_class AS end_class, outstanding_principal AS end_bal
@@ -171,37 +161,37 @@ per_loan AS (
                 ELSE st.start_bal END AS reduction_bal
     FROM start st LEFT JOIN fin f USING (loan_id) LEFT JOIN exits x USING (loan_id)
 )
-SELECT start_class::TINYINT AS start_class, end_state, count(*)::BIGINT AS n,
-       sum(start_bal) AS start_bal, sum(end_bal) AS end_bal, sum(reduction_bal) AS reduction_bal
+SELECT start_class::TINYINT AS start_class, end_state, count(*)::BIGINT AS total_count,
+       sum(start_bal) AS start_balance, sum(end_bal) AS end_balance, sum(reduction_bal) AS reduction_balance
 FROM per_loan GROUP BY ALL ORDER BY ALL
 """  # noqa: S608 - constant SQL fragments only; values are bound parameters
-TRANSITION_SCHEMA = {"start_class": pl.Int8, "end_state": pl.String, "n": pl.Int64, "start_bal": MONEY,
-                     "end_bal": MONEY, "reduction_bal": MONEY}
+TRANSITION_SCHEMA = {"start_class": pl.Int8, "end_state": pl.String, "total_count": pl.Int64,
+                     "start_balance": MONEY, "end_balance": MONEY, "reduction_balance": MONEY}
 
 
-def transition_base(con: duckdb.DuckDBPyConnection, start_month: dt.date, end_month: dt.date,
+def transition_base(con: duckdb.DuckDBPyConnection, *, start_month: dt.date, end_month: dt.date,
                     branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
     """Loans on book at ``start_month`` by start class x end state at ``end_month``.
 
     End state: the booked class ("1" … "5") if on book at ``end_month``, else the first exit status seen in
     (start_month, end_month], else ``missing``. Per cell: count, start balance, end balance and 期间减少.
     """
-    params = portfolio.filter_params(branches, products) | {"start_month": start_month, "end_month": end_month}
+    params = slice_params(branches, products) | {"start_month": start_month, "end_month": end_month}
     return query(con, TRANSITION_SQL, params, TRANSITION_SCHEMA)
 
 
 RATES = {
-    # code: (start classes, worse end classes, zh, en)
-    "class1": ((1,), (2, 3, 4, 5), "正常类贷款迁徙率", "Pass migration rate"),
-    "class2": ((2,), (3, 4, 5), "关注类贷款迁徙率", "Special-mention migration rate"),
-    "class3": ((3,), (4, 5), "次级类贷款迁徙率", "Substandard migration rate"),
-    "class4": ((4,), (5,), "可疑类贷款迁徙率", "Doubtful migration rate"),
-    "performing": ((1, 2), (3, 4, 5), "正常贷款迁徙率", "Performing-loan migration rate"),
+    # code (label key "migration_<code>"): (start classes, worse end classes)
+    "class1": ((1,), (2, 3, 4, 5)),
+    "class2": ((2,), (3, 4, 5)),
+    "class3": ((3,), (4, 5)),
+    "class4": ((4,), (5,)),
+    "performing": ((1, 2), (3, 4, 5)),
 }
 
 
 def _rate_row(base: pl.DataFrame, code: str) -> pl.DataFrame:
-    starts, worse = RATES[code][:2]
+    starts, worse = RATES[code]
     on_book = pl.col("end_state").is_in([str(c) for c in CLASSES])
     worse_cells = pl.col("end_state").is_in([str(c) for c in worse])
     return (
@@ -209,54 +199,52 @@ def _rate_row(base: pl.DataFrame, code: str) -> pl.DataFrame:
         .filter(pl.col("start_class").is_in(starts))
         .select(
             pl.lit(code).alias("rate"),
-            pl.col("start_bal").sum().alias("start_bal"),
-            pl.col("reduction_bal").sum().alias("reduction_bal"),
-            pl.col("end_bal").filter(worse_cells).sum().alias("migrated_bal"),
-            pl.col("n").sum().alias("start_n"),
-            pl.col("n").filter(~on_book).sum().alias("exit_n"),
-            pl.col("n").filter(worse_cells).sum().alias("migrated_n"),
+            pl.col("start_balance").sum().alias("start_balance"),
+            pl.col("reduction_balance").sum().alias("reduction_balance"),
+            pl.col("end_balance").filter(worse_cells).sum().alias("migrated_balance"),
+            pl.col("total_count").sum().alias("start_count"),
+            pl.col("total_count").filter(~on_book).sum().alias("exit_count"),
+            pl.col("total_count").filter(worse_cells).sum().alias("migrated_count"),
         )
         .collect()
     )
 
 
-def migration_rates(base: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
-    """The five supervisory migration rates from a ``transition_base`` frame (balance and count variants);
-    ``rate_name`` is the rate's name in ``lang``."""
-    names = {code: (zh if lang == "zh" else en) for code, (_, _, zh, en) in RATES.items()}
+def migration_rates(base: pl.DataFrame) -> pl.DataFrame:
+    """The five supervisory migration rates from a ``transition_base`` frame (balance and count variants)."""
     rows = pl.concat([_rate_row(base, code) for code in RATES])
     return (
-        rows.with_columns(pl.col(c).cast(MONEY) for c in ("start_bal", "reduction_bal", "migrated_bal"))
-        .with_columns(pl.col(c).cast(pl.Int64) for c in ("start_n", "exit_n", "migrated_n"))
+        rows.with_columns(pl.col(c).cast(MONEY) for c in ("start_balance", "reduction_balance", "migrated_balance"))
+        .with_columns(pl.col(c).cast(pl.Int64) for c in ("start_count", "exit_count", "migrated_count"))
         .with_columns(
-            (pl.col("start_bal") - pl.col("reduction_bal")).cast(MONEY).alias("denominator_bal"),
-            (pl.col("start_n") - pl.col("exit_n")).alias("denominator_n"),
+            (pl.col("start_balance") - pl.col("reduction_balance")).cast(MONEY).alias("denominator_balance"),
+            (pl.col("start_count") - pl.col("exit_count")).alias("denominator_count"),
         )
         .with_columns(
-            _share("migrated_bal", "denominator_bal", "migration_rate"),
-            _share("migrated_n", "denominator_n", "migration_rate_count"),
+            safe_div("migrated_balance", "denominator_balance").alias("migration_rate_balance"),
+            safe_div("migrated_count", "denominator_count").alias("migration_rate_count"),
         )
-        .with_columns(pl.col("rate").replace_strict(names, return_dtype=pl.String).alias("rate_name"))
-        .select("rate", "rate_name", "start_bal", "reduction_bal", "denominator_bal", "migrated_bal", "migration_rate",
-                "start_n", "exit_n", "denominator_n", "migrated_n", "migration_rate_count")
+        .select("rate", "start_balance", "reduction_balance", "denominator_balance", "migrated_balance",
+                "migration_rate_balance", "start_count", "exit_count", "denominator_count", "migrated_count",
+                "migration_rate_count")
     )
 
 
-def supervisory_migration(con: duckdb.DuckDBPyConnection, month: dt.date, period: str = "quarter",
-                          branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
-                          lang: str = "zh") -> pl.DataFrame:
+def supervisory_migration(con: duckdb.DuckDBPyConnection, *, month: dt.date, period: str = "quarter",
+                          branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
     """The migration rates for the period (``month`` / ``quarter`` / ``ytd``) ending at ``month``."""
-    return migration_rates(transition_base(con, period_start(month, period), month, branches, products), lang)
+    return migration_rates(transition_base(con, start_month=period_start(month, period), end_month=month,
+                                           branches=branches, products=products))
 
 
-def transition_matrix(base: pl.DataFrame, measure: str = "bal", share: bool = False) -> pl.DataFrame:
+def migration_matrix(base: pl.DataFrame, *, basis: str = "balance", share: bool = False) -> pl.DataFrame:
     """Start class (rows 1..5) x end state (columns "1".."5", exit statuses, "missing" when present).
 
-    ``measure``: ``bal`` (period-START balance, so each row adds up to the start balance of the class and
-    exits keep the balance they left with) or ``n`` (count). ``share``: each cell as a share of its row.
+    ``basis``: ``balance`` (period-START balance, so each row adds up to the start balance of the class and
+    exits keep the balance they left with) or ``count``. ``share``: each cell as a share of its row.
     A ``total`` column holds the row total (1.0 when ``share``).
     """
-    value = "start_bal" if measure == "bal" else "n"
+    value = "start_balance" if basis == "balance" else "total_count"
     states = [s for s in END_STATES if s != MISSING or MISSING in base["end_state"].to_list()]
     grid = pl.DataFrame({"start_class": list(CLASSES)}, schema={"start_class": pl.Int8}).join(
         pl.DataFrame({"end_state": states}), how="cross")

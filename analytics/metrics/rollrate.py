@@ -26,43 +26,44 @@ import duckdb
 import polars as pl
 
 from analytics import derived
+from analytics.core.expr import safe_div
+from analytics.core.months import EARLIEST, LATEST, add_months
 from analytics.core.rules import M_BUCKET_EDGES, M_BUCKET_LABELS, bucket_bounds
 from analytics.core.schema import EXIT_STATUSES, MONEY
+from analytics.core.slice import SLICE_SQL, slice_params
 from analytics.core.store import months, query
 from analytics.metrics.drilldown import DrillSpec
-from analytics.metrics.portfolio import FILTER_SQL, add_months, filter_params
 
 STATES = M_BUCKET_LABELS + EXIT_STATUSES
-EARLIEST = dt.date(1900, 1, 1)
-LATEST = dt.date(2999, 12, 1)
 
 
 def _flows_sql(trans: str) -> str:
     return """
-SELECT month, from_bucket, to_bucket, status, count(*)::BIGINT AS n,
-       sum(prev_balance) AS prev_bal, sum(balance) AS bal
+SELECT month, from_bucket, to_bucket, status, count(*)::BIGINT AS total_count,
+       sum(prev_balance) AS prev_balance, sum(balance) AS balance
 FROM """ + trans + """ l
-WHERE month BETWEEN $month_from AND $month_to AND from_bucket IS NOT NULL AND """ + FILTER_SQL + """
+WHERE month BETWEEN $month_from AND $month_to AND from_bucket IS NOT NULL AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """  # noqa: S608 (constant SQL fragments and a view name or derive's constant subquery)
 
 
 FLOWS_SCHEMA = {"month": pl.Date, "from_bucket": pl.Int8, "to_bucket": pl.Int8, "status": pl.String,
-                "n": pl.Int64, "prev_bal": MONEY, "bal": MONEY}
+                "total_count": pl.Int64, "prev_balance": MONEY, "balance": MONEY}
 
 
 def _state(bucket: str) -> pl.Expr:
     return pl.col(bucket).replace_strict(dict(enumerate(M_BUCKET_LABELS)), default=None, return_dtype=pl.String)
 
 
-def transition_flows(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+def transition_flows(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
                      month_from: dt.date = EARLIEST, month_to: dt.date = LATEST) -> pl.DataFrame:
-    """Loans and balances per month x from-bucket (t-1) x to-state (t): n, prev_bal (t-1), bal (t)."""
+    """Loans and balances per month x from-bucket (t-1) x to-state (t): total_count, prev_balance (t-1),
+    balance (t)."""
     store_months = [m for m in months(con) if month_from <= m <= month_to]
     if not store_months:
         return pl.DataFrame(schema=FLOWS_SCHEMA | {"from_state": pl.String, "to_state": pl.String})
-    trans, trans_params = derived.transitions_source(con, store_months[0], store_months[-1])
-    params = filter_params(branches, products) | trans_params | {"month_from": month_from, "month_to": month_to}
+    trans, trans_params = derived.source(con, "transitions", month_from=store_months[0], month_to=store_months[-1])
+    params = slice_params(branches, products) | trans_params | {"month_from": month_from, "month_to": month_to}
     flows = query(con, _flows_sql(trans), params, FLOWS_SCHEMA)
     return flows.with_columns(
         _state("from_bucket").alias("from_state"),
@@ -70,32 +71,29 @@ def transition_flows(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] =
     )
 
 
-MATRIX_SCHEMA = {"from_bucket": pl.Int8, "from_state": pl.String, "to_state": pl.String, "n": pl.Int64,
-                 "prev_bal": MONEY, "bal": MONEY, "row_n": pl.Int64, "row_prev_bal": MONEY,
+MATRIX_SCHEMA = {"from_bucket": pl.Int8, "from_state": pl.String, "to_state": pl.String, "total_count": pl.Int64,
+                 "prev_balance": MONEY, "balance": MONEY, "row_count": pl.Int64, "row_prev_balance": MONEY,
                  "share_count": pl.Float64, "share_balance": pl.Float64}
+VALUES = ("total_count", "prev_balance", "balance")
 
 
-def _share(num: str, den: str) -> pl.Expr:
-    d = pl.col(den).cast(pl.Float64)
-    return pl.col(num).cast(pl.Float64) / pl.when(d != 0).then(d)
-
-
-def transition_matrix(con: duckdb.DuckDBPyConnection, month: dt.date, branches: tuple[str, ...] = (),
-                      products: tuple[str, ...] = ()) -> pl.DataFrame:
+def roll_matrix(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
+                products: tuple[str, ...] = ()) -> pl.DataFrame:
     """The full M-bucket (t-1) x state (t) grid at ``month`` with counts, balances and row shares."""
-    flows = transition_flows(con, branches, products, month, month)
+    flows = transition_flows(con, branches=branches, products=products, month_from=month, month_to=month)
     if flows.is_empty():
         return pl.DataFrame(schema=MATRIX_SCHEMA)
-    cells = flows.group_by("from_bucket", "to_state").agg(pl.col("n", "prev_bal", "bal").sum())
+    cells = flows.group_by("from_bucket", "to_state").agg(pl.col(VALUES).sum())
     grid = pl.DataFrame({"from_bucket": list(range(len(M_BUCKET_LABELS)))}, schema={"from_bucket": pl.Int8}).join(
         pl.DataFrame({"to_state": list(STATES)}), how="cross")
     return (
         grid.join(cells, on=["from_bucket", "to_state"], how="left")
-        .with_columns(pl.col("n").fill_null(0), pl.col("prev_bal", "bal").fill_null(0).cast(MONEY),
+        .with_columns(pl.col("total_count").fill_null(0), pl.col("prev_balance", "balance").fill_null(0).cast(MONEY),
                       _state("from_bucket").alias("from_state"))
-        .with_columns(pl.col("n").sum().over("from_bucket").alias("row_n"),
-                      pl.col("prev_bal").sum().over("from_bucket").cast(MONEY).alias("row_prev_bal"))
-        .with_columns(_share("n", "row_n").alias("share_count"), _share("prev_bal", "row_prev_bal").alias("share_balance"))
+        .with_columns(pl.col("total_count").sum().over("from_bucket").alias("row_count"),
+                      pl.col("prev_balance").sum().over("from_bucket").cast(MONEY).alias("row_prev_balance"))
+        .with_columns(safe_div("total_count", "row_count").alias("share_count"),
+                      safe_div("prev_balance", "row_prev_balance").alias("share_balance"))
         .with_columns(pl.col("to_state").replace_strict({s: i for i, s in enumerate(STATES)}).alias("_order"))
         .sort("from_bucket", "_order")
         .select(list(MATRIX_SCHEMA))
@@ -111,40 +109,41 @@ def matrix_wide(matrix: pl.DataFrame, value: str = "share_balance") -> pl.DataFr
 
 
 RATES_SCHEMA = {"month": pl.Date, "kind": pl.String, "from_state": pl.String, "to_state": pl.String,
-                "num_n": pl.Int64, "num_bal": MONEY, "den_n": pl.Int64, "den_bal": MONEY,
+                "num_count": pl.Int64, "num_balance": MONEY, "den_count": pl.Int64, "den_balance": MONEY,
                 "rate_count": pl.Float64, "rate_balance": pl.Float64}
 
 
 def _steps() -> pl.DataFrame:
     """Which flows make each rate: kind, from bucket, to state, and the balance used in the numerator."""
     last = len(M_BUCKET_LABELS) - 1
-    rows = [("roll", k, M_BUCKET_LABELS[k + 1], "bal") for k in range(last)]
-    rows += [("cure", k, M_BUCKET_LABELS[0], "prev_bal") for k in range(1, last + 1)]
-    rows += [("writeoff", last, "written_off", "bal")]
+    rows = [("roll", k, M_BUCKET_LABELS[k + 1], "balance") for k in range(last)]
+    rows += [("cure", k, M_BUCKET_LABELS[0], "prev_balance") for k in range(1, last + 1)]
+    rows += [("writeoff", last, "written_off", "balance")]
     return pl.DataFrame(rows, schema={"kind": pl.String, "from_bucket": pl.Int8, "to_state": pl.String,
                                       "num_basis": pl.String}, orient="row")
 
 
-def roll_rates(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+def roll_rates(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
                month_from: dt.date = EARLIEST, month_to: dt.date = LATEST) -> pl.DataFrame:
     """Per month: forward roll rates M0→M1 … M6→M7+, cure rates M1…M7+→M0 and the write-off step."""
-    flows = transition_flows(con, branches, products, month_from, month_to)
+    flows = transition_flows(con, branches=branches, products=products, month_from=month_from, month_to=month_to)
     if flows.is_empty():
         return pl.DataFrame(schema=RATES_SCHEMA)
-    den = flows.group_by("month", "from_bucket").agg(pl.col("n").sum().alias("den_n"),
-                                                     pl.col("prev_bal").sum().alias("den_bal"))
-    cells = flows.group_by("month", "from_bucket", "to_state").agg(pl.col("n", "prev_bal", "bal").sum())
+    den = flows.group_by("month", "from_bucket").agg(pl.col("total_count").sum().alias("den_count"),
+                                                     pl.col("prev_balance").sum().alias("den_balance"))
+    cells = flows.group_by("month", "from_bucket", "to_state").agg(pl.col(VALUES).sum())
     grid = flows.select("month").unique().join(_steps(), how="cross")
     out = (
         grid.join(den, on=["month", "from_bucket"], how="left")
         .join(cells, on=["month", "from_bucket", "to_state"], how="left")
         .with_columns(
-            pl.col("den_n").fill_null(0), pl.col("den_bal").fill_null(0),
-            pl.col("n").fill_null(0).alias("num_n"),
-            pl.when(pl.col("num_basis") == "bal").then(pl.col("bal")).otherwise(pl.col("prev_bal"))
-            .fill_null(0).alias("num_bal"),
+            pl.col("den_count").fill_null(0), pl.col("den_balance").fill_null(0),
+            pl.col("total_count").fill_null(0).alias("num_count"),
+            pl.when(pl.col("num_basis") == "balance").then(pl.col("balance")).otherwise(pl.col("prev_balance"))
+            .fill_null(0).alias("num_balance"),
             _state("from_bucket").alias("from_state"))
-        .with_columns(_share("num_n", "den_n").alias("rate_count"), _share("num_bal", "den_bal").alias("rate_balance"))
+        .with_columns(safe_div("num_count", "den_count").alias("rate_count"),
+                      safe_div("num_balance", "den_balance").alias("rate_balance"))
     )
     order = {k: i for i, k in enumerate(("roll", "cure", "writeoff"))}
     return (out.with_columns(pl.col("kind").replace_strict(order).alias("_k"))

@@ -19,15 +19,17 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from analytics import derived
+from analytics.core.expr import pct_change
+from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.schema import MONEY
-from analytics.core.store import has_view, query
+from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.store import query
 from analytics.metrics import portfolio
-from analytics.metrics.portfolio import add_months, filter_params, previous_quarter_end
 
 DIMENSIONS = {"total": (), "branch": ("branch_id",), "product": ("product",)}
 TOTAL = "total"
 KEYS = ("month", "branch_id", "product")
-EARLIEST = dt.date(1900, 1, 1)
 
 NEW_OVERDUE_SQL = """
 WITH cur AS (
@@ -41,59 +43,59 @@ prev AS (
     WHERE p.dpd >= $dpd_min AND p.month BETWEEN $prev_from AND $prev_to
 )
 SELECT c.month, l.branch_id, l.product,
-       count(*)::BIGINT AS new_overdue_n,
-       coalesce(sum(c.outstanding_principal), 0) AS new_overdue_bal
+       count(*)::BIGINT AS new_overdue_count,
+       coalesce(sum(c.outstanding_principal), 0) AS new_overdue_balance
 FROM cur c
 JOIN loans l ON l.loan_id = c.loan_id
 LEFT JOIN prev p ON p.loan_id = c.loan_id AND p.month = c.month
-WHERE p.loan_id IS NULL
-  AND (len($branches) = 0 OR list_contains($branches, l.branch_id))
-  AND (len($products) = 0 OR list_contains($products, l.product))
+WHERE p.loan_id IS NULL AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
-"""
-# The same count from derive.py's transitions view (branch and product already on the row, previous
-# month's bucket precomputed): used when the view exists and dpd_min is 1 (bucket >= 1 <=> DPD >= 1).
-NEW_OVERDUE_DERIVED_SQL = """
+"""  # noqa: S608 (constant SQL fragments only)
+
+
+def _new_overdue_transitions_sql(trans: str) -> str:
+    """The same count for ``dpd_min`` 1 from the transitions table (branch and product on the row, previous
+    month's bucket precomputed: bucket >= 1 <=> DPD >= 1)."""
+    return """
 SELECT month, branch_id, product,
-       count(*)::BIGINT AS new_overdue_n,
-       coalesce(sum(balance), 0) AS new_overdue_bal
-FROM transitions
+       count(*)::BIGINT AS new_overdue_count,
+       coalesce(sum(balance), 0) AS new_overdue_balance
+FROM """ + trans + """ l
 WHERE month BETWEEN $month_from AND $month_to
-  AND status = 'active' AND dpd >= 1 AND coalesce(from_bucket, 0) = 0
-  AND (len($branches) = 0 OR list_contains($branches, branch_id))
-  AND (len($products) = 0 OR list_contains($products, product))
+  AND status = 'active' AND dpd >= 1 AND coalesce(from_bucket, 0) = 0 AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
-"""
+"""  # noqa: S608 (constant SQL fragments and a view name or the registry's constant subquery)
+
+
 NEW_OVERDUE_SCHEMA = {"month": pl.Date, "branch_id": pl.String, "product": pl.String,
-                      "new_overdue_n": pl.Int64, "new_overdue_bal": MONEY}
+                      "new_overdue_count": pl.Int64, "new_overdue_balance": MONEY}
 
 MONTHS_SQL = "SELECT DISTINCT month FROM snapshots WHERE month BETWEEN $month_from AND $month_to ORDER BY month"
 
-SERIES_COLUMNS = ("total_n", "total_bal", "overdue_n", "overdue_bal", "npl_n", "npl_bal",
-                  "new_overdue_n", "new_overdue_bal", "overdue_ratio", "overdue_ratio_count",
-                  "npl_ratio", "npl_ratio_count")
+NEW_OVERDUE = ("new_overdue_count", "new_overdue_balance")
+SERIES_COLUMNS = ("total_count", "total_balance", "overdue_count", "overdue_balance", "npl_count", "npl_balance",
+                  *NEW_OVERDUE, "overdue_ratio_balance", "overdue_ratio_count", "npl_ratio_balance", "npl_ratio_count")
 
 # basis -> {output name: (series column, kind)}; kind "ratio" changes in ratio points, "amount" also in %.
 QOQ_METRICS = {
-    "balance": {"overdue_ratio": ("overdue_ratio", "ratio"), "npl_ratio": ("npl_ratio", "ratio"),
-                "overdue": ("overdue_bal", "amount"), "npl": ("npl_bal", "amount"),
-                "new_overdue": ("new_overdue_bal", "amount")},
-    "count": {"overdue_ratio": ("overdue_ratio_count", "ratio"), "npl_ratio": ("npl_ratio_count", "ratio"),
-              "overdue": ("overdue_n", "amount"), "npl": ("npl_n", "amount"),
-              "new_overdue": ("new_overdue_n", "amount")},
+    basis: {"overdue_ratio": (f"overdue_ratio_{basis}", "ratio"), "npl_ratio": (f"npl_ratio_{basis}", "ratio"),
+            "overdue": (f"overdue_{basis}", "amount"), "npl": (f"npl_{basis}", "amount"),
+            "new_overdue": (f"new_overdue_{basis}", "amount")}
+    for basis in ("balance", "count")
 }
 
 
-def new_overdue_base(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
-                     month_from: dt.date = EARLIEST, month_to: dt.date = dt.date(2999, 12, 1),
+def new_overdue_base(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...] = (),
+                     products: tuple[str, ...] = (), month_from: dt.date = EARLIEST, month_to: dt.date = LATEST,
                      dpd_min: int = 1) -> pl.DataFrame:
     """New overdue count and balance per month x branch x product (only combinations with new overdue).
 
-    Reads derive.py's ``transitions`` view when present (and ``dpd_min`` is 1), else the snapshots.
+    ``dpd_min`` 1 reads the derived ``transitions`` table; another threshold reads the snapshots.
     """
-    params = filter_params(branches, products) | {"month_from": month_from, "month_to": month_to}
-    if dpd_min == 1 and has_view(con, "transitions"):
-        return query(con, NEW_OVERDUE_DERIVED_SQL, params, NEW_OVERDUE_SCHEMA)
+    params = slice_params(branches, products) | {"month_from": month_from, "month_to": month_to}
+    if dpd_min == 1:
+        trans, trans_params = derived.source(con, "transitions", month_from=month_from, month_to=month_to)
+        return query(con, _new_overdue_transitions_sql(trans), params | trans_params, NEW_OVERDUE_SCHEMA)
     params |= {"dpd_min": dpd_min, "prev_from": add_months(month_from, -1) if month_from > EARLIEST else month_from,
                "prev_to": add_months(month_to, -1)}
     return query(con, NEW_OVERDUE_SQL, params, NEW_OVERDUE_SCHEMA)
@@ -106,18 +108,17 @@ def _months_without_prev(con: duckdb.DuckDBPyConnection, month_from: dt.date, mo
     return sorted(m for m in present if m >= month_from and add_months(m, -1) not in present)
 
 
-def trend_base(con: duckdb.DuckDBPyConnection, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
-               month_from: dt.date = EARLIEST, month_to: dt.date = dt.date(2999, 12, 1),
-               dpd_min: int = 1) -> pl.DataFrame:
+def trend_base(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+               month_from: dt.date = EARLIEST, month_to: dt.date = LATEST, dpd_min: int = 1) -> pl.DataFrame:
     """``portfolio.quality_base`` plus new overdue (null in months without a previous snapshot)."""
-    base = portfolio.quality_base(con, branches, products, month_from, month_to)
-    new = new_overdue_base(con, branches, products, month_from, month_to, dpd_min)
+    window = {"branches": branches, "products": products, "month_from": month_from, "month_to": month_to}
+    base = portfolio.quality_base(con, **window)
+    new = new_overdue_base(con, **window, dpd_min=dpd_min)
     unknown = _months_without_prev(con, month_from, month_to)
     joined = base.join(new, on=list(KEYS), how="left").with_columns(
-        pl.col("new_overdue_n").fill_null(0), pl.col("new_overdue_bal").fill_null(0).cast(MONEY))
+        pl.col("new_overdue_count").fill_null(0), pl.col("new_overdue_balance").fill_null(0).cast(MONEY))
     return joined.with_columns(
-        pl.when(pl.col("month").is_in(unknown)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("new_overdue_n", "new_overdue_bal"))
+        pl.when(pl.col("month").is_in(unknown)).then(None).otherwise(pl.col(c)).alias(c) for c in NEW_OVERDUE)
 
 
 def _member_expr(dimension: str) -> pl.Expr:
@@ -128,21 +129,15 @@ def _member_expr(dimension: str) -> pl.Expr:
 def summarise_trend(base: pl.DataFrame, dimension: str = "total") -> pl.DataFrame:
     """Monthly series per member of ``dimension``: portfolio ratios plus new overdue (null-preserving)."""
     by = ("month", *DIMENSIONS[dimension])
-    ratios = portfolio.summarise(base.drop("new_overdue_n", "new_overdue_bal"), by)
+    ratios = portfolio.summarise(base.drop(*NEW_OVERDUE), by=by)
     new = (base.group_by(list(by))
-           .agg(pl.col("new_overdue_n").sum(), pl.col("new_overdue_bal").sum(),
-                pl.col("new_overdue_n").null_count().alias("_unknown")))
+           .agg(pl.col(NEW_OVERDUE).sum(), pl.col("new_overdue_count").null_count().alias("_unknown")))
     new = new.with_columns(
-        pl.when(pl.col("_unknown") > 0).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("new_overdue_n", "new_overdue_bal")).drop("_unknown")
+        pl.when(pl.col("_unknown") > 0).then(None).otherwise(pl.col(c)).alias(c) for c in NEW_OVERDUE).drop("_unknown")
     return (ratios.join(new, on=list(by), how="left")
             .select("month", _member_expr(dimension), *SERIES_COLUMNS)
-            .with_columns(pl.col("new_overdue_bal").cast(MONEY))
+            .with_columns(pl.col("new_overdue_balance").cast(MONEY))
             .sort("member", "month"))
-
-
-def quarter_start(month: dt.date) -> dt.date:
-    return dt.date(month.year, (month.month - 1) // 3 * 3 + 1, 1)
 
 
 def to_quarters(series: pl.DataFrame) -> pl.DataFrame:
@@ -151,28 +146,30 @@ def to_quarters(series: pl.DataFrame) -> pl.DataFrame:
     A quarter with any unknown month has unknown new overdue; the current quarter is quarter-to-date.
     """
     q = pl.col("month").dt.truncate("3mo")
-    stocks = [c for c in SERIES_COLUMNS if not c.startswith("new_overdue")]
+    stocks = [c for c in SERIES_COLUMNS if c not in NEW_OVERDUE]
     flows = (series.group_by(q.alias("quarter"), "member")
              .agg(pl.col("month").max(),
                   *(pl.when(pl.col(c).null_count() > 0).then(None).otherwise(pl.col(c).sum()).alias(c)
-                    for c in ("new_overdue_n", "new_overdue_bal")),
+                    for c in NEW_OVERDUE),
                   pl.len().alias("months_in_quarter")))
     return (flows.join(series.select("month", "member", *stocks), on=["month", "member"], how="left")
             .select("quarter", "month", "member", *SERIES_COLUMNS, "months_in_quarter")
-            .with_columns(pl.col("new_overdue_n").cast(pl.Int64), pl.col("new_overdue_bal").cast(MONEY),
+            .with_columns(pl.col("new_overdue_count").cast(pl.Int64), pl.col("new_overdue_balance").cast(MONEY),
                           pl.col("months_in_quarter").cast(pl.Int32))
             .sort("member", "quarter"))
 
 
-def trend_series(con: duckdb.DuckDBPyConnection, dimension: str = "total", branches: tuple[str, ...] = (),
-                 products: tuple[str, ...] = (), month_to: dt.date = dt.date(2999, 12, 1),
-                 month_from: dt.date = EARLIEST, freq: str = "month", dpd_min: int = 1) -> pl.DataFrame:
+def trend_series(con: duckdb.DuckDBPyConnection, *, dimension: str = "total", branches: tuple[str, ...] = (),
+                 products: tuple[str, ...] = (), month_from: dt.date = EARLIEST, month_to: dt.date = LATEST,
+                 freq: str = "month", dpd_min: int = 1) -> pl.DataFrame:
     """Overdue/NPL ratios (balance and count) and new overdue per month (or quarter) and member.
 
     ``dimension``: ``total`` (member ``"total"``), ``branch`` (member = branch_id) or ``product``.
     ``freq``: ``month`` or ``quarter`` (see ``to_quarters``).
     """
-    series = summarise_trend(trend_base(con, branches, products, month_from, month_to, dpd_min), dimension)
+    base = trend_base(con, branches=branches, products=products, month_from=month_from, month_to=month_to,
+                      dpd_min=dpd_min)
+    series = summarise_trend(base, dimension)
     return to_quarters(series) if freq == "quarter" else series
 
 
@@ -180,8 +177,7 @@ def _qoq_columns(name: str, kind: str) -> list[pl.Expr]:
     cur, prev = pl.col(name), pl.col(f"{name}_prev_q")
     exprs = [(cur - prev).alias(f"{name}_chg")]
     if kind == "amount":
-        prev_f = prev.cast(pl.Float64)
-        exprs.append(((cur.cast(pl.Float64) - prev_f) / pl.when(prev_f != 0).then(prev_f)).alias(f"{name}_chg_pct"))
+        exprs.append(pct_change(cur, prev).alias(f"{name}_chg_pct"))
     return exprs
 
 
@@ -219,17 +215,13 @@ def _quarter_sum(frame: pl.DataFrame, column: str, name: str) -> pl.DataFrame:
         pl.when(col.null_count() > 0).then(None).otherwise(col.sum()).alias(name))
 
 
-def qoq_table(con: duckdb.DuckDBPyConnection, month: dt.date, dimension: str = "total", basis: str = "balance",
+def qoq_table(con: duckdb.DuckDBPyConnection, *, month: dt.date, dimension: str = "total", basis: str = "balance",
               branches: tuple[str, ...] = (), products: tuple[str, ...] = (), dpd_min: int = 1) -> pl.DataFrame:
     """The league / QoQ table at ``month`` for ``dimension`` on ``basis`` (``balance`` or ``count``).
 
     Reads only the months from the start of the previous quarter to ``month``.
     """
     month_from = add_months(previous_quarter_end(month), -2)
-    series = summarise_trend(trend_base(con, branches, products, month_from, month, dpd_min), dimension)
-    return qoq_change(series, month, basis)
-
-
-def with_labels(df: pl.DataFrame, column: str, labels: dict[str, str], name: str = "label") -> pl.DataFrame:
-    """Add ``name`` with the display label of ``column`` (unknown codes pass through), first column."""
-    return df.with_columns(pl.col(column).replace(labels).alias(name)).select(name, pl.exclude(name))
+    base = trend_base(con, branches=branches, products=products, month_from=month_from, month_to=month,
+                      dpd_min=dpd_min)
+    return qoq_change(summarise_trend(base, dimension), month, basis)

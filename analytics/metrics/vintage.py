@@ -25,10 +25,12 @@ import duckdb
 import polars as pl
 
 from analytics import derived
+from analytics.core.expr import safe_div
+from analytics.core.months import add_months, month_diff_expr, month_label, quarter_label
 from analytics.core.schema import DISPOSAL_STATUSES, MONEY
+from analytics.core.slice import SLICE_SQL, list_param, slice_params
 from analytics.core.store import months, query
 from analytics.metrics.drilldown import DrillSpec
-from analytics.metrics.portfolio import FILTER_SQL, add_months, filter_params
 
 GRAINS = ("month", "quarter")
 MEASURES = ("ever", "pit")
@@ -51,7 +53,7 @@ WITH f AS (
     SELECT l.*, """ + _COHORT_SQL + """ AS cohort,
            """ + _pick("month") + """ AS hit_month, """ + _pick("bal") + """ AS hit_bal
     FROM """ + facts + """ l
-    WHERE """ + FILTER_SQL + """
+    WHERE """ + SLICE_SQL + """
 ),
 e AS (
     SELECT cohort, cohort_month, principal,
@@ -62,41 +64,36 @@ e AS (
     FROM f
 )
 SELECT cohort, date_diff('month', cohort_month, event_month) + $mob_base AS event_mob,
-       count(*)::BIGINT AS n_loans, sum(principal) AS disbursed,
-       count(event_month)::BIGINT AS event_n, coalesce(sum(event_bal) FILTER (WHERE event_month IS NOT NULL), 0)
-           AS event_bal
+       count(*)::BIGINT AS cohort_count, sum(principal) AS cohort_balance,
+       count(event_month)::BIGINT AS event_count,
+       coalesce(sum(event_bal) FILTER (WHERE event_month IS NOT NULL), 0) AS event_balance
 FROM e GROUP BY ALL ORDER BY ALL
 """  # noqa: S608 (constant SQL fragments and a view name or derive's constant subquery)
 
 
-EVENTS_SCHEMA = {"cohort": pl.Date, "event_mob": pl.Int32, "n_loans": pl.Int64, "disbursed": MONEY,
-                 "event_n": pl.Int64, "event_bal": MONEY}
+EVENTS_SCHEMA = {"cohort": pl.Date, "event_mob": pl.Int32, "cohort_count": pl.Int64, "cohort_balance": MONEY,
+                 "event_count": pl.Int64, "event_balance": MONEY}
 
 
 def _pit_sql(trans: str) -> str:
     """Per cohort x MOB: on-book loans with DPD > threshold and their balance."""
     return """
 SELECT """ + _COHORT_SQL + """ AS cohort, date_diff('month', cohort_month, month) + $mob_base AS mob,
-       count(*)::BIGINT AS pit_n, sum(balance) AS pit_bal
+       count(*)::BIGINT AS pit_count, sum(balance) AS pit_balance
 FROM """ + trans + """ l
-WHERE month BETWEEN $month_from AND $month_to AND status = 'active' AND dpd > $threshold AND """ + FILTER_SQL + """
+WHERE month BETWEEN $month_from AND $month_to AND status = 'active' AND dpd > $threshold AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """
 
 
-PIT_SCHEMA = {"cohort": pl.Date, "mob": pl.Int32, "pit_n": pl.Int64, "pit_bal": MONEY}
+PIT_SCHEMA = {"cohort": pl.Date, "mob": pl.Int32, "pit_count": pl.Int64, "pit_balance": MONEY}
 
 CURVES_SCHEMA = {
     "cohort": pl.Date, "cohort_end": pl.Date, "mob": pl.Int32, "obs_month": pl.Date,
-    "n_loans": pl.Int64, "disbursed": MONEY, "num_n": pl.Int64, "num_bal": MONEY,
+    "cohort_count": pl.Int64, "cohort_balance": MONEY, "num_count": pl.Int64, "num_balance": MONEY,
     "rate_count": pl.Float64, "rate_balance": pl.Float64, "median_count": pl.Float64, "median_balance": pl.Float64,
     "above_median_count": pl.Boolean, "above_median_balance": pl.Boolean,
 }
-
-
-def _month_diff(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Whole months from date ``a`` to date ``b`` (both first of month)."""
-    return ((b.dt.year() - a.dt.year()) * 12 + b.dt.month() - a.dt.month()).cast(pl.Int32)
 
 
 def _grid(cohorts: pl.DataFrame, grain: str, first: dt.date, last: dt.date, mob_base: int,
@@ -106,8 +103,8 @@ def _grid(cohorts: pl.DataFrame, grain: str, first: dt.date, last: dt.date, mob_
     cs = pl.col("cohort")
     ends = cohorts.with_columns(
         pl.min_horizontal(cs.dt.offset_by(f"{span}mo"), pl.lit(last)).alias("cohort_end"),
-        (pl.max_horizontal(_month_diff(cs, pl.lit(first)), pl.lit(0)) + mob_base).alias("mob_lo"),
-    ).with_columns((_month_diff(pl.col("cohort_end"), pl.lit(last)) + mob_base).alias("mob_hi"))
+        (pl.max_horizontal(month_diff_expr(cs, pl.lit(first)), pl.lit(0)) + mob_base).alias("mob_lo"),
+    ).with_columns((month_diff_expr(pl.col("cohort_end"), pl.lit(last)) + mob_base).alias("mob_hi"))
     if not include_left_censored:
         ends = ends.filter(cs >= first)
     return (
@@ -115,31 +112,27 @@ def _grid(cohorts: pl.DataFrame, grain: str, first: dt.date, last: dt.date, mob_
         .with_columns(pl.int_ranges("mob_lo", pl.col("mob_hi") + 1, dtype=pl.Int32).alias("mob"))
         .explode("mob")
         .with_columns(pl.col("cohort_end").dt.offset_by(pl.format("{}mo", pl.col("mob") - mob_base)).alias("obs_month"))
-        .select("cohort", "cohort_end", "mob", "obs_month", "n_loans", "disbursed")
+        .select("cohort", "cohort_end", "mob", "obs_month", "cohort_count", "cohort_balance")
     )
 
 
 def _cumulative(grid: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """Add the events up to each MOB (num_n, num_bal) to the grid."""
+    """Add the events up to each MOB (num_count, num_balance) to the grid."""
     cum = (
         events.filter(pl.col("event_mob").is_not_null())
         .sort("cohort", "event_mob")
         .select("cohort", pl.col("event_mob").alias("mob"),
-                pl.col("event_n").cum_sum().over("cohort").alias("num_n"),
-                pl.col("event_bal").cum_sum().over("cohort").alias("num_bal"))
+                pl.col("event_count").cum_sum().over("cohort").alias("num_count"),
+                pl.col("event_balance").cum_sum().over("cohort").alias("num_balance"))
     )
     joined = grid.sort("cohort", "mob").join_asof(cum, on="mob", by="cohort", strategy="backward",
                                                   check_sortedness=False)
-    return joined.with_columns(pl.col("num_n").fill_null(0), pl.col("num_bal").fill_null(0))
-
-
-def _rate(num: str, den: str) -> pl.Expr:
-    d = pl.col(den).cast(pl.Float64)
-    return pl.col(num).cast(pl.Float64) / pl.when(d != 0).then(d)
+    return joined.with_columns(pl.col("num_count").fill_null(0), pl.col("num_balance").fill_null(0))
 
 
 def _with_rates(df: pl.DataFrame) -> pl.DataFrame:
-    df = df.with_columns(_rate("num_n", "n_loans").alias("rate_count"), _rate("num_bal", "disbursed").alias("rate_balance"))
+    df = df.with_columns(safe_div("num_count", "cohort_count").alias("rate_count"),
+                         safe_div("num_balance", "cohort_balance").alias("rate_balance"))
     for basis in ("count", "balance"):
         rate = pl.col(f"rate_{basis}")
         df = df.with_columns(rate.median().over("mob").alias(f"median_{basis}")).with_columns(
@@ -147,7 +140,7 @@ def _with_rates(df: pl.DataFrame) -> pl.DataFrame:
     return df
 
 
-def vintage_curves(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str = "ever", threshold: int = 30,
+def vintage_curves(con: duckdb.DuckDBPyConnection, *, grain: str = "month", measure: str = "ever", threshold: int = 30,
                    branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
                    include_left_censored: bool = False, mob_base: int = 0,
                    keep_exits: tuple[str, ...] = DISPOSAL_STATUSES) -> pl.DataFrame:
@@ -163,20 +156,20 @@ def vintage_curves(con: duckdb.DuckDBPyConnection, grain: str = "month", measure
     if not store_months:
         return pl.DataFrame(schema=CURVES_SCHEMA)
     first, last = store_months[0], store_months[-1]
-    base = filter_params(branches, products) | {"grain": grain, "threshold": threshold, "mob_base": mob_base}
-    facts, facts_params = derived.loan_facts_source(con)
-    keep = duckdb.Value(list(keep_exits), duckdb.list_type(duckdb.sqltype("VARCHAR")))
+    base = slice_params(branches, products) | {"grain": grain, "threshold": threshold, "mob_base": mob_base}
+    facts, facts_params = derived.source(con, "loan_facts")
+    keep = list_param(keep_exits)
     events = query(con, _events_sql(facts), base | facts_params | {"measure": measure, "keep_exits": keep},
                    EVENTS_SCHEMA)
-    cohorts = events.group_by("cohort").agg(pl.col("n_loans").sum(), pl.col("disbursed").sum().cast(MONEY))
+    cohorts = events.group_by("cohort").agg(pl.col("cohort_count").sum(), pl.col("cohort_balance").sum().cast(MONEY))
     grid = _grid(cohorts, grain, first, last, mob_base, include_left_censored)
     curves = _cumulative(grid, events)
     if measure == "pit":
-        trans, trans_params = derived.transitions_source(con, first, last)
+        trans, trans_params = derived.source(con, "transitions", month_from=first, month_to=last)
         pit = query(con, _pit_sql(trans), base | trans_params | {"month_from": first, "month_to": last}, PIT_SCHEMA)
         curves = curves.join(pit, on=["cohort", "mob"], how="left").with_columns(
-            (pl.col("num_n") + pl.col("pit_n").fill_null(0)).alias("num_n"),
-            (pl.col("num_bal") + pl.col("pit_bal").fill_null(0)).alias("num_bal"))
+            (pl.col("num_count") + pl.col("pit_count").fill_null(0)).alias("num_count"),
+            (pl.col("num_balance") + pl.col("pit_balance").fill_null(0)).alias("num_balance"))
     return _with_rates(curves).select(
         pl.col(name).cast(dtype) for name, dtype in CURVES_SCHEMA.items()).sort("cohort", "mob")
 
@@ -185,7 +178,7 @@ def vintage_curves(con: duckdb.DuckDBPyConnection, grain: str = "month", measure
 
 
 def cohort_label(cohort: dt.date, grain: str) -> str:
-    return f"{cohort.year}Q{(cohort.month - 1) // 3 + 1}" if grain == "quarter" else f"{cohort:%Y-%m}"
+    return quarter_label(cohort) if grain == "quarter" else month_label(cohort)
 
 
 def cohort_label_expr(grain: str, column: str = "cohort") -> pl.Expr:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analytics.core import store
+from analytics.core.months import window_start
 from analytics.metrics import aging, causes, classification, drilldown, portfolio, rollrate, trends, vintage
 from analytics.metrics.drilldown import DrillSpec
 
@@ -25,35 +26,37 @@ from analytics.metrics.drilldown import DrillSpec
 def page_calls(month: dt.date, branches: tuple[str, ...] = (),
                products: tuple[str, ...] = ()) -> dict[str, list[tuple[Callable, tuple, dict]]]:
     """What each page computes on first load with its default widgets and the given sidebar filters."""
-    first = portfolio.add_months(month, -35)
-    everything = (branches, products)
+    first = window_start(month)
+    s = {"branches": branches, "products": products}
     calls = {
         "资产质量总览 overview": [
             (portfolio.dimensions, (), {}),
-            (portfolio.kpi_tiles, (month, *everything), {}),
-            (portfolio.quality_by, (("month",), *everything, first, month), {}),
+            (portfolio.kpi_tiles, (), {"month": month, **s}),
+            (portfolio.quality_by, (), {**s, "month_from": first, "month_to": month}),
         ],
         "五级分类与迁徙 classification": [
-            (classification.quality_views, (month, *everything, portfolio.PBOC_2002), {"lang": "zh"}),
-            (classification.below_floor_by_branch, (month, *everything), {}),
-            (classification.transition_base, (classification.period_start(month, "quarter"), month, *everything), {}),
+            (classification.quality_views, (), {"month": month, **s}),
+            (classification.below_floor_by_branch, (), {"month": month, **s}),
+            (classification.transition_base, (), {"start_month": classification.period_start(month, "quarter"),
+                                                   "end_month": month, **s}),
         ],
         "账龄分析 aging": [
-            (aging.aging_base, (*everything, month, month), {}),
-            (aging.aging_trend_base, (*everything, first, month), {}),
-            (aging.aging_report, (month, *everything, "m", None, "zh"), {}),
+            (aging.aging_base, (), {**s, "month_from": month, "month_to": month}),
+            (aging.aging_trend_base, (), {**s, "month_from": first, "month_to": month}),
+            (aging.aging_report, (), {"month": month, **s, "scheme": "m"}),
         ],
-        "Vintage": [(vintage.vintage_curves, ("month", "ever", 30, *everything, False), {})],
+        "Vintage": [(vintage.vintage_curves, (), {"grain": "month", "measure": "ever", "threshold": 30, **s})],
         "滚动率 roll rates": [
-            (rollrate.roll_rates, everything, {}),
-            (rollrate.transition_matrix, (month, *everything), {}),
+            (rollrate.roll_rates, (), s),
+            (rollrate.roll_matrix, (), {"month": month, **s}),
         ],
-        "逾期趋势 trends": [(trends.trend_series, ("total", *everything, month, first), {})],
+        "逾期趋势 trends": [(trends.trend_series, (), {"dimension": "total", **s, "month_from": first,
+                                                     "month_to": month})],
         "逾期原因 causes": [
-            (causes.pareto, (month, "balance", *everything), {}),
-            (causes.mix_over_time, (month, first, *everything), {}),
-            (causes.cross_table, (month, "branch", "balance", *everything), {}),
-            (causes.cause_qoq, (month, *everything), {}),
+            (causes.pareto, (), {"month": month, "basis": "balance", **s}),
+            (causes.mix_over_time, (), {"month_from": first, "month_to": month, **s}),
+            (causes.cross_table, (), {"month": month, "dimension": "branch", "basis": "balance", **s}),
+            (causes.cause_qoq, (), {"month": month, **s}),
         ],
         "借据明细 drill-down (overdue loans)": [
             (drilldown.loans_behind, (DrillSpec(month=month, branches=branches, products=products, dpd_min=1),), {}),

@@ -27,6 +27,9 @@ import pyarrow as pa
 
 from analytics import derived
 from analytics.core import schema, store
+from analytics.core.months import from_index as month_date
+from analytics.core.months import month_index
+from analytics.core.rules import DEFAULT_FLOOR
 
 DEFAULT_LOANS = 60_000
 DEFAULT_MONTHS = 36
@@ -36,15 +39,6 @@ BURN_IN_MONTHS = 24  # simulated before the window so its first month has a seas
 BACK_BOOK_MONTHS = 36  # weight of the pre-simulation book against originations, in months of volume
 
 # --- calendar ---------------------------------------------------------------------------------
-
-
-def month_index(day: dt.date) -> int:
-    """Months since year 0: consecutive months differ by one."""
-    return day.year * 12 + day.month - 1
-
-
-def month_date(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _first_day(index: np.ndarray | int) -> np.ndarray:
@@ -375,12 +369,6 @@ def _dpd(t: int, n: np.ndarray, due_day: np.ndarray) -> np.ndarray:
     return np.where(n > 0, _month_end(t) - oldest, 0)
 
 
-def floor_by_dpd(dpd: np.ndarray, tech_overdue: np.ndarray) -> np.ndarray:
-    """The regulatory minimum class by DPD (DOMAIN §1.2)."""
-    return np.select([dpd > 360, dpd > 270, dpd > 90, (dpd >= 1) & ~(tech_overdue & (dpd <= 7))],
-                     [5, 4, 3, 2], 1).astype(np.int8)
-
-
 def _per_loan(loans, field: str) -> np.ndarray:
     return np.array([getattr(p, field) for p in PRODUCTS.values()])[loans["product"]]
 
@@ -571,7 +559,7 @@ class _Book:
         """Booked class: the DPD floor plus judgment (holds after cures and restructures, watch list)."""
         loans = self.loans
         dpd = self.dpd[i]
-        floor = floor_by_dpd(dpd, self.tech[i])
+        floor = DEFAULT_FLOOR.classify(dpd, self.tech[i])
         card = loans["product"][i] == CARD  # the stricter card schedule: 可疑 beyond 120, 损失 beyond 180 DPD
         floor = np.maximum(floor, np.select([card & (dpd > 180), card & (dpd > 120)], [5, 4], 1))
         # a cured NPL loan stays NPL for six months; a restructured one stays at least 关注 for a year
@@ -878,7 +866,7 @@ def write_demo(root: str | Path, tables: dict[str, pl.DataFrame], force: bool = 
         for name, table in schema.TABLES.items():
             store.write_table(fresh, table, tables[name])
         _carry_over_notes(root, fresh)
-        _swap_into_place(fresh, root)
+        store.swap_dir(fresh, root)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
@@ -899,22 +887,6 @@ def _carry_over_notes(root: Path, fresh: Path) -> None:
         for entry in root.iterdir():
             if entry.is_file() and entry.suffix != ".parquet":
                 shutil.copy2(entry, fresh / entry.name)
-
-
-def _swap_into_place(fresh: Path, root: Path) -> None:
-    """Rename ``fresh`` to ``root``; an existing root is moved aside and removed only after success."""
-    if not root.exists():
-        fresh.rename(root)
-        return
-    aside = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-old-"))
-    root.rename(aside / root.name)
-    try:
-        fresh.rename(root)
-    except BaseException:
-        (aside / root.name).rename(root)
-        aside.rmdir()
-        raise
-    shutil.rmtree(aside)
 
 
 def _build_derived(root: Path) -> None:

@@ -11,6 +11,10 @@ from polars.testing import assert_frame_equal
 
 from analytics import derived
 from analytics.core import store
+from analytics.core.schema import MONEY
+from analytics.derived import REGISTRY
+from analytics.derived import builder as build_module
+from analytics.derived.builder import compute
 from tests.derived_book import APR, DEC23, FEB, JAN, MAR, D, write
 
 NULL_D = None
@@ -28,7 +32,7 @@ def test_loan_facts_by_hand(tmp_path):
     root = write(tmp_path / "store")
     derived.build(root)
     con = store.connect(root)
-    facts = store.query(con, "SELECT * FROM loan_facts ORDER BY loan_id", schema=derived.LOAN_FACTS_SCHEMA)
+    facts = store.query(con, "SELECT * FROM loan_facts ORDER BY loan_id", schema=REGISTRY["loan_facts"].schema)
     expected = pl.DataFrame({
         "loan_id": ["L1", "L2", "L3", "L4", "L5"],
         "branch_id": ["B1", "B1", "B2", "B1", "B1"],
@@ -49,7 +53,7 @@ def test_loan_facts_by_hand(tmp_path):
         "exit_month": [None, MAR, APR, None, None],
         "exit_status": [None, "paid_off", "written_off", None, None],
         "exit_balance": [None, D(0), D(3000), None, None],
-    }, schema=derived.LOAN_FACTS_SCHEMA)
+    }, schema=REGISTRY["loan_facts"].schema)
     assert_frame_equal(facts, expected)
 
 
@@ -72,7 +76,7 @@ def test_transitions_by_hand(tmp_path):
             (APR, "L5", 0, 0, "active", D(740), D(720)),
         ],
         schema={"month": pl.Date, "loan_id": pl.String, "from_bucket": pl.Int8, "to_bucket": pl.Int8,
-                "status": pl.String, "prev_balance": derived.MONEY, "balance": derived.MONEY},
+                "status": pl.String, "prev_balance": MONEY, "balance": MONEY},
         orient="row",
     )
     assert_frame_equal(got.cast(expected.schema), expected)
@@ -85,13 +89,13 @@ def test_inline_fallback_equals_derived_view(tmp_path):
     root = write(tmp_path / "store")
     con = store.connect(root)
     assert not derived.has_view(con, "transitions")
-    inline_facts = derived.loan_facts(con)
-    inline_trans = derived.transitions(con, JAN, APR)
+    inline_facts = compute(con, "loan_facts")
+    inline_trans = compute(con, "transitions", month_from=JAN, month_to=APR)
     derived.build(root)
     con = store.connect(root)
     assert derived.has_view(con, "loan_facts") and derived.has_view(con, "transitions")
-    view_facts = store.query(con, "SELECT * FROM loan_facts", schema=derived.LOAN_FACTS_SCHEMA)
-    view_trans = store.query(con, "SELECT * FROM transitions", schema=derived.TRANSITIONS_SCHEMA)
+    view_facts = store.query(con, "SELECT * FROM loan_facts", schema=REGISTRY["loan_facts"].schema)
+    view_trans = store.query(con, "SELECT * FROM transitions", schema=REGISTRY["transitions"].schema)
     assert_frame_equal(view_facts.sort("loan_id"), inline_facts.sort("loan_id"))
     assert_frame_equal(view_trans.sort("month", "loan_id"), inline_trans.sort("month", "loan_id"))
 
@@ -110,7 +114,7 @@ def test_rebuild_replaces_and_empty_store_removes(tmp_path):
 
 
 def test_month_arithmetic_dates():
-    params = derived.transitions_params(JAN, APR)
+    params = REGISTRY["transitions"].params(JAN, APR)
     assert params == {"t_from": JAN, "t_to": APR, "p_from": DEC23, "p_to": dt.date(2024, 3, 1)}
 
 
@@ -123,13 +127,17 @@ def test_failed_rebuild_drops_the_old_set(tmp_path, monkeypatch):
     shutil.rmtree(root / "snapshots")
     store.write_table(root, "snapshots", snaps)  # L3 removed from the store
 
-    def boom(con):
-        raise RuntimeError("disk full")
+    real = build_module._write
 
-    monkeypatch.setattr(derived.portfolio, "quality_cube", boom)
+    def boom(con, table, folder, months):
+        if table.name == "aging_cube":
+            raise RuntimeError("disk full")
+        real(con, table, folder, months)
+
+    monkeypatch.setattr(build_module, "_write", boom)
     with pytest.raises(RuntimeError):
         derived.build(root)
     assert not (root / "derived").exists()
     con = store.connect(root)
     assert not derived.has_view(con, "loan_facts")
-    assert "L3" not in derived.loan_facts(con).filter(pl.col("first_month").is_not_null())["loan_id"].to_list()
+    assert "L3" not in compute(con, "loan_facts").filter(pl.col("first_month").is_not_null())["loan_id"].to_list()

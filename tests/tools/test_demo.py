@@ -10,6 +10,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analytics.core import schema, store
+from analytics.core.months import from_index
+from analytics.core.rules import DEFAULT_FLOOR
 from analytics.tools import demo
 
 LOANS, MONTHS, SEED, END = 3_000, 15, 42, dt.date(2026, 10, 1)
@@ -276,7 +278,7 @@ def test_targets_cover_every_branch_and_quarter(tables):
 
 
 def _floor(s: pl.DataFrame) -> pl.Series:
-    return pl.Series(demo.floor_by_dpd(s["dpd"].to_numpy(), s["tech_overdue"].to_numpy()))
+    return pl.Series(DEFAULT_FLOOR.classify(s["dpd"].to_numpy(), s["tech_overdue"].to_numpy()))
 
 
 def test_booked_below_the_floor_only_in_the_misclassifying_branch(snaps):
@@ -328,9 +330,9 @@ def test_the_bad_vintage_is_worse_at_six_months_on_book(snaps):
 
 def test_stories_sit_inside_the_window():
     story = demo.stories(36, END)
-    assert [demo.month_date(m) for m in story.bad_vintage] == [dt.date(2024, 10, 1), dt.date(2024, 11, 1),
+    assert [from_index(m) for m in story.bad_vintage] == [dt.date(2024, 10, 1), dt.date(2024, 11, 1),
                                                                  dt.date(2024, 12, 1)]
-    assert demo.month_date(story.shock[0]) == dt.date(2025, 5, 1) and len(story.shock) == 6
+    assert from_index(story.shock[0]) == dt.date(2025, 5, 1) and len(story.shock) == 6
 
 
 # --- determinism, writing and the command line ------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The registry of derived tables: one entry per table (name, SQL over the base views, schema, partitioning).
+
+Derived tables are rebuilt from the store after every store change (``analytics.derived.build``) and are
+never imported. Readers never decide "derived view or inline SQL" themselves: they ask
+``analytics.derived.source(con, name, ...)``, which names the built view when it exists and otherwise the
+same SQL as an inline subquery (one fallback rule; results are identical, tests prove it).
+
+- ``quality_cube``: month x branch x product counts and balances of every named measure (on-book loans).
+- ``aging_cube``: month x branch x product x (M-bucket, regulatory band) counts, balances, NPL.
+- ``loan_facts``: one row per loan: cohort, branch, product, principal, first/last month, the first month
+  with DPD > 0 / 30 / 60 / 90 and the balance then (frozen), exit month, status and balance.
+- ``transitions`` (partitioned by month): one row per loan-month on book at t or leaving the book at t: the
+  M-bucket at t-1 (NULL when not on book at t-1), at t (NULL on an exit row), status, DPD, balances at t-1, t.
+
+Balance of a row (``BALANCE_SQL``): outstanding principal, except on a disposal row (written off,
+transferred, foreclosed), where it is the disposed principal: a loan removed keeps the balance it left with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from analytics.core.measures import MEASURES
+from analytics.core.months import add_months
+from analytics.core.rules import M_BUCKET_SQL, REG_BAND_SQL
+from analytics.core.schema import MONEY
+
+EVER_THRESHOLDS = (0, 30, 60, 90)  # "X+" means DPD > X; 0 means any overdue (DPD >= 1)
+
+BALANCE_SQL = """CASE WHEN status IN ('written_off', 'transferred', 'foreclosed')
+    THEN disposed_principal ELSE outstanding_principal END"""
+
+
+@dataclass(frozen=True)
+class DerivedTable:
+    name: str
+    sql: str  # over the base views; parameters (if any) come from ``params``
+    schema: dict[str, pl.DataType]
+    partition: str | None = None  # hive partition column; built in chunks of months
+    params: Callable[[dt.date, dt.date], dict[str, object]] = field(default=lambda month_from, month_to: {})
+    # For a partitioned table, ``sql`` covers the months [$t_from, $t_to] given by ``params``.
+
+
+# --- quality cube ------------------------------------------------------------------------------------
+
+def _quality_sql() -> str:
+    aggs = []
+    for name, m in MEASURES.items():
+        aggs.append("count(*) FILTER (WHERE " + m.sql + ")::BIGINT AS " + name + "_count")
+        aggs.append("coalesce(sum(s.outstanding_principal) FILTER (WHERE " + m.sql + "), 0) AS " + name + "_balance")
+    return ("SELECT s.month, l.branch_id, l.product,\n  " + ",\n  ".join(aggs)
+            + "\nFROM snapshots s JOIN loans l USING (loan_id)\nWHERE s.status = 'active'\nGROUP BY ALL")
+
+
+QUALITY_CUBE = DerivedTable(
+    "quality_cube", _quality_sql(),
+    {"month": pl.Date, "branch_id": pl.String, "product": pl.String}
+    | {f"{name}_{basis}": (pl.Int64 if basis == "count" else MONEY) for name in MEASURES
+       for basis in ("count", "balance")},
+)
+
+# --- aging cube --------------------------------------------------------------------------------------
+
+AGING_VALUES_SQL = """count(*)::BIGINT AS total_count,
+       sum(s.outstanding_principal) AS total_balance,
+       sum(s.overdue_principal) AS overdue_principal,
+       count(*) FILTER (WHERE """ + MEASURES["npl"].sql + """)::BIGINT AS npl_count,
+       coalesce(sum(s.outstanding_principal) FILTER (WHERE """ + MEASURES["npl"].sql + """), 0) AS npl_balance"""
+BUCKETS_SQL = "(" + M_BUCKET_SQL + ")::TINYINT AS m_bucket, (" + REG_BAND_SQL + ")::TINYINT AS reg_band"
+AGING_VALUES_SCHEMA = {"total_count": pl.Int64, "total_balance": MONEY, "overdue_principal": MONEY,
+                       "npl_count": pl.Int64, "npl_balance": MONEY}
+
+AGING_CUBE = DerivedTable(
+    "aging_cube",
+    "SELECT s.month, l.branch_id, l.product, " + BUCKETS_SQL + ",\n       " + AGING_VALUES_SQL
+    + "\nFROM snapshots s JOIN loans l USING (loan_id)\nWHERE s.status = 'active'\nGROUP BY ALL",
+    {"month": pl.Date, "branch_id": pl.String, "product": pl.String, "m_bucket": pl.Int8, "reg_band": pl.Int8}
+    | AGING_VALUES_SCHEMA,
+)
+
+# --- loan facts --------------------------------------------------------------------------------------
+
+
+def _ever_columns() -> str:
+    cols = []
+    for x in EVER_THRESHOLDS:
+        cols.append("min(month) FILTER (WHERE dpd > $over" + str(x) + ") AS first_over" + str(x) + "_month")
+        cols.append("arg_min(bal, month) FILTER (WHERE dpd > $over" + str(x) + ") AS first_over" + str(x) + "_bal")
+    return ",\n        ".join(cols)
+
+
+LOAN_FACTS = DerivedTable(
+    "loan_facts",
+    """
+WITH s AS (
+    SELECT loan_id, month, dpd, status, """ + BALANCE_SQL + """ AS bal FROM snapshots
+),
+agg AS (
+    SELECT loan_id, min(month) AS first_month, max(month) AS last_month,
+        """ + _ever_columns() + """,
+        min(month) FILTER (WHERE status <> 'active') AS exit_month,
+        arg_min(status, month) FILTER (WHERE status <> 'active') AS exit_status,
+        arg_min(bal, month) FILTER (WHERE status <> 'active') AS exit_balance
+    FROM s GROUP BY loan_id
+)
+SELECT l.loan_id, l.branch_id, l.product, CAST(date_trunc('month', l.origination_date) AS DATE) AS cohort_month,
+       l.principal, a.* EXCLUDE (loan_id)
+FROM loans l LEFT JOIN agg a USING (loan_id)
+ORDER BY cohort_month, l.loan_id
+""",  # noqa: S608 (constant SQL fragments only; every value is a bound parameter)
+    {
+        "loan_id": pl.String, "branch_id": pl.String, "product": pl.String, "cohort_month": pl.Date,
+        "principal": MONEY, "first_month": pl.Date, "last_month": pl.Date,
+        **{k: v for x in EVER_THRESHOLDS
+           for k, v in ((f"first_over{x}_month", pl.Date), (f"first_over{x}_bal", MONEY))},
+        "exit_month": pl.Date, "exit_status": pl.String, "exit_balance": MONEY,
+    },
+    params=lambda month_from, month_to: {f"over{x}": x for x in EVER_THRESHOLDS},
+)
+
+# --- transitions -------------------------------------------------------------------------------------
+
+TRANSITIONS = DerivedTable(
+    "transitions",
+    """
+WITH cur AS (
+    SELECT month, loan_id, status, dpd, """ + BALANCE_SQL + """ AS balance, """ + M_BUCKET_SQL + """ AS bucket
+    FROM snapshots WHERE month BETWEEN $t_from AND $t_to
+),
+prev AS (
+    SELECT CAST(month + INTERVAL 1 MONTH AS DATE) AS month, loan_id,
+           """ + M_BUCKET_SQL + """ AS from_bucket, outstanding_principal AS prev_balance
+    FROM snapshots WHERE month BETWEEN $p_from AND $p_to AND status = 'active'
+)
+SELECT c.month, c.loan_id, l.branch_id, l.product,
+       CAST(date_trunc('month', l.origination_date) AS DATE) AS cohort_month,
+       p.from_bucket,
+       CASE WHEN c.status = 'active' THEN c.bucket END AS to_bucket,
+       c.status, c.dpd, p.prev_balance, c.balance
+FROM cur c
+JOIN loans l ON l.loan_id = c.loan_id
+LEFT JOIN prev p ON p.loan_id = c.loan_id AND p.month = c.month
+WHERE c.status = 'active' OR p.loan_id IS NOT NULL
+""",  # noqa: S608 (constant SQL fragments only)
+    {
+        "month": pl.Date, "loan_id": pl.String, "branch_id": pl.String, "product": pl.String,
+        "cohort_month": pl.Date, "from_bucket": pl.Int8, "to_bucket": pl.Int8, "status": pl.String,
+        "dpd": pl.Int32, "prev_balance": MONEY, "balance": MONEY,
+    },
+    partition="month",
+    params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to,
+                                         "p_from": add_months(month_from, -1), "p_to": add_months(month_to, -1)},
+)
+
+REGISTRY: dict[str, DerivedTable] = {t.name: t for t in (QUALITY_CUBE, AGING_CUBE, LOAN_FACTS, TRANSITIONS)}

@@ -1,0 +1,72 @@
+"""The label catalogue of the UI: every code the analytics return, turned into 中文 / English.
+
+Analytics return codes (product ``mortgage``, class ``3``, cause ``not_reported``, bucket ``2``, rate
+``class1`` ...). The contract's own code names (``analytics.core.schema.LABELS``, which the importer also
+reads to map a bank's wording) are the base; this module adds what only the screens need: measures,
+migration rates, end states, buckets and report rows. ``ui.label`` reads it in the language of the run.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analytics.core import schema
+from analytics.core.rules import M_BUCKET_DPD, M_BUCKET_LABELS, REG_BAND_LABELS, REG_BAND_LABELS_EN
+
+Pair = tuple[str, str]
+
+CATALOGUE: dict[str, dict[str, Pair]] = {
+    **schema.LABELS,
+    "overdue_cause": {**schema.LABELS["overdue_cause"], "not_reported": ("未填报", "Not reported")},
+    "class": {"1": ("正常类", "Pass"), "2": ("关注类", "Special mention"), "3": ("次级类", "Substandard"),
+              "4": ("可疑类", "Doubtful"), "5": ("损失类", "Loss")},
+    "measure": {
+        "total": ("贷款余额", "Total loans"), "overdue": ("逾期贷款", "Overdue loans"),
+        "dpd30": ("逾期30天以上", "30+ DPD"), "dpd60": ("逾期60天以上", "60+ DPD"), "dpd90": ("逾期90天以上", "90+ DPD"),
+        "class1": ("正常类", "Pass"), "class2": ("关注类", "Special mention"), "class3": ("次级类", "Substandard"),
+        "class4": ("可疑类", "Doubtful"), "class5": ("损失类", "Loss"), "npl": ("不良贷款", "NPL"),
+    },
+    "migration": {
+        "class1": ("正常类贷款迁徙率", "Pass migration rate"),
+        "class2": ("关注类贷款迁徙率", "Special-mention migration rate"),
+        "class3": ("次级类贷款迁徙率", "Substandard migration rate"),
+        "class4": ("可疑类贷款迁徙率", "Doubtful migration rate"),
+        "performing": ("正常贷款迁徙率", "Performing-loan migration rate"),
+    },
+    "bucket_m": {str(i): (f"{name} ({M_BUCKET_DPD[i]})",) * 2 for i, name in enumerate(M_BUCKET_LABELS)},
+    "bucket_reg": {str(i): pair for i, pair in enumerate(zip(REG_BAND_LABELS, REG_BAND_LABELS_EN, strict=True))},
+    "report_row": {"8": ("逾期小计", "Overdue subtotal"), "9": ("合计", "Total")},
+}
+
+
+def label(kind: str, code: object, lang: str) -> str:
+    """The label of ``code`` in ``lang`` ("zh" or "en"); unknown codes pass through as text."""
+    pair = CATALOGUE.get(kind, {}).get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def label_map(kind: str, lang: str) -> dict[str, str]:
+    return {code: label(kind, code, lang) for code in CATALOGUE[kind]}
+
+
+def bucket_labels(scheme: str, lang: str) -> list[str]:
+    """Labels of buckets 0..7 of scheme ``m`` (M-buckets with their DPD range) or ``reg``."""
+    kind = "bucket_m" if scheme == "m" else "bucket_reg"
+    return [label(kind, i, lang) for i in range(len(M_BUCKET_LABELS))]
+
+
+def with_code_labels(df: pl.DataFrame, lang: str, columns: dict[str, str] | None = None) -> pl.DataFrame:
+    """Replace code columns by their labels: columns named like a catalogue kind (product, status,
+    overdue_cause, booked_class ...) and those given in ``columns`` as {column: kind}."""
+    kinds = {kind: kind for kind in schema.LABELS if kind in df.columns} | (columns or {})
+    return df.with_columns(
+        pl.col(col).cast(pl.String).replace_strict(label_map(kind, lang), default=pl.col(col).cast(pl.String))
+        for col, kind in kinds.items() if col in df.columns
+    )
+
+
+def with_label_column(df: pl.DataFrame, column: str, labels: dict[str, str], name: str = "label") -> pl.DataFrame:
+    """Add ``name`` with the display label of ``column`` (unknown codes pass through), as the first column."""
+    return df.with_columns(pl.col(column).replace(labels).alias(name)).select(name, pl.exclude(name))
