@@ -51,7 +51,7 @@ ui.show_table(
 if not shown.is_empty():
     st.subheader(ui.tr("单笔借据历史", "One loan's history"))
     loan_id = st.selectbox(ui.tr("借据号", "Loan id"), shown["loan_id"].head(500).to_list(), key="dd_loan")
-    history = app_data.run(drilldown.loan_history, loan_id)
+    history = app_data.run(drilldown.loan_history, loan_id=loan_id)
     fig = go.Figure()
     fig.add_bar(x=history["month"].to_list(), y=[float(v) for v in history["outstanding_principal"]],
                 name=ui.tr("本金余额(元)", "Outstanding (CNY)"))

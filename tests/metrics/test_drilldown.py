@@ -53,7 +53,7 @@ def test_cohort_and_ever_reached(con):
 
 
 def test_loan_history_and_find(con):
-    hist = drilldown.loan_history(con, "L3")
+    hist = drilldown.loan_history(con, loan_id="L3")
     assert hist["month"].to_list() == [SEP, OCT]
     assert hist["status"].to_list() == ["active", "written_off"]
     loans = drilldown.loans_behind(con, DrillSpec(month=SEP))
