@@ -262,7 +262,7 @@ else:
                            format_func=ui.options({s: state_name(s) for s in end_states}))
     with x3:
         ui.drill_button(DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
-                                  exits_in_period=cell_to in EXIT_STATUSES,
+                                  rows="first_exit" if cell_to in EXIT_STATUSES else "at_month",
                                   title=f"{class_name(cell_from)} → {state_name(cell_to)}",
                                   **cl.matrix_cell_spec_args(cell_from, cell_to)), "cl_cell_drill")
 

@@ -1,43 +1,60 @@
 """The loans behind a number.
 
-Every page describes the number a user clicked as a ``DrillSpec`` (month, portfolio filters and
-the criteria that define the number); ``loans_behind`` returns those loans with their key fields
-and ``loan_history`` one loan's monthly path.
+Every page describes the number a user clicked as a ``DrillSpec`` (month, portfolio filters, one row mode
+and the criteria that define the number); ``loans_behind`` returns those loans with their key fields,
+``describe`` the criteria as message keys for the page to put into words, and ``loan_history`` one loan's
+monthly path.
+
+The query is composed from constant fragments: one short candidate query per row mode (only the predicates
+it needs, so DuckDB reads only the month partitions it must) inside one outer query that joins the loan,
+its branch and its previous-month state and applies the criteria the spec sets. Every value is a bound
+parameter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
+from analytics.core.months import add_months
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
 from analytics.core.schema import MONEY
+from analytics.core.slice import SLICE_SQL, list_param, slice_params
 from analytics.core.store import query
+
+ROW_MODES = ("at_month", "first_exit", "latest", "first_hit")
+"""Which snapshot row of each loan is listed (see ``DrillSpec.rows``)."""
 
 
 @dataclass(frozen=True)
 class DrillSpec:
-    """Criteria that select loan rows of the snapshot at ``month``. None / () means "any".
+    """Criteria that select loan rows. None / () / False means "any".
 
-    - ``statuses``: snapshot status at ``month`` (default: on book).
-    - ``prev_month`` with ``prev_*``: the loan's state one snapshot earlier (transition cells).
+    - ``rows``: which row of each loan is listed and tested against the criteria:
+      "at_month" (default) the loan's row at ``month``;
+      "first_exit" (needs ``prev_month``) each loan's first exit row (status not active) in
+      (``prev_month``, ``month``]: loans that left the book during the period;
+      "latest" each loan's latest row at or before ``month`` (so a cohort's loans that left the book earlier
+      are listed at their exit row; vintage points);
+      "first_hit" (needs ``ever_dpd_min``) each loan's first row at or before ``month`` with
+      DPD ≥ ``ever_dpd_min``: the balance an ever-X+ vintage point freezes at first hit.
+    - ``statuses``: status of the listed row (default: on book).
+    - ``dpd_min``/``dpd_max``, ``classes``, ``causes``: DPD range, booked class, overdue cause of that row.
+    - ``prev_month`` with ``prev_*``: the loan's state one snapshot earlier (transition cells); with a
+      ``prev_month`` the loan must have a snapshot there (except for ``new_overdue``).
     - ``cohort_start``/``cohort_end``: origination month range (inclusive, first-of-month dates).
     - ``ever_dpd_min``: the loan reached at least this DPD in any snapshot up to ``month``.
-    - ``below_floor``: booked class better than the regulatory floor.
-    - ``new_overdue``: DPD ≥ 1 at ``month`` and not overdue (DPD 0 or absent) at ``prev_month``
-      (default: the month before ``month``), as ``analytics.trends`` counts new overdue.
-    - ``cause_not_reported``: overdue cause is null (未填报).
-    - ``exits_in_period`` (with ``prev_month``): instead of the row at ``month``, each loan's first exit row
-      (status not active) in (``prev_month``, ``month``]: loans that left the book during the period.
-    - ``latest_row``: instead of the row at ``month``, each loan's latest row at or before ``month`` (so a
-      cohort's loans that left the book earlier are listed at their exit row; vintage points).
-    - ``hit_row`` (with ``ever_dpd_min``): instead of the row at ``month``, each loan's first row at or before
-      ``month`` with DPD ≥ ``ever_dpd_min``: the balance an ever-X+ vintage point freezes at first hit.
     - ``ever_mob_max`` (with ``ever_dpd_min``): the ever window also ends at the loan's own months on book
       ``ever_mob_max`` (MOB0 = origination month), e.g. a quarter cohort at one MOB.
+    - ``below_floor``: booked class better than the regulatory floor.
+    - ``new_overdue``: DPD ≥ 1 at ``month`` and not overdue (DPD 0 or absent) at ``prev_month``
+      (default: the month before ``month``), as ``analytics.metrics.trends`` counts new overdue.
+    - ``cause_not_reported``: overdue cause is null (未填报).
+
+    Contradictory combinations raise ValueError when the spec is built.
     """
 
     month: dt.date
@@ -59,10 +76,39 @@ class DrillSpec:
     new_overdue: bool = False
     cause_not_reported: bool = False
     title: str = ""
-    exits_in_period: bool = False
-    latest_row: bool = False
+    rows: str = "at_month"
     ever_mob_max: int | None = None
-    hit_row: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rows not in ROW_MODES:
+            raise ValueError(f"DrillSpec.rows must be one of {ROW_MODES}, not {self.rows!r}")
+        if self.rows == "first_exit":
+            if self.prev_month is None:
+                raise ValueError("rows='first_exit' lists the exits in (prev_month, month]: give prev_month")
+            if "active" in self.statuses:
+                raise ValueError("rows='first_exit' lists exit rows, never 'active' ones: give exit statuses or ()")
+        if self.rows == "first_hit" and self.ever_dpd_min is None:
+            raise ValueError("rows='first_hit' lists each loan's first row with DPD >= ever_dpd_min: give ever_dpd_min")
+        if self.ever_mob_max is not None and self.ever_dpd_min is None:
+            raise ValueError("ever_mob_max bounds the window of ever_dpd_min: give ever_dpd_min")
+        has_prev_criteria = (self.prev_dpd_min is not None or self.prev_dpd_max is not None
+                             or bool(self.prev_classes))
+        if has_prev_criteria and self.prev_month is None and not self.new_overdue:
+            raise ValueError("prev_dpd_min / prev_dpd_max / prev_classes describe the state at prev_month: "
+                             "give prev_month")
+        if self.prev_month is not None and self.prev_month >= self.month:
+            raise ValueError(f"prev_month {self.prev_month} must be before month {self.month}")
+        for low, high, name in ((self.dpd_min, self.dpd_max, "dpd"), (self.prev_dpd_min, self.prev_dpd_max, "prev_dpd"),
+                                (self.cohort_start, self.cohort_end, "cohort")):
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"{name}: the lower bound {low} is above the upper bound {high}")
+
+    @property
+    def previous_month(self) -> dt.date | None:
+        """The month of the ``prev_*`` state: ``prev_month``, or the month before ``month`` for new overdue."""
+        if self.prev_month is None and self.new_overdue:
+            return add_months(self.month, -1)
+        return self.prev_month
 
 
 LOAN_LIST_SCHEMA = {
@@ -88,33 +134,25 @@ LOAN_LIST_SCHEMA = {
     "prev_outstanding": MONEY,
 }
 
-# Composed from constant SQL fragments only; every value is a bound parameter.
-_LOANS_SQL = """
-WITH cur AS (
-    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
-    FROM snapshots s
-    WHERE s.month = $month AND NOT $exits_in_period AND NOT $latest_row AND NOT $hit_row
-    UNION ALL
-    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
-    FROM snapshots s
-    WHERE $exits_in_period AND s.month > $prev_month AND s.month <= $month AND s.status <> 'active'
-    QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month) = 1
-    UNION ALL
-    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
-    FROM snapshots s
-    WHERE $latest_row AND s.month <= $month
-      AND ($cohort_start IS NULL OR s.loan_id IN (
-            SELECT loan_id FROM loans WHERE origination_date >= $cohort_start
-              AND ($cohort_end IS NULL OR origination_date < $cohort_end_excl)))
-    QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month DESC) = 1
-    UNION ALL
-    SELECT s.*, """ + FLOOR_SQL + """ AS floor_class
-    FROM snapshots s
-    WHERE $hit_row AND s.month <= $month AND s.dpd >= $ever_dpd_min
-      AND ($cohort_start IS NULL OR s.loan_id IN (
-            SELECT loan_id FROM loans WHERE origination_date >= $cohort_start
-              AND ($cohort_end IS NULL OR origination_date < $cohort_end_excl)))
-    QUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month) = 1
+# --- the query: constant fragments only -------------------------------------------------------------------
+
+_ROWS_SELECT = "SELECT s.*, " + FLOOR_SQL + " AS floor_class FROM snapshots s WHERE "  # noqa: S608  (constant fragments)
+_FIRST = "\nQUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month) = 1"
+_LAST = "\nQUALIFY row_number() OVER (PARTITION BY s.loan_id ORDER BY s.month DESC) = 1"
+
+# Row mode -> (the candidate rows' predicate, the per-loan pick). One short query each.
+_ROWS_SQL = {
+    "at_month": ("s.month = $month", ""),
+    "first_exit": ("s.month > $prev_month AND s.month <= $month AND s.status <> 'active'", _FIRST),
+    "latest": ("s.month <= $month", _LAST),
+    "first_hit": ("s.month <= $month AND s.dpd >= $ever_dpd_min", _FIRST),
+}
+
+# A per-loan pick over many months reads only the loans of the slice and cohort (same rows, less work).
+_LOANS_OF = "\n  AND s.loan_id IN (SELECT l.loan_id FROM loans l WHERE "
+
+_OUTER_HEAD = "WITH cur AS (\n"
+_OUTER_BODY = """
 ),
 prev AS (
     SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding
@@ -129,65 +167,173 @@ FROM cur c
 JOIN loans l USING (loan_id)
 LEFT JOIN branches b ON b.branch_id = l.branch_id
 LEFT JOIN prev p USING (loan_id)
-WHERE (len($branches) = 0 OR list_contains($branches, l.branch_id))
-  AND (len($products) = 0 OR list_contains($products, l.product))
-  AND (len($statuses) = 0 OR list_contains($statuses, c.status))
-  AND ($dpd_min IS NULL OR c.dpd >= $dpd_min)
-  AND ($dpd_max IS NULL OR c.dpd <= $dpd_max)
-  AND (len($classes) = 0 OR list_contains($classes, c.booked_class))
-  AND (len($causes) = 0 OR list_contains($causes, c.overdue_cause))
-  AND ($prev_month IS NULL OR $new_overdue OR p.prev_dpd IS NOT NULL)
-  AND (NOT $new_overdue OR (c.dpd >= 1 AND coalesce(p.prev_dpd, 0) < 1))
-  AND (NOT $cause_not_reported OR c.overdue_cause IS NULL)
-  AND ($prev_dpd_min IS NULL OR p.prev_dpd >= $prev_dpd_min)
-  AND ($prev_dpd_max IS NULL OR p.prev_dpd <= $prev_dpd_max)
-  AND (len($prev_classes) = 0 OR list_contains($prev_classes, p.prev_class))
-  AND ($cohort_start IS NULL OR l.origination_date >= $cohort_start)
-  AND ($cohort_end IS NULL OR l.origination_date < $cohort_end_excl)
-  AND ($ever_dpd_min IS NULL OR c.loan_id IN (
-        SELECT loan_id FROM snapshots WHERE month <= $month AND dpd >= $ever_dpd_min))
-  AND ($ever_mob_max IS NULL OR c.loan_id IN (
-        SELECT x.loan_id FROM snapshots x JOIN loans lx ON lx.loan_id = x.loan_id
-        WHERE x.month <= $month AND x.dpd >= $ever_dpd_min
-          AND date_diff('month', CAST(date_trunc('month', lx.origination_date) AS DATE), x.month) <= $ever_mob_max))
-  AND (NOT $below_floor OR c.booked_class < c.floor_class)
-ORDER BY c.outstanding_principal DESC, c.loan_id
-"""  # noqa: S608
+WHERE """
+_OUTER_TAIL = "\nORDER BY c.outstanding_principal DESC, c.loan_id"
+
+_EVER_SQL = "c.loan_id IN (SELECT loan_id FROM snapshots WHERE month <= $month AND dpd >= $ever_dpd_min)"
+_EVER_BY_MOB_SQL = """c.loan_id IN (
+    SELECT x.loan_id FROM snapshots x JOIN loans lx ON lx.loan_id = x.loan_id
+    WHERE x.month <= $month AND x.dpd >= $ever_dpd_min
+      AND date_diff('month', CAST(date_trunc('month', lx.origination_date) AS DATE), x.month) <= $ever_mob_max)"""
+
+Condition = tuple[str, dict[str, object]]
 
 
-def _next_month(d: dt.date) -> dt.date:
-    return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+def _loan_conditions(spec: DrillSpec) -> list[Condition]:
+    """Conditions on the loan row ``l``: the portfolio slice and the origination cohort."""
+    out: list[Condition] = []
+    if spec.branches or spec.products:
+        out.append((SLICE_SQL, slice_params(spec.branches, spec.products)))
+    if spec.cohort_start is not None:
+        out.append(("l.origination_date >= $cohort_start", {"cohort_start": spec.cohort_start}))
+    if spec.cohort_end is not None:
+        out.append(("l.origination_date < $cohort_end_excl", {"cohort_end_excl": add_months(spec.cohort_end, 1)}))
+    return out
 
 
-def _prev_month(d: dt.date) -> dt.date:
-    return dt.date(d.year - 1, 12, 1) if d.month == 1 else dt.date(d.year, d.month - 1, 1)
+def _row_conditions(spec: DrillSpec) -> list[Condition]:
+    """Conditions on the listed row ``c`` and the previous-month state ``p``."""
+    out: list[Condition] = []
+    if spec.statuses:
+        out.append(("list_contains($statuses, c.status)", {"statuses": list_param(spec.statuses)}))
+    if spec.dpd_min is not None:
+        out.append(("c.dpd >= $dpd_min", {"dpd_min": spec.dpd_min}))
+    if spec.dpd_max is not None:
+        out.append(("c.dpd <= $dpd_max", {"dpd_max": spec.dpd_max}))
+    if spec.classes:
+        out.append(("list_contains($classes, c.booked_class)", {"classes": list_param(spec.classes, "INTEGER")}))
+    if spec.causes:
+        out.append(("list_contains($causes, c.overdue_cause)", {"causes": list_param(spec.causes)}))
+    if spec.cause_not_reported:
+        out.append(("c.overdue_cause IS NULL", {}))
+    if spec.new_overdue:
+        out.append(("c.dpd >= 1 AND coalesce(p.prev_dpd, 0) < 1", {}))
+    elif spec.prev_month is not None:
+        out.append(("p.prev_dpd IS NOT NULL", {}))
+    if spec.prev_dpd_min is not None:
+        out.append(("p.prev_dpd >= $prev_dpd_min", {"prev_dpd_min": spec.prev_dpd_min}))
+    if spec.prev_dpd_max is not None:
+        out.append(("p.prev_dpd <= $prev_dpd_max", {"prev_dpd_max": spec.prev_dpd_max}))
+    if spec.prev_classes:
+        out.append(("list_contains($prev_classes, p.prev_class)",
+                    {"prev_classes": list_param(spec.prev_classes, "INTEGER")}))
+    if spec.ever_mob_max is not None:
+        out.append((_EVER_BY_MOB_SQL, {"month": spec.month, "ever_dpd_min": spec.ever_dpd_min,
+                                       "ever_mob_max": spec.ever_mob_max}))
+    elif spec.ever_dpd_min is not None and spec.rows != "first_hit":  # a first-hit row has reached it already
+        out.append((_EVER_SQL, {"month": spec.month, "ever_dpd_min": spec.ever_dpd_min}))
+    if spec.below_floor:
+        out.append(("c.booked_class < c.floor_class", {}))
+    return out
 
 
-def spec_params(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> dict[str, object]:
-    params = {k: v for k, v in asdict(spec).items() if k != "title"}
-    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
-    params["cohort_end_excl"] = _next_month(spec.cohort_end) if spec.cohort_end else None
-    if spec.new_overdue and spec.prev_month is None:
-        params["prev_month"] = _prev_month(spec.month)
-    return params | rule.params()
+def _rows_query(spec: DrillSpec, loan_conditions: list[Condition]) -> Condition:
+    """The candidate rows of ``spec.rows``: one row per loan (at most)."""
+    predicate, pick = _ROWS_SQL[spec.rows]
+    params: dict[str, object] = {"month": spec.month}
+    if spec.rows == "first_exit":
+        params["prev_month"] = spec.prev_month
+    if spec.rows == "first_hit":
+        params["ever_dpd_min"] = spec.ever_dpd_min
+    sql = _ROWS_SELECT + predicate
+    if pick and loan_conditions:
+        sql += _LOANS_OF + " AND ".join(c for c, _ in loan_conditions) + ")"
+        for _, p in loan_conditions:
+            params |= p
+    return sql + pick, params
 
 
-def loans_behind(con: duckdb.DuckDBPyConnection, spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR,
+def loans_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, dict[str, object]]:
+    """The SQL text and bound parameters that list the loans behind ``spec``."""
+    loan_conditions = _loan_conditions(spec)
+    rows_sql, params = _rows_query(spec, loan_conditions)
+    conditions = loan_conditions + _row_conditions(spec)
+    where = "\n  AND ".join(c for c, _ in conditions) if conditions else "TRUE"
+    for _, p in conditions:
+        params |= p
+    params |= {"prev_month": spec.previous_month} | rule.params()
+    return _OUTER_HEAD + rows_sql + _OUTER_BODY + where + _OUTER_TAIL, params
+
+
+def loans_behind(con: duckdb.DuckDBPyConnection, spec: DrillSpec, *, rule: FloorRule = DEFAULT_FLOOR,
                  limit: int | None = None) -> pl.DataFrame:
     """The loans behind ``spec``, largest balance first (``limit`` rows at most)."""
-    df = query(con, _LOANS_SQL, _typed(spec_params(spec, rule)), LOAN_LIST_SCHEMA)
+    sql, params = loans_sql(spec, rule)
+    df = query(con, sql, params, LOAN_LIST_SCHEMA)
     return df.head(limit) if limit else df
 
 
-def _typed(params: dict[str, object]) -> dict[str, object]:
-    # Empty Python lists have no element type for DuckDB; give them one.
-    typed = {}
-    for k, v in params.items():
-        if isinstance(v, list) and not v:
-            v = duckdb.Value([], duckdb.list_type(duckdb.sqltype("INTEGER" if k.endswith("classes") else "VARCHAR")))
-        typed[k] = v
-    return typed
+# --- the criteria in words --------------------------------------------------------------------------------
 
+
+def _range(prefix: str, low: object, high: object, **extra: object) -> list[tuple[str, dict[str, object]]]:
+    if low is not None and high is not None:
+        return [(f"{prefix}_between", {"min": low, "max": high, **extra})]
+    if low is not None:
+        return [(f"{prefix}_at_least", {"min": low, **extra})]
+    if high is not None:
+        return [(f"{prefix}_at_most", {"max": high, **extra})]
+    return []
+
+
+def describe(spec: DrillSpec) -> list[tuple[str, dict[str, object]]]:
+    """The criteria of ``spec`` as (message key, values), in a fixed order, for the UI to put into words.
+
+    Keys: ``rows_at_month`` {month}, ``rows_first_exit`` {start, end}, ``rows_latest`` {month},
+    ``rows_first_hit`` {min, month}; ``branches`` {branches}, ``products`` {products};
+    ``cohort_between`` / ``cohort_from`` / ``cohort_to`` {start, end}; ``statuses`` {statuses};
+    ``dpd_between`` / ``dpd_at_least`` / ``dpd_at_most`` {min, max}; ``classes`` {classes};
+    ``causes`` {causes}; ``cause_not_reported`` {}; ``new_overdue`` {prev_month};
+    ``prev_on_book`` {prev_month}; ``prev_dpd_between`` / ``prev_dpd_at_least`` / ``prev_dpd_at_most``
+    {min, max, prev_month}; ``prev_classes`` {classes, prev_month}; ``ever_dpd`` {min, month};
+    ``ever_dpd_by_mob`` {min, mob}; ``below_floor`` {}. Values are codes, dates and numbers, never labels.
+    """
+    out: list[tuple[str, dict[str, object]]] = []
+    if spec.rows == "at_month":
+        out.append(("rows_at_month", {"month": spec.month}))
+    elif spec.rows == "first_exit":
+        out.append(("rows_first_exit", {"start": spec.prev_month, "end": spec.month}))
+    elif spec.rows == "latest":
+        out.append(("rows_latest", {"month": spec.month}))
+    else:
+        out.append(("rows_first_hit", {"min": spec.ever_dpd_min, "month": spec.month}))
+    if spec.branches:
+        out.append(("branches", {"branches": spec.branches}))
+    if spec.products:
+        out.append(("products", {"products": spec.products}))
+    if spec.cohort_start is not None and spec.cohort_end is not None:
+        out.append(("cohort_between", {"start": spec.cohort_start, "end": spec.cohort_end}))
+    elif spec.cohort_start is not None:
+        out.append(("cohort_from", {"start": spec.cohort_start}))
+    elif spec.cohort_end is not None:
+        out.append(("cohort_to", {"end": spec.cohort_end}))
+    if spec.statuses:
+        out.append(("statuses", {"statuses": spec.statuses}))
+    out += _range("dpd", spec.dpd_min, spec.dpd_max)
+    if spec.classes:
+        out.append(("classes", {"classes": spec.classes}))
+    if spec.causes:
+        out.append(("causes", {"causes": spec.causes}))
+    if spec.cause_not_reported:
+        out.append(("cause_not_reported", {}))
+    prev = spec.previous_month
+    if spec.new_overdue:
+        out.append(("new_overdue", {"prev_month": prev}))
+    elif prev is not None:
+        out.append(("prev_on_book", {"prev_month": prev}))
+    out += _range("prev_dpd", spec.prev_dpd_min, spec.prev_dpd_max, prev_month=prev)
+    if spec.prev_classes:
+        out.append(("prev_classes", {"classes": spec.prev_classes, "prev_month": prev}))
+    if spec.ever_mob_max is not None:
+        out.append(("ever_dpd_by_mob", {"min": spec.ever_dpd_min, "mob": spec.ever_mob_max}))
+    elif spec.ever_dpd_min is not None and spec.rows != "first_hit":
+        out.append(("ever_dpd", {"min": spec.ever_dpd_min, "month": spec.month}))
+    if spec.below_floor:
+        out.append(("below_floor", {}))
+    return out
+
+
+# --- one loan ---------------------------------------------------------------------------------------------
 
 HISTORY_SCHEMA = {
     "month": pl.Date,
@@ -212,7 +358,7 @@ FROM snapshots WHERE loan_id = $loan_id ORDER BY month
 """
 
 
-def loan_history(con: duckdb.DuckDBPyConnection, loan_id: str) -> pl.DataFrame:
+def loan_history(con: duckdb.DuckDBPyConnection, *, loan_id: str) -> pl.DataFrame:
     """One loan's monthly snapshots, oldest first."""
     return query(con, _HISTORY_SQL, {"loan_id": loan_id}, HISTORY_SCHEMA)
 

@@ -180,4 +180,4 @@ def drill_spec(month: dt.date, from_state: str, to_state: str, branches: tuple[s
     if to_state in M_BUCKET_LABELS:
         dpd_min, dpd_max = bucket_bounds(M_BUCKET_EDGES, M_BUCKET_LABELS.index(to_state))
         return DrillSpec(**common, statuses=("active",), dpd_min=dpd_min, dpd_max=dpd_max)
-    return DrillSpec(**common, statuses=(to_state,), exits_in_period=True)
+    return DrillSpec(**common, statuses=(to_state,), rows="first_exit")

@@ -231,10 +231,10 @@ def drill_spec(cohort: dt.date, grain: str, mob: int, measure: str, threshold: i
     common = {"month": month, "branches": branches, "products": products, "cohort_start": start, "cohort_end": end,
               "title": title}
     if measure == "ever":
-        return DrillSpec(**common, statuses=(), ever_dpd_min=threshold + 1, hit_row=True,
+        return DrillSpec(**common, statuses=(), ever_dpd_min=threshold + 1, rows="first_hit",
                          ever_mob_max=mob - mob_base)
     if grain != "month":
         return None
     if part == "kept":
-        return DrillSpec(**common, statuses=keep_exits, ever_dpd_min=threshold + 1, latest_row=True)
+        return DrillSpec(**common, statuses=keep_exits, ever_dpd_min=threshold + 1, rows="latest")
     return DrillSpec(**common, statuses=("active",), dpd_min=threshold + 1)

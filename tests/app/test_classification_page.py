@@ -125,7 +125,7 @@ def test_matrix_exit_cell_drill(app_test):
     at.button(key="cl_cell_drill").click().run()
     assert not at.exception
     spec = at.session_state["drill_spec"]
-    assert spec.exits_in_period and spec.statuses == ("paid_off",) and spec.prev_classes == (1,)
+    assert spec.rows == "first_exit" and spec.statuses == ("paid_off",) and spec.prev_classes == (1,)
     assert at.title[0].value == "借据明细"
     assert int(at.metric[0].value.replace(",", "")) > 0  # loans paid off during the quarter
 
@@ -134,7 +134,7 @@ def test_matrix_exit_cell_drill(app_test):
     ("cl_drill_kpi", "class2", "cl_drill_kpi_go", lambda s: s.classes == (2,)),
     ("cl_rate_drill", "performing", "cl_rate_drill_go", lambda s: s.prev_classes == (1, 2) and s.classes == (3, 4, 5)),
     ("cl_floor_branch", None, "cl_floor_drill", lambda s: s.below_floor and len(s.branches) == 1),
-    ("cl_cell_to", "3", "cl_cell_drill", lambda s: s.classes == (3,) and not s.exits_in_period),
+    ("cl_cell_to", "3", "cl_cell_drill", lambda s: s.classes == (3,) and s.rows == "at_month"),
 ])
 def test_drill_buttons(app_test, demo_root, asof, select_key, value, button, check):
     at = app_test(PAGE)

@@ -80,4 +80,4 @@ def test_drill_to_exit_cell(app_test):
     at.button(key="rr_drill").click().run()
     assert not at.exception
     spec = at.session_state["drill_spec"]
-    assert spec.exits_in_period and spec.statuses == ("written_off",) and spec.prev_dpd_min == 181
+    assert spec.rows == "first_exit" and spec.statuses == ("written_off",) and spec.prev_dpd_min == 181

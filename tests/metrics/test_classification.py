@@ -288,12 +288,12 @@ def test_drill_into_matrix_cells(migration_con):
 
     assert ids(**cl.matrix_cell_spec_args(3, "5")) == ["U1"]
     assert ids(**cl.matrix_cell_spec_args(1, "1")) == ["P1"]
-    assert ids(**cl.matrix_cell_spec_args(3, "transferred"), exits_in_period=True) == ["U2"]
-    assert ids(**cl.matrix_cell_spec_args(1, "written_off"), exits_in_period=True) == ["P4"]  # exit at end month
-    assert ids(prev_classes=(1, 2, 3, 4, 5), statuses=schema.EXIT_STATUSES, exits_in_period=True) == [
+    assert ids(**cl.matrix_cell_spec_args(3, "transferred"), rows="first_exit") == ["U2"]
+    assert ids(**cl.matrix_cell_spec_args(1, "written_off"), rows="first_exit") == ["P4"]  # exit at end month
+    assert ids(prev_classes=(1, 2, 3, 4, 5), statuses=schema.EXIT_STATUSES, rows="first_exit") == [
         "P4", "U2", "X1"]
     exited = loans_behind(migration_con, DrillSpec(month=SEP, prev_month=JUN, statuses=("transferred",),
-                                                   exits_in_period=True))
+                                                   rows="first_exit"))
     assert exited.row(0, named=True)["prev_outstanding"] == D(200)
     # migration-rate drill: start 关注, now NPL
     assert ids(prev_classes=(2,), classes=(3, 4, 5)) == ["S1"]
