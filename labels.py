@@ -70,3 +70,16 @@ def with_code_labels(df: pl.DataFrame, lang: str, columns: dict[str, str] | None
 def with_label_column(df: pl.DataFrame, column: str, labels: dict[str, str], name: str = "label") -> pl.DataFrame:
     """Add ``name`` with the display label of ``column`` (unknown codes pass through), as the first column."""
     return df.with_columns(pl.col(column).replace(labels).alias(name)).select(name, pl.exclude(name))
+
+
+def aging_report_view(report: pl.DataFrame, scheme: str, lang: str) -> pl.DataFrame:
+    """The aging report for the screen: ``bucket_label`` first (8 = overdue subtotal, 9 = total) and the top
+    causes as "label share%" text."""
+    names = dict(enumerate(bucket_labels(scheme, lang))) | {8: label("report_row", 8, lang),
+                                                            9: label("report_row", 9, lang)}
+    causes = label_map("overdue_cause", lang)
+    top = pl.col("top_causes").list.eval(pl.format(
+        "{} {}%", pl.element().struct.field("cause").replace(causes),
+        (pl.element().struct.field("share") * 100).round(1))).list.join(", ")
+    return report.with_columns(pl.col("bucket").replace_strict(names, return_dtype=pl.String).alias("bucket_label"),
+                               top.alias("top_causes")).select("bucket_label", pl.exclude("bucket", "bucket_label"))

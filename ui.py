@@ -210,13 +210,6 @@ def bucket_labels(scheme: str) -> list[str]:
     return labels.bucket_labels(scheme, lang())
 
 
-def aging_report_view(report: pl.DataFrame, bucket_names: list[str]) -> pl.DataFrame:
-    """The aging report for the screen: bucket index -> label (8 = overdue subtotal, 9 = total) and the top
-    causes as "label share%" text, in the language of the run."""
-    names = dict(enumerate(bucket_names)) | {8: label("report_row", 8), 9: label("report_row", 9)}
-    causes = labels.label_map("overdue_cause", lang())
-    top = (pl.col("top_causes").list.eval(pl.format(
-        "{} {}%", pl.element().struct.field("cause").replace(causes),
-        (pl.element().struct.field("share") * 100).round(1))).list.join(", "))
-    return report.with_columns(pl.col("bucket").replace_strict(names, return_dtype=pl.String).alias("bucket_label"),
-                               top.alias("top_causes")).select("bucket_label", pl.exclude("bucket", "bucket_label"))
+def aging_report_view(report: pl.DataFrame, scheme: str) -> pl.DataFrame:
+    """The aging report with bucket and cause labels in the language of the run."""
+    return labels.aging_report_view(report, scheme, lang())

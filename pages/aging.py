@@ -76,7 +76,7 @@ st.caption(ui.tr(f"{ui.month_label(f.month)} 月末，与上季末 {ui.month_lab
                  f"{ui.month_label(f.month)} month end compared with the previous quarter end {ui.month_label(compare)}"))
 report = app_data.run(aging.aging_report, month=f.month, branches=f.branches, products=f.products, scheme=scheme)
 ui.show_table(
-    ui.aging_report_view(report, labels), "ag_report", name="aging_report",
+    ui.aging_report_view(report, scheme), "ag_report", name="aging_report",
     money=("total_balance", "overdue_principal", "npl_balance", "prev_balance", "change_balance"),
     pct=("share_count", "share_balance", "npl_rate_balance", "npl_rate_count", "prev_share_balance",
          "change_share_balance"),

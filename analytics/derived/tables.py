@@ -89,7 +89,7 @@ def _ever_columns() -> str:
     cols = []
     for x in EVER_THRESHOLDS:
         cols.append("min(month) FILTER (WHERE dpd > $over" + str(x) + ") AS first_over" + str(x) + "_month")
-        cols.append("arg_min(bal, month) FILTER (WHERE dpd > $over" + str(x) + ") AS first_over" + str(x) + "_bal")
+        cols.append("arg_min(bal, month) FILTER (WHERE dpd > $over" + str(x) + ") AS first_over" + str(x) + "_balance")
     return ",\n        ".join(cols)
 
 
@@ -116,7 +116,7 @@ ORDER BY cohort_month, l.loan_id
         "loan_id": pl.String, "branch_id": pl.String, "product": pl.String, "cohort_month": pl.Date,
         "principal": MONEY, "first_month": pl.Date, "last_month": pl.Date,
         **{k: v for x in EVER_THRESHOLDS
-           for k, v in ((f"first_over{x}_month", pl.Date), (f"first_over{x}_bal", MONEY))},
+           for k, v in ((f"first_over{x}_month", pl.Date), (f"first_over{x}_balance", MONEY))},
         "exit_month": pl.Date, "exit_status": pl.String, "exit_balance": MONEY,
     },
     params=lambda month_from, month_to: {f"over{x}": x for x in EVER_THRESHOLDS},

@@ -51,7 +51,7 @@ def _events_sql(facts: str) -> str:
     return """
 WITH f AS (
     SELECT l.*, """ + _COHORT_SQL + """ AS cohort,
-           """ + _pick("month") + """ AS hit_month, """ + _pick("bal") + """ AS hit_bal
+           """ + _pick("month") + """ AS hit_month, """ + _pick("balance") + """ AS hit_bal
     FROM """ + facts + """ l
     WHERE """ + SLICE_SQL + """
 ),

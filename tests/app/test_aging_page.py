@@ -29,7 +29,7 @@ def test_page_renders_report_matching_analytics(app_test, demo_root):
     shown = _frame(at, "ag_report")
     assert list(shown["账龄段"])[-2:] == ["逾期小计", "合计"]
     assert float(shown["余额(元)"].iloc[-1]) == float(report["bal"][-1])
-    assert float(shown["余额占比"].iloc[-2]) == report["bal_share"][8]  # overdue ratio
+    assert float(shown["余额占比"].iloc[-2]) == report["share_balance"][8]  # overdue ratio
     assert len(at.get("plotly_chart")) == 1
     assert [t["name"] for t in _traces(at)][0] == "M1 (1-30)"  # overdue buckets only by default
     assert any("口径" in e.label for e in at.expander)

@@ -40,13 +40,13 @@ def test_page_numbers_match_analytics(app_test, demo_root, asof):
     con = store.connect(demo_root)
     now = cl.quality_views(con, asof)["current"].row(0, named=True)
     metrics = _metrics(at)
-    assert metrics["不良贷款率"] == _pct(now["npl_ratio"])
-    assert metrics["偏离度(逾期90天+/不良)"] == _pct(now["deviation"])
+    assert metrics["不良贷款率"] == _pct(now["npl_ratio_balance"])
+    assert metrics["偏离度(逾期90天+/不良)"] == _pct(now["deviation_balance"])
     assert metrics["拨备覆盖率(简化)"] == _pct(now["coverage"])
     floor = cl.below_floor_by_branch(con, asof)
     assert metrics["低于底线笔数"] == f"{int(floor['below_n'].sum()):,}"
     rates = cl.supervisory_migration(con, asof, "quarter")
-    assert metrics["关注类贷款迁徙率"] == _pct(rates.row(1, named=True)["migration_rate"])
+    assert metrics["关注类贷款迁徙率"] == _pct(rates.row(1, named=True)["migration_rate_balance"])
     con.close()
     assert len(at.get("plotly_chart")) == 2  # trend + transition matrix
     assert any("口径" in e.label for e in at.expander)
@@ -85,14 +85,14 @@ def test_period_selector_and_custom_start(app_test, demo_root, asof):
     for period in ("month", "ytd"):
         at.radio(key="cl_period").set_value(period).run()
         assert not at.exception
-        expected = cl.supervisory_migration(con, asof, period).row(0, named=True)["migration_rate"]
+        expected = cl.supervisory_migration(con, asof, period).row(0, named=True)["migration_rate_balance"]
         assert _metrics(at)["正常类贷款迁徙率"] == _pct(expected)
     assert _metrics(at)["正常类贷款迁徙率"] != quarter
     at.radio(key="cl_period").set_value("custom").run()
     first = store.months(con)[0]
     at.selectbox(key="cl_start_month").set_value(first).run()
     assert not at.exception
-    expected = cl.migration_rates(cl.transition_base(con, first, asof)).row(0, named=True)["migration_rate"]
+    expected = cl.migration_rates(cl.transition_base(con, first, asof)).row(0, named=True)["migration_rate_balance"]
     assert _metrics(at)["正常类贷款迁徙率"] == _pct(expected)
     con.close()
     assert any(first.strftime("%Y-%m") in c.value for c in at.caption)

@@ -80,8 +80,8 @@ def test_trend_table_has_count_variants(app_test, demo_root):
     row = portfolio.quality_by(con, ("month",), month_from=month, month_to=month).row(0, named=True)
     con.close()
     shown = at.dataframe[0].value  # newest month first
-    assert float(shown["不良率(笔数)"].iloc[0]) == pytest.approx(row["npl_n"] / row["total_n"])
-    assert float(shown["逾期率(笔数)"].iloc[0]) == pytest.approx(row["overdue_n"] / row["total_n"])
+    assert float(shown["不良率(笔数)"].iloc[0]) == pytest.approx(row["npl_count"] / row["total_count"])
+    assert float(shown["逾期率(笔数)"].iloc[0]) == pytest.approx(row["overdue_count"] / row["total_count"])
 
 
 def test_drill_keeps_language_and_filters(app_test):

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import labels
 from analytics.core import schema, store
 from analytics.metrics import aging
 from analytics.metrics.drilldown import DrillSpec, loans_behind
@@ -57,13 +58,13 @@ def boundary_con(tmp_path):
 
 def test_bucket_boundaries(boundary_con):
     base = aging.aging_base(boundary_con)
-    m = aging.aging_by(base, "m", ())
+    m = aging.aging_by(base, scheme="m", by=())
     assert m["bucket"].to_list() == list(range(8))
-    assert m["n"].to_list() == [1, 2, 2, 2, 2, 2, 2, 5]  # M7+ = 181, 270, 271, 360, 361
-    reg = aging.aging_by(base, "reg", ())
-    assert reg["n"].to_list() == [1, 2, 2, 2, 6, 2, 2, 1]  # 91-180 = 91, 120, 121, 150, 151, 180
-    assert reg["bal"].to_list() == [D(100 * k) for k in (1, 2, 2, 2, 6, 2, 2, 1)]
-    assert reg["n_share"].to_list() == pytest.approx([k / 18 for k in (1, 2, 2, 2, 6, 2, 2, 1)])
+    assert m["total_count"].to_list() == [1, 2, 2, 2, 2, 2, 2, 5]  # M7+ = 181, 270, 271, 360, 361
+    reg = aging.aging_by(base, scheme="reg", by=())
+    assert reg["total_count"].to_list() == [1, 2, 2, 2, 6, 2, 2, 1]  # 91-180 = 91, 120, 121, 150, 151, 180
+    assert reg["total_balance"].to_list() == [D(100 * k) for k in (1, 2, 2, 2, 6, 2, 2, 1)]
+    assert reg["share_count"].to_list() == pytest.approx([k / 18 for k in (1, 2, 2, 2, 6, 2, 2, 1)])
 
 
 def test_bucket_dpd_range_and_drill(boundary_con):
@@ -78,9 +79,9 @@ def test_bucket_dpd_range_and_drill(boundary_con):
 
 
 def test_bucket_labels():
-    assert aging.bucket_labels("m")[0] == "M0 (0)" and aging.bucket_labels("m")[7] == "M7+ (>180)"
-    assert aging.bucket_labels("reg", "zh")[0] == "未逾期" and aging.bucket_labels("reg", "en")[0] == "Current"
-    assert aging.bucket_labels("reg")[4] == "91-180"
+    assert labels.bucket_labels("m", "zh")[0] == "M0 (0)" and labels.bucket_labels("m", "zh")[7] == "M7+ (>180)"
+    assert labels.bucket_labels("reg", "zh")[0] == "未逾期" and labels.bucket_labels("reg", "en")[0] == "Current"
+    assert labels.bucket_labels("reg", "zh")[4] == "91-180"
 
 
 # --- tables and report -----------------------------------------------------------------------------
@@ -110,7 +111,7 @@ def report_con(tmp_path):
 
 def test_aging_table_by_branch(report_con):
     base = aging.aging_base(report_con)
-    bal = aging.aging_table(base, JUN, "m", "branch_id", "bal")
+    bal = aging.aging_table(base, month=JUN, scheme="m", by="branch_id", basis="balance")
     zero = [0.0] * 8
     b1, b2 = zero.copy(), zero.copy()
     b1[0], b1[1], b1[2] = 1000.0, 500.0, 200.0  # A, B, D
@@ -119,66 +120,68 @@ def test_aging_table_by_branch(report_con):
         {"branch_id": ["B1", "B2"], **{f"b{i}": [b1[i], b2[i]] for i in range(8)},
          "total": [1700.0, 800.0], "overdue_ratio": [700 / 1700, 1.0]})
     assert_frame_equal(bal, expected)
-    n = aging.aging_table(base, JUN, "m", "product", "n")
+    n = aging.aging_table(base, month=JUN, scheme="m", by="product", basis="count")
     assert n["product"].to_list() == ["consumer", "mortgage"]
     assert n["total"].to_list() == [5.0, 1.0] and n["overdue_ratio"].to_list() == [1.0, 0.0]
-    assert aging.aging_table(base, dt.date(2020, 1, 1)).is_empty()
+    assert aging.aging_table(base, month=dt.date(2020, 1, 1)).is_empty()
 
 
 def test_aging_trend(report_con):
-    trend = aging.aging_trend(aging.aging_base(report_con), "reg")
+    trend = aging.aging_trend(aging.aging_base(report_con), scheme="reg")
     mar = trend.filter(pl.col("month") == MAR)
     assert mar["bucket"].to_list() == [0, 1, 7]
-    assert mar["bal"].to_list() == [D(1700), D(500), D(100)]
-    assert mar["bal_share"].to_list() == pytest.approx([17 / 23, 5 / 23, 1 / 23])
-    assert trend.filter(pl.col("month") == JUN)["n"].sum() == 6
+    assert mar["total_balance"].to_list() == [D(1700), D(500), D(100)]
+    assert mar["share_balance"].to_list() == pytest.approx([17 / 23, 5 / 23, 1 / 23])
+    assert trend.filter(pl.col("month") == JUN)["total_count"].sum() == 6
 
 
 def test_aging_report(report_con):
-    rep = aging.aging_report(report_con, JUN, scheme="reg")  # compares with the March quarter end
+    rep = aging.aging_report(report_con, month=JUN, scheme="reg")  # compares with the March quarter end
+    shown = labels.aging_report_view(rep, "reg", "zh")
     bal = [1000, 800, 200, 0, 400, 100, 0, 0, 1500, 2500]
     n = [1, 2, 1, 0, 1, 1, 0, 0, 5, 6]
     assert rep["bucket"].to_list() == list(range(10))
-    assert rep["bucket_label"].to_list()[-2:] == ["逾期小计", "合计"]
-    assert rep["bal"].to_list() == [D(b) for b in bal]
-    assert rep["n"].to_list() == n
-    assert rep["bal_share"].to_list() == pytest.approx([b / 2500 for b in bal])  # overdue row: overdue ratio 60%
-    assert rep["n_share"].to_list() == pytest.approx([k / 6 for k in n])
+    assert shown["bucket_label"].to_list()[-2:] == ["逾期小计", "合计"]
+    assert rep["total_balance"].to_list() == [D(b) for b in bal]
+    assert rep["total_count"].to_list() == n
+    assert rep["share_balance"].to_list() == pytest.approx([b / 2500 for b in bal])  # overdue row: overdue ratio 60%
+    assert rep["share_count"].to_list() == pytest.approx([k / 6 for k in n])
     assert rep["overdue_principal"].to_list() == [D(x) for x in (0, 80, 20, 0, 40, 10, 0, 0, 150, 150)]
-    assert rep["npl_bal"].to_list() == [D(x) for x in (0, 0, 0, 0, 400, 0, 0, 0, 400, 400)]
-    assert rep["npl_rate"].to_list()[3] is None and rep["npl_rate"][4] == 1.0 and rep["npl_rate"][5] == 0.0
-    assert rep["npl_rate"][8] == pytest.approx(400 / 1500) and rep["npl_rate"][9] == pytest.approx(0.16)
+    assert rep["npl_balance"].to_list() == [D(x) for x in (0, 0, 0, 0, 400, 0, 0, 0, 400, 400)]
+    assert rep["npl_rate_balance"].to_list()[3] is None and rep["npl_rate_balance"][4] == 1.0 and rep["npl_rate_balance"][5] == 0.0
+    assert rep["npl_rate_balance"][8] == pytest.approx(400 / 1500) and rep["npl_rate_balance"][9] == pytest.approx(0.16)
     assert rep["npl_rate_count"][8] == pytest.approx(1 / 5)
-    assert rep["top_causes"][0] is None
-    assert rep["top_causes"][1] == "收入下降/失业 62.5%, 技术性原因(扣款失败等) 37.5%"
-    assert rep["top_causes"][8] == "收入下降/失业 46.7%, 经营困难 26.7%, 技术性原因(扣款失败等) 20.0%"
+    assert shown["top_causes"][0] is None
+    assert shown["top_causes"][1] == "收入下降/失业 62.5%, 技术性原因(扣款失败等) 37.5%"
+    assert shown["top_causes"][8] == "收入下降/失业 46.7%, 经营困难 26.7%, 技术性原因(扣款失败等) 20.0%"
     # March: current A+B 1,700; ≤30 E 500; >360 G 100; total 2,300
     prev_bal = [1700, 500, 0, 0, 0, 0, 0, 100, 600, 2300]
-    assert rep["prev_bal"].to_list() == [D(b) for b in prev_bal]
-    assert rep["change_bal"].to_list() == [D(a - b) for a, b in zip(bal, prev_bal, strict=True)]
-    assert rep["change_n"].to_list() == [-1, 1, 1, 0, 1, 1, 0, -1, 3, 2]
-    assert rep["change_bal_share"][8] == pytest.approx(0.6 - 600 / 2300)
+    assert rep["prev_balance"].to_list() == [D(b) for b in prev_bal]
+    assert rep["change_balance"].to_list() == [D(a - b) for a, b in zip(bal, prev_bal, strict=True)]
+    assert rep["change_count"].to_list() == [-1, 1, 1, 0, 1, 1, 0, -1, 3, 2]
+    assert rep["change_share_balance"][8] == pytest.approx(0.6 - 600 / 2300)
 
 
 def test_aging_report_english_m_scheme_and_no_comparison(report_con):
-    rep = aging.aging_report(report_con, JUN, scheme="m", compare_month=dt.date(2023, 12, 1), lang="en", top=1)
-    assert rep["bucket_label"].to_list()[-2:] == ["Overdue subtotal", "Total"]
-    assert rep["bal"].to_list()[:8] == [D(x) for x in (1000, 800, 200, 0, 400, 0, 0, 100)]
-    assert rep["top_causes"][1] == "Income drop / unemployment 62.5%"
-    assert rep["prev_bal"].null_count() == 10 and rep["change_bal"].null_count() == 10
+    rep = aging.aging_report(report_con, month=JUN, scheme="m", compare_month=dt.date(2023, 12, 1), top=1)
+    shown = labels.aging_report_view(rep, "m", "en")
+    assert shown["bucket_label"].to_list()[-2:] == ["Overdue subtotal", "Total"]
+    assert rep["total_balance"].to_list()[:8] == [D(x) for x in (1000, 800, 200, 0, 400, 0, 0, 100)]
+    assert shown["top_causes"][1] == "Income drop / unemployment 62.5%"
+    assert rep["prev_balance"].null_count() == 10 and rep["change_balance"].null_count() == 10
 
 
 def test_aging_filters(report_con):
-    rep = aging.aging_report(report_con, JUN, branches=("B1",), products=("consumer",))
-    assert rep["n"][9] == 2 and rep["bal"][9] == D(700)  # B and D
+    rep = aging.aging_report(report_con, month=JUN, branches=("B1",), products=("consumer",))
+    assert rep["total_count"][9] == 2 and rep["total_balance"][9] == D(700)  # B and D
 
 
 def test_trend_base_equals_full_base_summed(report_con):
-    full = aging.aging_trend(aging.aging_base(report_con), "m")
-    assert_frame_equal(aging.aging_trend(aging.aging_trend_base(report_con), "m"), full)
-    filtered = aging.aging_trend(aging.aging_trend_base(report_con, branches=("B2",)), "reg")
-    assert_frame_equal(filtered, aging.aging_trend(aging.aging_base(report_con, branches=("B2",)), "reg"))
-    assert filtered.filter(pl.col("month") == JUN)["bal"].to_list() == [D(300), D(400), D(100)]  # C; E; F
+    full = aging.aging_trend(aging.aging_base(report_con), scheme="m")
+    assert_frame_equal(aging.aging_trend(aging.aging_trend_base(report_con), scheme="m"), full)
+    filtered = aging.aging_trend(aging.aging_trend_base(report_con, branches=("B2",)), scheme="reg")
+    assert_frame_equal(filtered, aging.aging_trend(aging.aging_base(report_con, branches=("B2",)), scheme="reg"))
+    assert filtered.filter(pl.col("month") == JUN)["total_balance"].to_list() == [D(300), D(400), D(100)]  # C; E; F
 
 
 def test_aging_report_compare_month_present_but_empty_under_filters(tmp_path):
@@ -186,13 +189,13 @@ def test_aging_report_compare_month_present_but_empty_under_filters(tmp_path):
     # So the comparison is against zero (change = June value), not "unknown" (null).
     con = make_store(tmp_path, [*REPORT_SNAPS, (JUN, "H", 250, 35, 2, "illness")],
                      [*REPORT_LOANS, ("H", "B2", "micro_sme")])
-    rep = aging.aging_report(con, JUN, products=("micro_sme",), scheme="reg")
+    rep = aging.aging_report(con, month=JUN, products=("micro_sme",), scheme="reg")
     bal = [0, 0, 250, 0, 0, 0, 0, 0, 250, 250]  # band 31-60, overdue subtotal, total
-    assert rep["bal"].to_list() == [D(b) for b in bal]
-    assert rep["prev_bal"].to_list() == [D(0)] * 10 and rep["prev_n"].to_list() == [0] * 10
-    assert rep["change_bal"].to_list() == [D(b) for b in bal]
-    assert rep["change_n"].to_list() == [0, 0, 1, 0, 0, 0, 0, 0, 1, 1]
-    assert rep["prev_bal_share"].null_count() == 10  # 0 / 0: undefined
+    assert rep["total_balance"].to_list() == [D(b) for b in bal]
+    assert rep["prev_balance"].to_list() == [D(0)] * 10 and rep["prev_count"].to_list() == [0] * 10
+    assert rep["change_balance"].to_list() == [D(b) for b in bal]
+    assert rep["change_count"].to_list() == [0, 0, 1, 0, 0, 0, 0, 0, 1, 1]
+    assert rep["prev_share_balance"].null_count() == 10  # 0 / 0: undefined
     con.close()
 
 
@@ -204,16 +207,16 @@ def test_derived_cube_gives_the_same_aging(tmp_path):
     from tests.tiny import portfolio_store
 
     root = portfolio_store(tmp_path)
-    calls = [(aging.aging_base, ()), (aging.aging_base, (("B2",), ("consumer",))), (aging.aging_trend_base, ()),
-             (aging.aging_trend_base, (("B1",),))]
+    calls = [(aging.aging_base, {}), (aging.aging_base, {"branches": ("B2",), "products": ("consumer",)}),
+             (aging.aging_trend_base, {}), (aging.aging_trend_base, {"branches": ("B1",)})]
     con = store.connect(root)
-    raw = [fn(con, *args) for fn, args in calls]
+    raw = [fn(con, **kwargs) for fn, kwargs in calls]
     con.close()
     derived.build(root)
     con = store.connect(root)
-    assert store.has_view(con, aging.CUBE)
-    for (fn, args), expected in zip(calls, raw, strict=True):
-        assert_frame_equal(fn(con, *args), expected)
+    assert store.has_view(con, "aging_cube")
+    for (fn, kwargs), expected in zip(calls, raw, strict=True):
+        assert_frame_equal(fn(con, **kwargs), expected)
     # Sep by hand: M0 = L1 1000 + L4 4000; M2 (31-60) = L2 2000; M4 (91-120) = L3 3000.
     sep = raw[2].filter(raw[2]["month"] == raw[2]["month"].min())
-    assert dict(zip(sep["m_bucket"], sep["bal"].cast(float), strict=True)) == {0: 5000.0, 2: 2000.0, 4: 3000.0}
+    assert dict(zip(sep["m_bucket"], sep["total_balance"].cast(float), strict=True)) == {0: 5000.0, 2: 2000.0, 4: 3000.0}

@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import labels
 from analytics.core import store
 from analytics.core.schema import MONEY
 from analytics.metrics import causes
@@ -63,54 +64,54 @@ def con(tmp_path):
 
 
 def test_pareto_by_balance(con):
-    p = causes.pareto(con, OCT, "balance")
+    p = causes.pareto(con, month=OCT, basis="balance")
     expected = pl.DataFrame({
         "cause": ["not_reported", "income_drop", "business_difficulty"],
-        "n": [1, 2, 1], "bal": [D("4000"), D("2500"), D("2000")],
-        "share_n": [0.25, 0.5, 0.25], "share_bal": [4000 / 8500, 2500 / 8500, 2000 / 8500],
+        "total_count": [1, 2, 1], "total_balance": [D("4000"), D("2500"), D("2000")],
+        "share_count": [0.25, 0.5, 0.25], "share_balance": [4000 / 8500, 2500 / 8500, 2000 / 8500],
         "share": [4000 / 8500, 2500 / 8500, 2000 / 8500], "cum_share": [4000 / 8500, 6500 / 8500, 1.0],
-    }, schema_overrides={"bal": MONEY, "n": pl.Int64})
+    }, schema_overrides={"total_balance": MONEY, "total_count": pl.Int64})
     assert_frame_equal(p, expected)
 
 
 def test_pareto_by_count_ties_in_code_order(con):
-    p = causes.pareto(con, OCT, "count")
+    p = causes.pareto(con, month=OCT, basis="count")
     assert p["cause"].to_list() == ["income_drop", "business_difficulty", "not_reported"]
     assert p["share"].to_list() == pytest.approx([0.5, 0.25, 0.25])
     assert p["cum_share"].to_list() == pytest.approx([0.5, 0.75, 1.0])
 
 
 def test_null_cause_kept_and_non_overdue_ignored(con):
-    p = causes.pareto(con, SEP, "balance")
-    assert dict(zip(p["cause"], p["bal"], strict=True)) == {
+    p = causes.pareto(con, month=SEP, basis="balance")
+    assert dict(zip(p["cause"], p["total_balance"], strict=True)) == {
         "income_drop": D("4000.00"), "business_difficulty": D("2000.00"), "not_reported": D("500.00")}
     assert "other" not in p["cause"].to_list()  # L4 is current in SEP: its cause does not count
-    assert causes.cause_label("not_reported", "zh") == "未填报"
-    assert causes.cause_label("not_reported", "en") == "Not reported"
-    assert causes.cause_label("fraud", "en") == "Fraud"
+    assert labels.label("overdue_cause", "not_reported", "zh") == "未填报"
+    assert labels.label("overdue_cause", causes.NOT_REPORTED, "en") == "Not reported"
+    assert labels.label("overdue_cause", "fraud", "en") == "Fraud"
 
 
 def test_mix_over_time_shares_sum_to_one(con):
-    m = causes.mix_over_time(con, OCT)
-    sums = m.group_by("month").agg(pl.col("share_bal").sum(), pl.col("share_n").sum()).sort("month")
-    assert sums["share_bal"].to_list() == pytest.approx([1.0, 1.0])
-    assert sums["share_n"].to_list() == pytest.approx([1.0, 1.0])
+    m = causes.mix_over_time(con, month_to=OCT)
+    sums = m.group_by("month").agg(pl.col("share_balance").sum(), pl.col("share_count").sum()).sort("month")
+    assert sums["share_balance"].to_list() == pytest.approx([1.0, 1.0])
+    assert sums["share_count"].to_list() == pytest.approx([1.0, 1.0])
     sep = m.filter(pl.col("month") == SEP)
     assert sep["cause"].to_list() == ["business_difficulty", "income_drop", "not_reported"]  # code order
-    assert sep["share_bal"].to_list() == pytest.approx([2000 / 6500, 4000 / 6500, 500 / 6500])
-    assert m.filter(pl.col("month") == OCT)["share_n"].to_list() == pytest.approx([0.25, 0.5, 0.25])
+    assert sep["share_balance"].to_list() == pytest.approx([2000 / 6500, 4000 / 6500, 500 / 6500])
+    assert m.filter(pl.col("month") == OCT)["share_count"].to_list() == pytest.approx([0.25, 0.5, 0.25])
 
 
 def test_mix_over_time_filtered_path_agrees(con):
     # Unfiltered runs without the loans join; a filter on every branch takes the joined path.
-    assert_frame_equal(causes.mix_over_time(con, OCT), causes.mix_over_time(con, OCT, branches=("B1", "B2")))
-    b2 = causes.mix_over_time(con, OCT, branches=("B2",)).filter(pl.col("month") == SEP)
+    assert_frame_equal(causes.mix_over_time(con, month_to=OCT), causes.mix_over_time(con, month_to=OCT, branches=("B1", "B2")))
+    b2 = causes.mix_over_time(con, month_to=OCT, branches=("B2",)).filter(pl.col("month") == SEP)
     assert b2["cause"].to_list() == ["income_drop", "not_reported"]
-    assert b2["share_bal"].to_list() == pytest.approx([3000 / 3500, 500 / 3500])
+    assert b2["share_balance"].to_list() == pytest.approx([3000 / 3500, 500 / 3500])
 
 
 def test_cross_table_by_branch_balance(con):
-    t = causes.cross_table(con, OCT, "branch", "balance")
+    t = causes.cross_table(con, month=OCT, dimension="branch", basis="balance")
     expected = pl.DataFrame({
         "branch_id": ["B1", "B2"],
         "business_difficulty": [D("2000"), D("0")], "income_drop": [D("2500"), D("0")],
@@ -120,7 +121,7 @@ def test_cross_table_by_branch_balance(con):
 
 
 def test_cross_table_by_product_count(con):
-    t = causes.cross_table(con, OCT, "product", "count")
+    t = causes.cross_table(con, month=OCT, dimension="product", basis="count")
     expected = pl.DataFrame({
         "product": ["consumer", "mortgage"], "business_difficulty": [0, 1], "income_drop": [2, 0],
         "not_reported": [1, 0], "total": [3, 1],
@@ -129,25 +130,25 @@ def test_cross_table_by_product_count(con):
 
 
 def test_cross_table_empty(con):
-    t = causes.cross_table(con, OCT, "branch", "balance", branches=("NOPE",))
+    t = causes.cross_table(con, month=OCT, dimension="branch", basis="balance", branches=("NOPE",))
     assert t.is_empty()
 
 
 def test_cause_qoq_vs_previous_quarter_end(con):
-    q = causes.cause_qoq(con, OCT)
+    q = causes.cause_qoq(con, month=OCT)
     expected = pl.DataFrame({
         "cause": ["not_reported", "income_drop", "business_difficulty"],
-        "bal": [D("4000"), D("2500"), D("2000")], "bal_prev_q": [D("500"), D("4000"), D("2000")],
-        "bal_chg": [D("3500"), D("-1500"), D("0")], "bal_chg_pct": [7.0, -0.375, 0.0],
-        "n": [1, 2, 1], "n_prev_q": [1, 2, 1], "n_chg": [0, 0, 0], "n_chg_pct": [0.0, 0.0, 0.0],
-    }, schema_overrides={"bal": MONEY, "bal_prev_q": MONEY, "bal_chg": MONEY})
+        "total_balance": [D("4000"), D("2500"), D("2000")], "total_balance_prev_q": [D("500"), D("4000"), D("2000")],
+        "total_balance_chg": [D("3500"), D("-1500"), D("0")], "total_balance_chg_pct": [7.0, -0.375, 0.0],
+        "total_count": [1, 2, 1], "total_count_prev_q": [1, 2, 1], "total_count_chg": [0, 0, 0], "total_count_chg_pct": [0.0, 0.0, 0.0],
+    }, schema_overrides={"total_balance": MONEY, "total_balance_prev_q": MONEY, "total_balance_chg": MONEY})
     assert_frame_equal(q, expected)
 
 
 def test_filters(con):
-    p = causes.pareto(con, OCT, "balance", branches=("B1",), products=("consumer",))
-    assert p["cause"].to_list() == ["income_drop"] and p["bal"].to_list() == [D("2500.00")]
-    assert causes.pareto(con, OCT, branches=("NOPE",)).is_empty()
+    p = causes.pareto(con, month=OCT, basis="balance", branches=("B1",), products=("consumer",))
+    assert p["cause"].to_list() == ["income_drop"] and p["total_balance"].to_list() == [D("2500.00")]
+    assert causes.pareto(con, month=OCT, branches=("NOPE",)).is_empty()
 
 
 def test_drill_by_cause_and_not_reported(con):

@@ -9,8 +9,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import labels
 from analytics.core import schema, store
 from analytics.metrics import classification as cl
+from analytics.metrics import provisioning
 from analytics.metrics.drilldown import DrillSpec, loans_behind
 
 JUN, JUL, AUG, SEP = (dt.date(2024, m, 1) for m in (6, 7, 8, 9))
@@ -70,8 +72,8 @@ def ratio_con(tmp_path):
 
 
 def test_ratios_count_and_balance(ratio_con):
-    row = cl.quality_views(ratio_con, JUN)["trend"].row(0, named=True)
-    assert (row["total_n"], row["total_bal"]) == (6, D(14000))
+    row = cl.quality_views(ratio_con, month=JUN)["trend"].row(0, named=True)
+    assert (row["total_count"], row["total_balance"]) == (6, D(14000))
     expected = {  # name: (balance ratio, count ratio)
         "overdue_ratio": (4000 / 14000, 5 / 6),
         "dpd90_ratio": (2000 / 14000, 4 / 6),
@@ -80,13 +82,13 @@ def test_ratios_count_and_balance(ratio_con):
         "deviation": (2000 / 1800, 4 / 3),
     }
     for name, (bal, cnt) in expected.items():
-        assert row[name] == pytest.approx(bal), name
+        assert row[f"{name}_balance"] == pytest.approx(bal), name
         assert row[f"{name}_count"] == pytest.approx(cnt), name
 
 
 def test_provision_pboc_2002(ratio_con):
     # 10,200 x 1% + 2,000 x 2% + 1,000 x 25% + 500 x 50% + 300 x 100% = 102 + 40 + 250 + 250 + 300
-    df = cl.provision_ratios(ratio_con, ("month",), month_from=JUN, month_to=JUN)
+    df = cl.provision_ratios(ratio_con, by=("month",), month_from=JUN, month_to=JUN)
     assert df["provision"].to_list() == [D(942)]
     assert df["coverage"][0] == pytest.approx(942 / 1800)
     assert df["provision_ratio"][0] == pytest.approx(942 / 14000)
@@ -94,42 +96,42 @@ def test_provision_pboc_2002(ratio_con):
 
 def test_provision_mof_2012(ratio_con):
     # 10,200 x 1.5% + 2,000 x 3% + 1,000 x 30% + 500 x 60% + 300 x 100% = 153 + 60 + 300 + 300 + 300
-    df = cl.provision_ratios(ratio_con, ("month",), rates=cl.MOF_2012)
+    df = cl.provision_ratios(ratio_con, by=("month",), rates=provisioning.MOF_2012)
     assert df["provision"].to_list() == [D(1113)]
     assert df["coverage"][0] == pytest.approx(1113 / 1800)
 
 
 def test_provision_by_branch_and_custom_rates(ratio_con):
-    df = cl.quality_views(ratio_con, JUN)["branch"].sort("branch_id")
+    df = cl.quality_views(ratio_con, month=JUN)["branch"].sort("branch_id")
     # B1: 10,000 x 1% + 2,000 x 2% + 1,000 x 25% = 390; B2: 200 x 1% + 500 x 50% + 300 = 552
     assert df["provision"].to_list() == [D(390), D(552)]
     assert df["coverage"].to_list() == pytest.approx([390 / 1000, 552 / 800])
     assert df["branch_name"].to_list() == ["一支行", "二支行"]
-    custom = cl.ProvisionRates(0, 0, 0.5, 0.5, 0.5)
-    df = cl.provision_ratios(ratio_con, ("product",), rates=custom)
+    custom = provisioning.ProvisionRates(0, 0, 0.5, 0.5, 0.5)
+    df = cl.provision_ratios(ratio_con, by=("product",), rates=custom)
     # consumer: (1,000 + 500 + 300) x 50%; mortgage: no NPL -> coverage undefined
     assert df["provision"].to_list() == [D(900), D(0)]
     assert df["coverage"].to_list() == [0.5, None]
 
 
 def test_provision_of_empty_npl_is_null_not_error():
-    summary = pl.DataFrame({f"class{c}_bal": [D(0)] for c in range(1, 6)} | {"npl_bal": [D(0)], "total_bal": [D(0)]},
-                           schema_overrides={f"class{c}_bal": schema.MONEY for c in range(1, 6)}
-                           | {"npl_bal": schema.MONEY, "total_bal": schema.MONEY})
-    out = cl.add_provisions(summary)
+    summary = pl.DataFrame({f"class{c}_balance": [D(0)] for c in range(1, 6)} | {"npl_balance": [D(0)], "total_balance": [D(0)]},
+                           schema_overrides={f"class{c}_balance": schema.MONEY for c in range(1, 6)}
+                           | {"npl_balance": schema.MONEY, "total_balance": schema.MONEY})
+    out = provisioning.add_provisions(summary)
     assert out["coverage"].to_list() == [None] and out["provision_ratio"].to_list() == [None]
 
 
 def test_below_floor_by_branch(ratio_con):
-    df = cl.below_floor_by_branch(ratio_con, JUN)
+    df = cl.below_floor_by_branch(ratio_con, month=JUN)
     expected = pl.DataFrame({
-        "branch_id": ["B2", "B1"], "branch_name": ["二支行", "一支行"], "total_n": [3, 3],
-        "total_bal": [D(1000), D(13000)], "below_n": [1, 0], "below_bal": [D(200), D(0)],
-        "tech_exempt_n": [0, 0], "tech_exempt_bal": [D(0), D(0)],
-        "below_share": [0.2, 0.0], "below_share_count": [1 / 3, 0.0],
+        "branch_id": ["B2", "B1"], "branch_name": ["二支行", "一支行"], "total_count": [3, 3],
+        "total_balance": [D(1000), D(13000)], "below_count": [1, 0], "below_balance": [D(200), D(0)],
+        "tech_exempt_count": [0, 0], "tech_exempt_balance": [D(0), D(0)],
+        "below_share_balance": [0.2, 0.0], "below_share_count": [1 / 3, 0.0],
     }, schema_overrides=cl.BELOW_FLOOR_SCHEMA)
     assert_frame_equal(df, expected)
-    only_b1 = cl.below_floor_by_branch(ratio_con, JUN, branches=("B1",))
+    only_b1 = cl.below_floor_by_branch(ratio_con, month=JUN, branches=("B1",))
     assert only_b1["branch_id"].to_list() == ["B1"]
 
 
@@ -159,15 +161,15 @@ def test_floor_boundaries(floor_con):
 
 
 def test_floor_vs_booked_and_tech_exception(floor_con):
-    df = cl.floor_vs_booked(floor_con, JUN)
+    df = cl.floor_vs_booked(floor_con, month=JUN)
     # balances are 100 + position in BOUNDARY
     expected = pl.DataFrame({
-        "booked_class": [1, 1, 1, 1, 1], "floor_class": [1, 2, 3, 4, 5], "n": [2, 4, 2, 2, 1],
-        "bal": [D(100 + 101), D(102 + 103 + 104 + 105), D(106 + 107), D(108 + 109), D(110)],
+        "booked_class": [1, 1, 1, 1, 1], "floor_class": [1, 2, 3, 4, 5], "total_count": [2, 4, 2, 2, 1],
+        "total_balance": [D(100 + 101), D(102 + 103 + 104 + 105), D(106 + 107), D(108 + 109), D(110)],
     }, schema_overrides=cl.FLOOR_MATRIX_SCHEMA)
     assert_frame_equal(df, expected)
-    by_branch = cl.below_floor_by_branch(floor_con, JUN).row(0, named=True)
-    assert (by_branch["below_n"], by_branch["tech_exempt_n"], by_branch["tech_exempt_bal"]) == (9, 1, D(101))
+    by_branch = cl.below_floor_by_branch(floor_con, month=JUN).row(0, named=True)
+    assert (by_branch["below_count"], by_branch["tech_exempt_count"], by_branch["tech_exempt_balance"]) == (9, 1, D(101))
 
 
 # --- supervisory migration -------------------------------------------------------------------------
@@ -192,13 +194,13 @@ def test_worked_example_domain_1_7(tmp_path):
         (AUG, "N", 800, 0, 1, "active"), (SEP, "N", 800, 100, 3, "active"),  # originated in the period
     ]
     con = make_store(tmp_path, snaps, [(x, "B1", "consumer") for x in "ABCN"])
-    rates = cl.supervisory_migration(con, SEP, "quarter")
+    rates = cl.supervisory_migration(con, month=SEP, period="quarter")
     row = rates.filter(pl.col("rate") == "class2").row(0, named=True)
-    assert (row["start_bal"], row["reduction_bal"], row["denominator_bal"], row["migrated_bal"]) == (
+    assert (row["start_balance"], row["reduction_balance"], row["denominator_balance"], row["migrated_balance"]) == (
         D(4500), D(1000), D(3500), D(600))
-    assert round(row["migration_rate"], 3) == 0.171
-    assert row["migration_rate"] == pytest.approx(600 / 3500)
-    assert (row["start_n"], row["exit_n"], row["denominator_n"], row["migrated_n"]) == (3, 1, 2, 1)
+    assert round(row["migration_rate_balance"], 3) == 0.171
+    assert row["migration_rate_balance"] == pytest.approx(600 / 3500)
+    assert (row["start_count"], row["exit_count"], row["denominator_count"], row["migrated_count"]) == (3, 1, 2, 1)
     assert row["migration_rate_count"] == 0.5
     con.close()
 
@@ -229,35 +231,33 @@ def migration_con(tmp_path):
 
 
 def test_migration_rates(migration_con):
-    df = cl.supervisory_migration(migration_con, SEP, "quarter", lang="en")
+    df = cl.supervisory_migration(migration_con, month=SEP, period="quarter")
     expected = pl.DataFrame({
         "rate": ["class1", "class2", "class3", "class4", "performing"],
-        "rate_name": ["Pass migration rate", "Special-mention migration rate", "Substandard migration rate",
-                      "Doubtful migration rate", "Performing-loan migration rate"],
-        "start_bal": [D(2070), D(500), D(1000), D(750), D(2570)],
+        "start_balance": [D(2070), D(500), D(1000), D(750), D(2570)],
         # 期间减少: P1 100 + P3 20 + P4 200 + M1 70; U1 100 + U2 200
-        "reduction_bal": [D(390), D(0), D(300), D(0), D(390)],
-        "denominator_bal": [D(1680), D(500), D(700), D(750), D(2180)],
-        "migrated_bal": [D(780), D(400), D(700), D(600), D(680)],
-        "migration_rate": [780 / 1680, 0.8, 1.0, 0.8, 680 / 2180],
-        "start_n": [5, 2, 2, 2, 7], "exit_n": [2, 0, 1, 0, 2], "denominator_n": [3, 2, 1, 2, 5],
-        "migrated_n": [2, 1, 1, 1, 2], "migration_rate_count": [2 / 3, 0.5, 1.0, 0.5, 0.4],
-    }, schema_overrides={c: schema.MONEY for c in ("start_bal", "reduction_bal", "denominator_bal", "migrated_bal")})
+        "reduction_balance": [D(390), D(0), D(300), D(0), D(390)],
+        "denominator_balance": [D(1680), D(500), D(700), D(750), D(2180)],
+        "migrated_balance": [D(780), D(400), D(700), D(600), D(680)],
+        "migration_rate_balance": [780 / 1680, 0.8, 1.0, 0.8, 680 / 2180],
+        "start_count": [5, 2, 2, 2, 7], "exit_count": [2, 0, 1, 0, 2], "denominator_count": [3, 2, 1, 2, 5],
+        "migrated_count": [2, 1, 1, 1, 2], "migration_rate_count": [2 / 3, 0.5, 1.0, 0.5, 0.4],
+    }, schema_overrides={c: schema.MONEY for c in ("start_balance", "reduction_balance", "denominator_balance", "migrated_balance")})
     assert_frame_equal(df, expected)
 
 
 def test_migration_filters_and_empty_start(migration_con):
-    b1 = cl.supervisory_migration(migration_con, SEP, "quarter", branches=("B1",))  # D1, D2, M1 only
-    assert b1["start_bal"].to_list() == [D(70), D(0), D(0), D(750), D(70)]
-    assert b1["migration_rate"].to_list()[:3] == [None, None, None]
-    none = cl.supervisory_migration(migration_con, SEP, "ytd")  # no December snapshot
-    assert none["start_n"].to_list() == [0] * 5
+    b1 = cl.supervisory_migration(migration_con, month=SEP, period="quarter", branches=("B1",))  # D1, D2, M1 only
+    assert b1["start_balance"].to_list() == [D(70), D(0), D(0), D(750), D(70)]
+    assert b1["migration_rate_balance"].to_list()[:3] == [None, None, None]
+    none = cl.supervisory_migration(migration_con, month=SEP, period="ytd")  # no December snapshot
+    assert none["start_count"].to_list() == [0] * 5
 
 
 def test_transition_matrix_balance_count_share(migration_con):
-    base = cl.transition_base(migration_con, JUN, SEP)
+    base = cl.transition_base(migration_con, start_month=JUN, end_month=SEP)
     states = ["1", "2", "3", "4", "5", "paid_off", "written_off", "transferred", "foreclosed", "missing"]
-    bal = cl.transition_matrix(base, "bal")
+    bal = cl.migration_matrix(base, basis="balance")
     assert bal.columns == ["start_class", *states, "total"]
     rows = {  # start class: {end state: start balance}
         1: {"1": 1000, "2": 500, "3": 300, "written_off": 200, "missing": 70},
@@ -270,15 +270,15 @@ def test_transition_matrix_balance_count_share(migration_con):
         [{"start_class": k, **{s: float(v.get(s, 0)) for s in states}, "total": float(sum(v.values()))}
          for k, v in rows.items()], schema_overrides={"start_class": pl.Int8})
     assert_frame_equal(bal, expected)
-    n = cl.transition_matrix(base, "n")
+    n = cl.migration_matrix(base, basis="count")
     assert n.row(0, named=True)["total"] == 5.0 and n.row(0, named=True)["missing"] == 1.0
-    share = cl.transition_matrix(base, "bal", share=True)
+    share = cl.migration_matrix(base, basis="balance", share=True)
     assert share.row(2, named=True)["5"] == 0.8 and share["total"].to_list() == [1.0] * 5
 
 
 def test_transition_matrix_without_missing_column(migration_con):
-    base = cl.transition_base(migration_con, JUN, SEP, branches=("B2",))
-    assert cl.MISSING not in cl.transition_matrix(base).columns
+    base = cl.transition_base(migration_con, start_month=JUN, end_month=SEP, branches=("B2",))
+    assert cl.MISSING not in cl.migration_matrix(base).columns
 
 
 def test_drill_into_matrix_cells(migration_con):
@@ -300,6 +300,13 @@ def test_drill_into_matrix_cells(migration_con):
 
 
 def test_quality_views_trend_and_current(migration_con):
-    views = cl.quality_views(migration_con, SEP, branches=("B1",))
+    views = cl.quality_views(migration_con, month=SEP, branches=("B1",))
     assert views["trend"]["month"].to_list() == [JUN, JUL, SEP]  # B1 = D1, D2, M1, N1: no August rows
-    assert views["current"]["total_bal"].to_list() == [D(600 + 150 + 999)]
+    assert views["current"]["total_balance"].to_list() == [D(600 + 150 + 999)]
+
+
+def test_migration_rate_names_in_both_languages():
+    assert list(labels.label_map("migration", "en").values()) == [
+        "Pass migration rate", "Special-mention migration rate", "Substandard migration rate",
+        "Doubtful migration rate", "Performing-loan migration rate"]
+    assert labels.label("migration", "performing", "zh") == "正常贷款迁徙率"

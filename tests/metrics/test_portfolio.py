@@ -5,8 +5,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analytics.core import schema, store
-from analytics.metrics import portfolio
+import labels
+from analytics.core import months, store
+from analytics.metrics import portfolio, provisioning
 from tests.tiny import OCT, SEP, portfolio_store
 
 
@@ -18,47 +19,47 @@ def con(tmp_path):
 
 
 def test_monthly_balances_and_ratios(con):
-    df = portfolio.quality_by(con, ("month",))
+    df = portfolio.quality_by(con, by=("month",))
     sep, oct_ = df.row(0, named=True), df.row(1, named=True)
     assert (sep["month"], oct_["month"]) == (SEP, OCT)
-    assert sep["total_bal"] == Decimal("10000.00") and sep["total_n"] == 4
-    assert sep["overdue_bal"] == Decimal("5000.00") and sep["overdue_ratio"] == pytest.approx(0.5)
+    assert sep["total_balance"] == Decimal("10000.00") and sep["total_count"] == 4
+    assert sep["overdue_balance"] == Decimal("5000.00") and sep["overdue_ratio_balance"] == pytest.approx(0.5)
     assert sep["overdue_ratio_count"] == pytest.approx(0.5)
-    assert sep["npl_ratio"] == pytest.approx(0.3) and sep["npl_ratio_count"] == pytest.approx(0.25)
-    assert sep["deviation"] == pytest.approx(1.0)
+    assert sep["npl_ratio_balance"] == pytest.approx(0.3) and sep["npl_ratio_count"] == pytest.approx(0.25)
+    assert sep["deviation_balance"] == pytest.approx(1.0)
     # The written-off loan has left the book; L4 is 95 DPD but booked 关注, so NPL is zero.
-    assert oct_["total_bal"] == Decimal("6800.00") and oct_["total_n"] == 3
-    assert oct_["overdue_ratio"] == pytest.approx(5900 / 6800)
-    assert oct_["npl_bal"] == Decimal("0.00") and oct_["npl_ratio"] == 0.0
-    assert oct_["dpd90_bal"] == Decimal("3900.00")
-    assert oct_["deviation"] is None  # 90+ / 0 NPL: undefined, not infinite
-    assert oct_["special_mention_ratio"] == pytest.approx(5900 / 6800)
+    assert oct_["total_balance"] == Decimal("6800.00") and oct_["total_count"] == 3
+    assert oct_["overdue_ratio_balance"] == pytest.approx(5900 / 6800)
+    assert oct_["npl_balance"] == Decimal("0.00") and oct_["npl_ratio_balance"] == 0.0
+    assert oct_["dpd90_balance"] == Decimal("3900.00")
+    assert oct_["deviation_balance"] is None  # 90+ / 0 NPL: undefined, not infinite
+    assert oct_["special_mention_ratio_balance"] == pytest.approx(5900 / 6800)
 
 
 def test_branch_ratios_sum_numerators_not_average(con):
-    by_branch = portfolio.quality_by(con, ("month", "branch_id"), month_from=SEP, month_to=SEP)
-    assert by_branch["overdue_ratio"].to_list() == pytest.approx([2000 / 3000, 3000 / 7000])
-    total = portfolio.quality_by(con, ("month",), month_from=SEP, month_to=SEP)
-    assert total["overdue_ratio"][0] == pytest.approx(0.5)  # not the mean of branch ratios (0.548)
+    by_branch = portfolio.quality_by(con, by=("month", "branch_id"), month_from=SEP, month_to=SEP)
+    assert by_branch["overdue_ratio_balance"].to_list() == pytest.approx([2000 / 3000, 3000 / 7000])
+    total = portfolio.quality_by(con, by=("month",), month_from=SEP, month_to=SEP)
+    assert total["overdue_ratio_balance"][0] == pytest.approx(0.5)  # not the mean of branch ratios (0.548)
 
 
 def test_filters_restrict_branches_and_products(con):
-    b2 = portfolio.quality_by(con, ("month",), branches=("B2",))
-    assert b2["total_bal"].to_list() == [Decimal("7000.00"), Decimal("3900.00")]
-    mortgage = portfolio.quality_by(con, ("month",), products=("mortgage",))
-    assert mortgage["total_bal"].to_list() == [Decimal("2000.00"), Decimal("2000.00")]
-    none = portfolio.quality_by(con, ("month",), branches=("NOPE",))
+    b2 = portfolio.quality_by(con, by=("month",), branches=("B2",))
+    assert b2["total_balance"].to_list() == [Decimal("7000.00"), Decimal("3900.00")]
+    mortgage = portfolio.quality_by(con, by=("month",), products=("mortgage",))
+    assert mortgage["total_balance"].to_list() == [Decimal("2000.00"), Decimal("2000.00")]
+    none = portfolio.quality_by(con, by=("month",), branches=("NOPE",))
     assert none.is_empty()
 
 
 def test_kpi_tiles_changes(con):
-    tiles = portfolio.kpi_tiles(con, OCT)
+    tiles = portfolio.kpi_tiles(con, month=OCT)
     row = {r["kpi"]: r for r in tiles.iter_rows(named=True)}
-    assert row["total_bal"]["value"] == 6800 and row["total_bal"]["change_mom"] == -3200
-    assert row["overdue_ratio"]["change_mom"] == pytest.approx(5900 / 6800 - 0.5)
+    assert row["total_balance"]["value"] == 6800 and row["total_balance"]["change_mom"] == -3200
+    assert row["overdue_ratio_balance"]["change_mom"] == pytest.approx(5900 / 6800 - 0.5)
     # October's previous quarter end is September.
-    assert row["npl_ratio"]["prev_quarter"] == pytest.approx(0.3)
-    assert row["deviation"]["value"] is None and row["deviation"]["change_mom"] is None
+    assert row["npl_ratio_balance"]["prev_quarter"] == pytest.approx(0.3)
+    assert row["deviation_balance"]["value"] is None and row["deviation_balance"]["change_mom"] is None
 
 
 @pytest.mark.parametrize(("month", "expected"), [
@@ -68,12 +69,12 @@ def test_kpi_tiles_changes(con):
     (dt.date(2026, 3, 1), dt.date(2025, 12, 1)),
 ])
 def test_previous_quarter_end(month, expected):
-    assert portfolio.previous_quarter_end(month) == expected
+    assert months.previous_quarter_end(month) == expected
 
 
 def test_add_months_crosses_years():
-    assert portfolio.add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
-    assert portfolio.add_months(dt.date(2025, 11, 1), 14) == dt.date(2027, 1, 1)
+    assert months.add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
+    assert months.add_months(dt.date(2025, 11, 1), 14) == dt.date(2027, 1, 1)
 
 
 def test_dimensions(con):
@@ -86,9 +87,9 @@ def test_dimensions(con):
 def test_summarise_empty_base_keeps_columns(con):
     empty = portfolio.quality_base(con, branches=("NOPE",))
     out = portfolio.summarise(empty)
-    assert out.is_empty() and "npl_ratio" in out.columns
+    assert out.is_empty() and "npl_ratio_balance" in out.columns
     assert_frame_equal(out, out.clear())
-    assert out.schema["npl_ratio"] == pl.Float64
+    assert out.schema["npl_ratio_balance"] == pl.Float64
 
 
 def test_derived_cube_gives_the_same_numbers(tmp_path):
@@ -96,30 +97,30 @@ def test_derived_cube_gives_the_same_numbers(tmp_path):
 
     root = portfolio_store(tmp_path)
     con = store.connect(root)
-    raw = [portfolio.quality_by(con, by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
+    raw = [portfolio.quality_by(con, by=by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
     con.close()
     derived.build(root)
     con = store.connect(root)
-    assert store.has_view(con, portfolio.CUBE)
-    cubed = [portfolio.quality_by(con, by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
+    assert store.has_view(con, "quality_cube")
+    cubed = [portfolio.quality_by(con, by=by, branches=b) for by in (("month",), ("month", "branch_id")) for b in ((), ("B2",))]
     for a, b in zip(raw, cubed, strict=True):
         assert_frame_equal(a, b)
 
 
 def test_kpi_tiles_provisioning_by_hand(con):
     # Sep: 正常 5000 x 1% + 关注 2000 x 2% + 次级 3000 x 25% = 840; Oct: 900 x 1% + 5900 x 2% = 127.
-    row = {r["kpi"]: r for r in portfolio.kpi_tiles(con, OCT).iter_rows(named=True)}
+    row = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month=OCT).iter_rows(named=True)}
     assert row["coverage"]["prev_month"] == pytest.approx(840 / 3000)
     assert row["provision_ratio"]["prev_month"] == pytest.approx(840 / 10000)
     assert row["provision_ratio"]["value"] == pytest.approx(127 / 6800)
     assert row["coverage"]["value"] is None  # no NPL in October
-    mof = {r["kpi"]: r for r in portfolio.kpi_tiles(con, OCT, rates=portfolio.MOF_2012).iter_rows(named=True)}
+    mof = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month=OCT, rates=provisioning.MOF_2012).iter_rows(named=True)}
     assert mof["provision_ratio"]["value"] == pytest.approx((900 * 0.015 + 5900 * 0.03) / 6800)
 
 
 def test_with_labels_maps_named_and_extra_columns():
     df = pl.DataFrame({"product": ["mortgage", "x"], "to_state": ["paid_off", "M1"]})
-    out = schema.with_labels(df, "en", {"to_state": "status"})
+    out = labels.with_code_labels(df, "en", {"to_state": "status"})
     assert out["product"].to_list() == ["Residential mortgage", "x"]
     assert out["to_state"].to_list() == ["Paid off", "M1"]
 
@@ -133,13 +134,13 @@ def test_dpd_boundaries_and_provision_identity(tmp_path):
              "booked_class": 3 if d > 90 else (2 if d else 1)} for d in dpds]
     con = store.connect(write_store(tmp_path, [{"loan_id": f"L{d}"} for d in dpds], rows))
     row = portfolio.quality_by(con).row(0, named=True)
-    assert (row["overdue_n"], row["dpd30_n"], row["dpd60_n"], row["dpd90_n"]) == (5, 3, 2, 1)
-    assert row["dpd90_bal"] == Decimal("191.00") and row["npl_bal"] == Decimal("191.00")
-    assert row["deviation"] == 1.0
+    assert (row["overdue_count"], row["dpd30_count"], row["dpd60_count"], row["dpd90_count"]) == (5, 3, 2, 1)
+    assert row["dpd90_balance"] == Decimal("191.00") and row["npl_balance"] == Decimal("191.00")
+    assert row["deviation_balance"] == 1.0
     # provision 1% x 100 + 2% x (101 + 130 + 131 + 190) + 25% x 191 = 1 + 11.04 + 47.75 = 59.79
-    prov = portfolio.add_provisions(portfolio.quality_by(con)).row(0, named=True)
+    prov = provisioning.add_provisions(portfolio.quality_by(con)).row(0, named=True)
     assert prov["provision"] == Decimal("59.79")
     # DOMAIN §1.5 identity: 贷款拨备率 = 拨备覆盖率 × 不良贷款率
-    assert prov["provision_ratio"] == pytest.approx(prov["coverage"] * prov["npl_ratio"])
+    assert prov["provision_ratio"] == pytest.approx(prov["coverage"] * prov["npl_ratio_balance"])
     assert prov["provision_ratio"] == pytest.approx(59.79 / 843)  # total 100+101+130+131+190+191
     con.close()

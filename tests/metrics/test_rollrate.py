@@ -15,8 +15,8 @@ from tests.derived_book import APR, FEB, JAN, MAR, D, write
 
 
 def _nonzero(matrix: pl.DataFrame) -> list[tuple]:
-    return [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in matrix.filter(pl.col("n") > 0)
-            .select("from_state", "to_state", "n", "prev_bal", "bal", "share_count", "share_balance").iter_rows()]
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in matrix.filter(pl.col("total_count") > 0)
+            .select("from_state", "to_state", "total_count", "prev_balance", "balance", "share_count", "share_balance").iter_rows()]
 
 
 @pytest.fixture()
@@ -27,7 +27,7 @@ def con(book_con):
 def test_matrix_with_exits(con):
     # March, from Feb buckets: M0 = L2 (1900, paid off), L4 (500 -> 480, M1), L5 (760 -> 740, M0);
     # M1 = L1 (950 -> M2); M2 = L3 (3000 -> M3).
-    m = rollrate.transition_matrix(con, MAR)
+    m = rollrate.roll_matrix(con, month=MAR)
     assert m.height == 8 * 12  # full grid: M0..M7+ x (M0..M7+, 4 exits)
     assert _nonzero(m) == [
         ("M0", "M0", 1, D(760), D(740), round(1 / 3, 6), round(760 / 3160, 6)),
@@ -36,15 +36,15 @@ def test_matrix_with_exits(con):
         ("M1", "M2", 1, D(950), D(950), 1.0, 1.0),
         ("M2", "M3", 1, D(3000), D(3000), 1.0, 1.0),
     ]
-    apr = _nonzero(rollrate.transition_matrix(con, APR))
+    apr = _nonzero(rollrate.roll_matrix(con, month=APR))
     assert ("M3", "written_off", 1, D(3000), D(3000), 1.0, 1.0) in apr
     # an empty row has no shares
     assert m.filter(pl.col("from_state") == "M7+")["share_balance"].null_count() == 12
 
 
 def test_matrix_filters_and_first_month(con):
-    assert rollrate.transition_matrix(con, JAN).is_empty()  # no previous snapshot
-    b2 = rollrate.transition_matrix(con, MAR, branches=("B2",))
+    assert rollrate.roll_matrix(con, month=JAN).is_empty()  # no previous snapshot
+    b2 = rollrate.roll_matrix(con, month=MAR, branches=("B2",))
     assert _nonzero(b2) == [("M2", "M3", 1, D(3000), D(3000), 1.0, 1.0)]
 
 
@@ -60,7 +60,7 @@ def test_roll_and_cure_rates(con):
     r = rollrate.roll_rates(con)
     def pick(month, kind, frm):
         row = r.filter((pl.col("month") == month) & (pl.col("kind") == kind) & (pl.col("from_state") == frm))
-        return row.select("num_n", "num_bal", "den_n", "den_bal", "rate_count", "rate_balance").row(0)
+        return row.select("num_count", "num_balance", "den_count", "den_balance", "rate_count", "rate_balance").row(0)
     # Feb: M0 at Jan = L1 1000, L2 2000, L3 3000; L1 rolls to M1 with 950 at Feb (bal_t numerator).
     assert pick(FEB, "roll", "M0") == (1, D(950), 3, D(6000), pytest.approx(1 / 3), pytest.approx(950 / 6000))
     # Feb: L5 cures M1 -> M0; the cure numerator is its January balance 780.
@@ -96,11 +96,11 @@ def test_flow_through_by_hand():
 def test_identical_with_and_without_derived(tmp_path):
     root = write(tmp_path / "s")
     inline = store.connect(root)
-    before = (rollrate.roll_rates(inline), rollrate.transition_matrix(inline, APR))
+    before = (rollrate.roll_rates(inline), rollrate.roll_matrix(inline, month=APR))
     derived.build(root)
     built = store.connect(root)
     assert_frame_equal(rollrate.roll_rates(built), before[0])
-    assert_frame_equal(rollrate.transition_matrix(built, APR), before[1])
+    assert_frame_equal(rollrate.roll_matrix(built, month=APR), before[1])
 
 
 def test_drill_matches_matrix_cells(con):

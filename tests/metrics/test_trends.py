@@ -21,8 +21,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import labels
 from analytics.core import store
 from analytics.core.schema import MONEY
+from analytics.core.slice import slice_params
 from analytics.metrics import trends
 from analytics.metrics.drilldown import DrillSpec, loans_behind
 from analytics.metrics.portfolio import add_months
@@ -63,66 +65,66 @@ def con(tmp_path):
 
 
 def test_new_overdue_by_month_total(con):
-    s = trends.trend_series(con, "total")
+    s = trends.trend_series(con, dimension="total")
     assert s["month"].to_list() == [JUN, JUL, AUG, SEP, OCT]
     assert s["member"].unique().to_list() == ["total"]
     # SEP: C (new to the book, already overdue) + E; OCT: A (cured in SEP, re-defaulted).
-    assert s["new_overdue_bal"].to_list() == [None, D("2000.00"), D("1000.00"), D("3500.00"), D("900.00")]
-    assert s["new_overdue_n"].to_list() == [None, 1, 1, 2, 1]
-    assert s.schema["new_overdue_bal"] == MONEY and s.schema["new_overdue_n"] == pl.Int64
+    assert s["new_overdue_balance"].to_list() == [None, D("2000.00"), D("1000.00"), D("3500.00"), D("900.00")]
+    assert s["new_overdue_count"].to_list() == [None, 1, 1, 2, 1]
+    assert s.schema["new_overdue_balance"] == MONEY and s.schema["new_overdue_count"] == pl.Int64
 
 
 def test_ratios_reuse_portfolio_numerators(con):
-    s = trends.trend_series(con, "total").filter(pl.col("month").is_in([SEP, OCT]))
-    assert s["total_bal"].to_list() == [D("10400.00"), D("7400.00")]
-    assert s["overdue_bal"].to_list() == [D("5500.00"), D("3400.00")]
-    assert s["overdue_ratio"].to_list() == pytest.approx([5500 / 10400, 3400 / 7400])
+    s = trends.trend_series(con, dimension="total").filter(pl.col("month").is_in([SEP, OCT]))
+    assert s["total_balance"].to_list() == [D("10400.00"), D("7400.00")]
+    assert s["overdue_balance"].to_list() == [D("5500.00"), D("3400.00")]
+    assert s["overdue_ratio_balance"].to_list() == pytest.approx([5500 / 10400, 3400 / 7400])
     assert s["overdue_ratio_count"].to_list() == pytest.approx([3 / 5, 3 / 4])
-    assert s["npl_ratio"].to_list() == pytest.approx([2000 / 10400, 2000 / 7400])
+    assert s["npl_ratio_balance"].to_list() == pytest.approx([2000 / 10400, 2000 / 7400])
     assert s["npl_ratio_count"].to_list() == pytest.approx([1 / 5, 1 / 4])
 
 
 def test_by_branch_sums_numerators_not_average(con):
-    s = trends.trend_series(con, "branch", month_from=SEP, month_to=SEP)
+    s = trends.trend_series(con, dimension="branch", month_from=SEP, month_to=SEP)
     expected = pl.DataFrame({
         "month": [SEP, SEP], "member": ["B1", "B2"],
-        "total_bal": [D("2900"), D("7500")], "overdue_bal": [D("2000"), D("3500")],
-        "new_overdue_n": [0, 2], "new_overdue_bal": [D("0"), D("3500")],
-    }, schema_overrides={"total_bal": MONEY, "overdue_bal": MONEY, "new_overdue_bal": MONEY,
-                         "new_overdue_n": pl.Int64})
+        "total_balance": [D("2900"), D("7500")], "overdue_balance": [D("2000"), D("3500")],
+        "new_overdue_count": [0, 2], "new_overdue_balance": [D("0"), D("3500")],
+    }, schema_overrides={"total_balance": MONEY, "overdue_balance": MONEY, "new_overdue_balance": MONEY,
+                         "new_overdue_count": pl.Int64})
     assert_frame_equal(s.select(expected.columns), expected)
-    assert s["overdue_ratio"].to_list() == pytest.approx([2000 / 2900, 3500 / 7500])
-    total = trends.trend_series(con, "total", month_from=SEP, month_to=SEP)
-    assert total["overdue_ratio"][0] == pytest.approx(5500 / 10400)  # not the mean of branch ratios (0.578)
-    assert total["new_overdue_bal"][0] == D("3500.00")  # a window starting at SEP still sees AUG
+    assert s["overdue_ratio_balance"].to_list() == pytest.approx([2000 / 2900, 3500 / 7500])
+    total = trends.trend_series(con, dimension="total", month_from=SEP, month_to=SEP)
+    assert total["overdue_ratio_balance"][0] == pytest.approx(5500 / 10400)  # not the mean of branch ratios (0.578)
+    assert total["new_overdue_balance"][0] == D("3500.00")  # a window starting at SEP still sees AUG
 
 
 def test_by_product(con):
-    s = trends.trend_series(con, "product", month_from=OCT, month_to=OCT)
+    s = trends.trend_series(con, dimension="product", month_from=OCT, month_to=OCT)
     assert s["member"].to_list() == ["consumer", "mortgage"]
-    assert s["overdue_ratio"].to_list() == pytest.approx([1400 / 5400, 1.0])
-    assert s["new_overdue_bal"].to_list() == [D("900.00"), D("0.00")]
+    assert s["overdue_ratio_balance"].to_list() == pytest.approx([1400 / 5400, 1.0])
+    assert s["new_overdue_balance"].to_list() == [D("900.00"), D("0.00")]
 
 
 def test_filters(con):
-    s = trends.trend_series(con, "total", branches=("B2",), products=("consumer",), month_from=SEP, month_to=OCT)
-    assert s["total_bal"].to_list() == [D("4500.00"), D("4500.00")]
-    assert s["new_overdue_bal"].to_list() == [D("500.00"), D("0.00")]
-    assert trends.trend_series(con, "total", branches=("NOPE",)).is_empty()
+    s = trends.trend_series(con, dimension="total", branches=("B2",), products=("consumer",), month_from=SEP, month_to=OCT)
+    assert s["total_balance"].to_list() == [D("4500.00"), D("4500.00")]
+    assert s["new_overdue_balance"].to_list() == [D("500.00"), D("0.00")]
+    assert trends.trend_series(con, dimension="total", branches=("NOPE",)).is_empty()
 
 
 def test_quarterly_sums_three_months(con):
-    q = trends.trend_series(con, "total", freq="quarter")
+    q = trends.trend_series(con, dimension="total", freq="quarter")
     assert q["quarter"].to_list() == [dt.date(2026, 4, 1), JUL, OCT]
     assert q["month"].to_list() == [JUN, SEP, OCT]  # stocks at the last month present
-    assert q["new_overdue_bal"].to_list() == [None, D("6500.00"), D("900.00")]  # JUL+AUG+SEP = 2000+1000+3500
-    assert q["new_overdue_n"].to_list() == [None, 4, 1]
-    assert q["overdue_ratio"].to_list()[1] == pytest.approx(5500 / 10400)
+    assert q["new_overdue_balance"].to_list() == [None, D("6500.00"), D("900.00")]  # JUL+AUG+SEP = 2000+1000+3500
+    assert q["new_overdue_count"].to_list() == [None, 4, 1]
+    assert q["overdue_ratio_balance"].to_list()[1] == pytest.approx(5500 / 10400)
     assert q["months_in_quarter"].to_list() == [1, 3, 1]
 
 
 def test_qoq_balance_basis(con):
-    t = trends.qoq_table(con, OCT, "total", "balance")
+    t = trends.qoq_table(con, month=OCT, dimension="total", basis="balance")
     row = t.row(0, named=True)
     assert row["member"] == "total"
     assert row["overdue_ratio"] == pytest.approx(3400 / 7400)
@@ -140,7 +142,7 @@ def test_qoq_balance_basis(con):
 
 
 def test_qoq_count_basis_by_branch(con):
-    t = trends.qoq_table(con, OCT, "branch", "count")
+    t = trends.qoq_table(con, month=OCT, dimension="branch", basis="count")
     assert t["member"].to_list() == ["B1", "B2"]
     # B1: OCT A,B overdue of 2 (1.0) vs SEP B of 2 (0.5); B2: OCT C of 2 vs SEP C,E of 3.
     assert t["overdue_ratio"].to_list() == pytest.approx([1.0, 0.5])
@@ -152,13 +154,13 @@ def test_qoq_count_basis_by_branch(con):
 
 
 def test_qoq_change_of_a_loaded_series_equals_qoq_table(con):
-    series = trends.trend_series(con, "branch", month_to=OCT)
-    assert_frame_equal(trends.qoq_change(series, OCT, "balance"), trends.qoq_table(con, OCT, "branch", "balance"))
+    series = trends.trend_series(con, dimension="branch", month_to=OCT)
+    assert_frame_equal(trends.qoq_change(series, OCT, "balance"), trends.qoq_table(con, month=OCT, dimension="branch", basis="balance"))
 
 
 def test_with_labels():
     df = pl.DataFrame({"member": ["B1", "X"], "v": [1, 2]})
-    out = trends.with_labels(df, "member", {"B1": "一支行"})
+    out = labels.with_label_column(df, "member", {"B1": "一支行"})
     assert out.columns == ["label", "member", "v"]
     assert out["label"].to_list() == ["一支行", "X"]
 
@@ -177,13 +179,13 @@ def test_new_overdue_from_derived_transitions_matches(tmp_path):
 
     root = write_store(tmp_path / "data", LOANS, SNAPSHOTS)
     con = store.connect(root)
-    plain = trends.trend_series(con, "branch")
+    plain = trends.trend_series(con, dimension="branch")
     con.close()
     derived.build(root)
     con = store.connect(root)
     assert store.has_view(con, "transitions")
-    assert_frame_equal(trends.trend_series(con, "branch"), plain)
-    from_snapshots = store.query(con, trends.NEW_OVERDUE_SQL, trends.filter_params((), ()) | {
+    assert_frame_equal(trends.trend_series(con, dimension="branch"), plain)
+    from_snapshots = store.query(con, trends.NEW_OVERDUE_SQL, slice_params((), ()) | {
         "month_from": JUN, "month_to": OCT, "dpd_min": 1, "prev_from": add_months(JUN, -1), "prev_to": SEP},
         trends.NEW_OVERDUE_SCHEMA)
     assert_frame_equal(trends.new_overdue_base(con, month_from=JUN, month_to=OCT), from_snapshots)

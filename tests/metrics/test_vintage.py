@@ -24,8 +24,8 @@ def con(book_con):
 def test_ever30_count_and_balance(con):
     # Jan cohort: L1, L2, L3 (6000 disbursed). L3 first > 30 DPD in Feb (MOB1) at 3000;
     # L1 in Mar (MOB2) at 950 (frozen). Feb cohort: L4 never over 30. Dec-2023 cohort left-censored: out.
-    df = vintage.vintage_curves(con, "month", "ever", 30)
-    assert _rates(df, "cohort", "mob", "obs_month", "num_n", "rate_count", "rate_balance") == [
+    df = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30)
+    assert _rates(df, "cohort", "mob", "obs_month", "num_count", "rate_count", "rate_balance") == [
         (JAN, 0, JAN, 0, 0.0, 0.0),
         (JAN, 1, FEB, 1, round(1 / 3, 6), 0.5),
         (JAN, 2, MAR, 2, round(2 / 3, 6), round(3950 / 6000, 6)),
@@ -34,30 +34,30 @@ def test_ever30_count_and_balance(con):
         (FEB, 1, MAR, 0, 0.0, 0.0),
         (FEB, 2, APR, 0, 0.0, 0.0),
     ]
-    assert df["n_loans"].to_list() == [3, 3, 3, 3, 1, 1, 1]
+    assert df["cohort_count"].to_list() == [3, 3, 3, 3, 1, 1, 1]
 
 
 def test_ever_vs_point_in_time(con):
     # L4 (Feb cohort, 500) is 20 DPD in Mar at 480 and cured in Apr.
-    ever = vintage.vintage_curves(con, "month", "ever", 0).filter(pl.col("cohort") == FEB)
-    pit = vintage.vintage_curves(con, "month", "pit", 0).filter(pl.col("cohort") == FEB)
+    ever = vintage.vintage_curves(con, grain="month", measure="ever", threshold=0).filter(pl.col("cohort") == FEB)
+    pit = vintage.vintage_curves(con, grain="month", measure="pit", threshold=0).filter(pl.col("cohort") == FEB)
     assert _rates(ever, "mob", "rate_count", "rate_balance") == [(0, 0.0, 0.0), (1, 1.0, 0.96), (2, 1.0, 0.96)]
     assert _rates(pit, "mob", "rate_count", "rate_balance") == [(0, 0.0, 0.0), (1, 1.0, 0.96), (2, 0.0, 0.0)]
 
 
 def test_written_off_loan_stays_in_point_in_time_numerator(con):
     # Jan cohort 60+: Mar L3 (70 DPD, 3000); Apr L1 (75 DPD, 950) + L3 written off in Apr at 3000 (kept).
-    df = vintage.vintage_curves(con, "month", "pit", 60).filter(pl.col("cohort") == JAN)
-    assert _rates(df, "mob", "num_n", "rate_balance") == [
+    df = vintage.vintage_curves(con, grain="month", measure="pit", threshold=60).filter(pl.col("cohort") == JAN)
+    assert _rates(df, "mob", "num_count", "rate_balance") == [
         (0, 0, 0.0), (1, 0, 0.0), (2, 1, 0.5), (3, 2, round(3950 / 6000, 6))]
-    no_keep = vintage.vintage_curves(con, "month", "pit", 60, keep_exits=()).filter(pl.col("cohort") == JAN)
-    assert _rates(no_keep, "mob", "num_n")[-1] == (3, 1)
+    no_keep = vintage.vintage_curves(con, grain="month", measure="pit", threshold=60, keep_exits=()).filter(pl.col("cohort") == JAN)
+    assert _rates(no_keep, "mob", "num_count")[-1] == (3, 1)
 
 
 def test_quarter_cohorts(con):
     # 2024Q1 = L1..L4 (6500); Mar is its last month, Apr the last snapshot: MOB 0..1 observed for all.
-    df = vintage.vintage_curves(con, "quarter", "ever", 30)
-    assert _rates(df, "cohort", "cohort_end", "mob", "n_loans", "num_n", "rate_balance") == [
+    df = vintage.vintage_curves(con, grain="quarter", measure="ever", threshold=30)
+    assert _rates(df, "cohort", "cohort_end", "mob", "cohort_count", "num_count", "rate_balance") == [
         (JAN, MAR, 0, 4, 0, 0.0),
         (JAN, MAR, 1, 4, 1, round(3000 / 6500, 6)),
     ]
@@ -65,23 +65,23 @@ def test_quarter_cohorts(con):
 
 def test_left_censored_cohort_only_observed_mobs(con):
     # Dec-2023 cohort (L5): first snapshot Jan = MOB1; L5 was 10 DPD in Jan at 780.
-    df = vintage.vintage_curves(con, "month", "ever", 0, include_left_censored=True).filter(pl.col("cohort") == DEC23)
+    df = vintage.vintage_curves(con, grain="month", measure="ever", threshold=0, include_left_censored=True).filter(pl.col("cohort") == DEC23)
     assert _rates(df, "mob", "rate_count", "rate_balance") == [(m, 1.0, 0.975) for m in (1, 2, 3, 4)]
 
 
 def test_median_highlight(con):
-    df = vintage.vintage_curves(con, "month", "ever", 30)
+    df = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30)
     # MOB1: Jan 1/3 vs Feb 0 -> median 1/6, Jan above; MOB3: Jan alone = its own median, not above.
     assert _rates(df.filter(pl.col("above_median_count")), "cohort", "mob") == [(JAN, 1), (JAN, 2)]
     assert df.filter(pl.col("mob") == 1)["median_count"].to_list() == pytest.approx([1 / 6, 1 / 6])
 
 
 def test_mob_base_one_and_filters(con):
-    df = vintage.vintage_curves(con, "month", "ever", 30, mob_base=1, products=("mortgage",))
+    df = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30, mob_base=1, products=("mortgage",))
     # only L3 (Jan cohort, 3000): flagged from its second month on (MOB2 when MOB1 = origination month)
     assert _rates(df, "cohort", "mob", "rate_count", "rate_balance") == [
         (JAN, 1, 0.0, 0.0), (JAN, 2, 1.0, 1.0), (JAN, 3, 1.0, 1.0), (JAN, 4, 1.0, 1.0)]
-    assert vintage.vintage_curves(con, "month", "ever", 30, branches=("B9",)).is_empty()
+    assert vintage.vintage_curves(con, grain="month", measure="ever", threshold=30, branches=("B9",)).is_empty()
 
 
 def test_triangle_pivot():
@@ -98,11 +98,11 @@ def test_triangle_pivot():
 def test_identical_with_and_without_derived(tmp_path):
     root = write(tmp_path / "s")
     inline = store.connect(root)
-    results = [vintage.vintage_curves(inline, g, m, 30) for g in ("month", "quarter") for m in ("ever", "pit")]
+    results = [vintage.vintage_curves(inline, grain=g, measure=m, threshold=30) for g in ("month", "quarter") for m in ("ever", "pit")]
     derived.build(root)
     built = store.connect(root)
     for (g, m), got in zip([(g, m) for g in ("month", "quarter") for m in ("ever", "pit")], results, strict=True):
-        assert_frame_equal(vintage.vintage_curves(built, g, m, 30), got)
+        assert_frame_equal(vintage.vintage_curves(built, grain=g, measure=m, threshold=30), got)
 
 
 def _ids(con, spec) -> list[str]:
@@ -130,19 +130,19 @@ def test_drill_totals_equal_the_numerator(con):
     # must add up to it: each loan at its first X+ row (L3's later write-off row would show 0 outstanding).
     from analytics.metrics import drilldown
 
-    point = vintage.vintage_curves(con, "month", "ever", 30).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
+    point = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
     rows = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "ever", 30))
-    assert point["num_bal"][0] == D(3950) and point["num_n"][0] == 2
+    assert point["num_balance"][0] == D(3950) and point["num_count"][0] == 2
     assert rows.height == 2
     assert rows["outstanding_principal"].sum() + rows["disposed_principal"].sum() == D(3950)
     # Ever 0+, Feb cohort MOB2 (Apr): L4 first overdue in Mar at 480 (frozen), cured in Apr at 460.
-    point = vintage.vintage_curves(con, "month", "ever", 0).filter((pl.col("cohort") == FEB) & (pl.col("mob") == 2))
+    point = vintage.vintage_curves(con, grain="month", measure="ever", threshold=0).filter((pl.col("cohort") == FEB) & (pl.col("mob") == 2))
     rows = drilldown.loans_behind(con, vintage.drill_spec(FEB, "month", 2, "ever", 0))
-    assert point["num_bal"][0] == D(480)
+    assert point["num_balance"][0] == D(480)
     assert rows["loan_id"].to_list() == ["L4"] and rows["outstanding_principal"].sum() == D(480)
     # point in time 60+, MOB3: L1 on book 950 + L3 kept at its write-off 3000
-    point = vintage.vintage_curves(con, "month", "pit", 60).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
+    point = vintage.vintage_curves(con, grain="month", measure="pit", threshold=60).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
     on_book = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "pit", 60))
     kept = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "pit", 60, part="kept"))
-    assert point["num_bal"][0] == D(3950)
+    assert point["num_balance"][0] == D(3950)
     assert on_book["outstanding_principal"].sum() + kept["disposed_principal"].sum() == D(3950)
