@@ -21,8 +21,8 @@ import polars as pl
 
 from analytics.core import schema
 from analytics.core.schema import TABLES, Column, Table
+from analytics.ingest.problems import FILE, ROW
 from analytics.ingest.reading import IngestError
-from analytics.ingest.validate import FILE, ROW
 
 UNITS = {"元": 1, "万元": 10_000}
 ALL_EMPTY = "<all empty>"  # page choice for a nullable column the file lacks: constants[column] = ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from analytics.ingest.validate import FILE, ROW
+from analytics.ingest.problems import FILE, ROW
 
 DEFAULT_MAX_MB = 500
 MAX_MB_ENV = "OVERDUE_IMPORT_MAX_MB"
