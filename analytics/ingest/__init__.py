@@ -1,6 +1,6 @@
 """Bring-your-own-data import, as a package: ``python -m analytics.ingest`` and the 数据导入 page.
 
-Reading and mapping a file:
+Reading and mapping a file (the modules are named for the step, the functions for the call):
 - ``reading``: untrusted bytes -> a text frame (CSV encodings, xlsx cached values, Parquet, size limits).
 - ``mapping``: the user's columns and values -> the contract (profiles, suggestions, units, dates).
 
@@ -11,8 +11,8 @@ Checking rows against the contract (``python -m analytics.ingest.validate`` chec
 - ``store_check``: a whole store; the keys and rows a file is checked against.
 
 Loading:
-- ``prepare``: read + map + check -> ``Prepared`` (nothing written).
-- ``commit``: stage, swap in through the journal, quarantine, log, rebuild derived tables; restore,
+- ``preparing``: ``prepare`` = read + map + check -> ``Prepared`` (nothing written).
+- ``committing``: ``commit`` = stage, swap in through the journal, quarantine, log, rebuild derived tables; restore,
   history, recover.
 - ``journal``: the store lock, the staged atomic swap, recovery, the import log.
 - ``reports``: error and continuity reports, preview, value maps as editable frames.
@@ -20,7 +20,7 @@ Loading:
 """
 
 from analytics.ingest.cli import main
-from analytics.ingest.commit import (
+from analytics.ingest.committing import (
     ON_BAD,
     LoadRejected,
     LoadResult,
@@ -30,7 +30,7 @@ from analytics.ingest.commit import (
     recover,
     restore,
 )
-from analytics.ingest.prepare import LOAD_ORDER, Prepared, prepare, prepare_source
+from analytics.ingest.preparing import LOAD_ORDER, Prepared, prepare, prepare_source
 from analytics.ingest.reading import BilingualError, IngestError
 from analytics.ingest.reports import (
     coded_columns,

@@ -16,9 +16,9 @@ import polars as pl
 
 from analytics.core import store
 from analytics.core.schema import TABLES
-from analytics.ingest.commit import ON_BAD, LoadRejected, commit, history, recover, restore
+from analytics.ingest.committing import ON_BAD, LoadRejected, commit, history, recover, restore
 from analytics.ingest.mapping import list_profiles
-from analytics.ingest.prepare import prepare_file
+from analytics.ingest.preparing import prepare_file
 from analytics.ingest.reading import IngestError
 from analytics.ingest.reports import continuity_report, error_report, error_report_csv
 

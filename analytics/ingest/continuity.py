@@ -1,6 +1,6 @@
 """Month-to-month continuity of snapshots: loans that vanish and rows after a loan's exit.
 
-These are warnings on import (the rows still load; see ``analytics.ingest.prepare``) and problems of a
+These are warnings on import (the rows still load; see ``analytics.ingest.preparing``) and problems of a
 stored book (``analytics.ingest.store_check``).
 """
 

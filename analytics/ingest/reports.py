@@ -9,7 +9,7 @@ import polars as pl
 from analytics.core import export
 from analytics.core.schema import TABLES
 from analytics.ingest.mapping import Profile
-from analytics.ingest.prepare import Prepared
+from analytics.ingest.preparing import Prepared
 from analytics.ingest.problems import ROW
 
 # Rules about one cell: the report shows that cell exactly as the file has it (e.g. `-1` in a 万元 column,

@@ -1,4 +1,4 @@
-"""Loading prepared files (``analytics.ingest.commit``): the atomic swap and its recovery, quarantine, replace,
+"""Loading prepared files (``analytics.ingest.committing``): the atomic swap and its recovery, quarantine, replace,
 restore, the import log, derived-table rebuilds, end-to-end loads."""
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from analytics.core.schema import TABLES, Table
 from analytics.ingest import journal as tx
 from analytics.ingest.checks import typed
 from analytics.ingest.mapping import check_profile_name, save_profile
-from analytics.ingest.prepare import Prepared, prepare_file, stored_months
+from analytics.ingest.preparing import Prepared, prepare_file, stored_months
 from analytics.ingest.problems import ROW
 from analytics.ingest.reading import BilingualError
 

@@ -1,4 +1,4 @@
-"""Reading, mapping and checking files (``analytics.ingest.prepare``): shapes that load, bad inputs refused
+"""Reading, mapping and checking files (``analytics.ingest.preparing``): shapes that load, bad inputs refused
 with the store unchanged, continuity warnings."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from analytics import ingest
 from analytics.core import schema, store
-from analytics.ingest import mapping
+from analytics.ingest import mapping, preparing
 from analytics.metrics import portfolio
 from tests.ingest.files import (
     APR_ROWS,
@@ -304,3 +304,10 @@ def test_exit_in_the_file_with_rows_stored_after_it(base: Path):
     prepared = ingest.prepare(base, text.encode(), "m3.csv", "snapshots")
     assert prepared.n_bad == 0, prepared.problems
     assert warned(prepared) == [("after_exit", str(Path("snapshots/month=2024-04-01/part-0.parquet")), 2, "L2")]
+
+
+def test_stored_months_of_partitioned_tables_only(base: Path):
+    assert preparing.stored_months(base, schema.SNAPSHOTS) == []
+    load(base, SNAP_HEADER + SNAP_ROWS + APR_ROWS[0] + "\n", "m34.csv", "snapshots")
+    assert preparing.stored_months(base, schema.SNAPSHOTS) == [MARCH, dt.date(2024, 4, 1)]
+    assert preparing.stored_months(base, schema.LOANS) == []
