@@ -30,6 +30,8 @@ from analytics.ingest.problems import ROW
 from analytics.ingest.reading import BilingualError
 
 ON_BAD = ("reject", "quarantine")
+
+
 class LoadRejected(BilingualError):
     """The load was refused; nothing in the store changed. ``zh``/``en`` say why."""
 

@@ -39,6 +39,7 @@ from analytics.ingest.store_check import partition_month, store_keys
 # The order a bank loads an empty store in: each table's references come before it.
 LOAD_ORDER = ("branches", "collectors", "loans", "snapshots", "collection_actions", "targets")
 
+
 @dataclass
 class Prepared:
     """A file read, mapped and checked, ready for ``commit`` (nothing written yet)."""
