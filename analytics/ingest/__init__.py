@@ -1,35 +1,46 @@
 """Bring-your-own-data import, as a package: ``python -m analytics.ingest`` and the 数据导入 page.
 
+Reading and mapping a file (the modules are named for the step, the functions for the call):
 - ``reading``: untrusted bytes -> a text frame (CSV encodings, xlsx cached values, Parquet, size limits).
 - ``mapping``: the user's columns and values -> the contract (profiles, suggestions, units, dates).
-- ``validate``: every row against the contract; a store against its rules.
+
+Checking rows against the contract (``python -m analytics.ingest.validate`` checks a store):
+- ``problems``: the problem frame, the rule catalogue, the per-rule cap and summary.
+- ``checks``: one table's rules (parsing, columns, keys, references, dates, snapshot consistency).
+- ``continuity``: month-to-month continuity of snapshots (vanished loans, rows after an exit).
+- ``store_check``: a whole store; the keys and rows a file is checked against.
+
+Loading:
+- ``preparing``: ``prepare`` = read + map + check -> ``Prepared`` (nothing written).
+- ``committing``: ``commit`` = stage, swap in through the journal, quarantine, log, rebuild derived tables; restore,
+  history, recover.
 - ``journal``: the store lock, the staged atomic swap, recovery, the import log.
-- ``load``: prepare -> commit, restore, history (what the page and the command call).
+- ``reports``: error and continuity reports, preview, value maps as editable frames.
+- ``cli``: the ``python -m analytics.ingest`` command.
 """
 
-from analytics.ingest.load import (
-    LOAD_ORDER,
+from analytics.ingest.cli import main
+from analytics.ingest.committing import (
     ON_BAD,
     LoadRejected,
     LoadResult,
-    Prepared,
-    coded_columns,
     commit,
+    history,
+    load_file,
+    recover,
+    restore,
+)
+from analytics.ingest.preparing import LOAD_ORDER, Prepared, prepare, prepare_source
+from analytics.ingest.reading import BilingualError, IngestError
+from analytics.ingest.reports import (
+    coded_columns,
     continuity_report,
     error_report,
     error_report_csv,
-    history,
-    load_file,
-    main,
-    prepare,
-    prepare_source,
     preview,
-    recover,
-    restore,
     value_map_frame,
     value_map_from_frame,
 )
-from analytics.ingest.reading import BilingualError, IngestError
 
 __all__ = [
     "LOAD_ORDER", "ON_BAD", "BilingualError", "IngestError", "LoadRejected", "LoadResult", "Prepared",

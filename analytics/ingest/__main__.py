@@ -1,7 +1,7 @@
-"""``python -m analytics.ingest``: the import command (see ``analytics.ingest.load``)."""
+"""``python -m analytics.ingest``: the import command (see ``analytics.ingest.cli``)."""
 
 import sys
 
-from analytics.ingest.load import main
+from analytics.ingest.cli import main
 
 sys.exit(main())

@@ -21,8 +21,8 @@ import polars as pl
 
 from analytics.core import schema
 from analytics.core.schema import TABLES, Column, Table
+from analytics.ingest.problems import FILE, ROW
 from analytics.ingest.reading import IngestError
-from analytics.ingest.validate import FILE, ROW
 
 UNITS = {"元": 1, "万元": 10_000}
 ALL_EMPTY = "<all empty>"  # page choice for a nullable column the file lacks: constants[column] = ""
@@ -189,7 +189,7 @@ def builtin_value_map(column: Column) -> dict[str, str]:
     return out
 
 
-def suggest_profile(source_columns: list[str], table_name: str, name: str = "",
+def suggest_profile(source_columns: list[str], table_name: str, *, name: str = "",
                     sample: pl.DataFrame | None = None) -> Profile:
     """A first mapping: header synonyms first, then value patterns for code columns still unmapped."""
     table = TABLES[table_name]
@@ -227,7 +227,7 @@ def _match_by_values(table: Table, mapping: dict, used: set, sample: pl.DataFram
                 break
 
 
-def suggest_value_maps(profile: Profile, frame: pl.DataFrame, max_values: int = 50) -> dict[str, dict[str, str]]:
+def suggest_value_maps(profile: Profile, frame: pl.DataFrame, *, max_values: int = 50) -> dict[str, dict[str, str]]:
     """For each mapped code/boolean column: the distinct source values and the code each would become."""
     table = TABLES[profile.table]
     maps: dict[str, dict[str, str]] = {}
@@ -300,7 +300,7 @@ def date_expr(expr: pl.Expr, month: bool = False) -> pl.Expr:
     return pl.coalesce(parts)
 
 
-def date_text(expr: pl.Expr, month: bool = False, any_day: bool = True) -> pl.Expr:
+def date_text(expr: pl.Expr, *, month: bool = False, any_day: bool = True) -> pl.Expr:
     parsed = date_expr(expr, month)
     if month and any_day:
         parsed = parsed.dt.truncate("1mo")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from analytics.ingest.validate import FILE, ROW
+from analytics.ingest.problems import FILE, ROW
 
 DEFAULT_MAX_MB = 500
 MAX_MB_ENV = "OVERDUE_IMPORT_MAX_MB"
@@ -79,7 +79,7 @@ UNPACKED_FACTOR = 4  # an .xlsx/.parquet may unpack to at most this many times t
 PARQUET_CELL_BYTES = 32  # rough memory per cell once read as text (estimate for the unpacked-size guard)
 
 
-def check_unpacked(name: str, unpacked: int, limit: int | None = None) -> None:
+def check_unpacked(name: str, unpacked: int, *, limit: int | None = None) -> None:
     """Refuse a compressed file (xlsx zip, Parquet) whose content would unpack beyond the limit (zip bomb)."""
     limit = max_bytes() if limit is None else limit
     if unpacked > UNPACKED_FACTOR * limit:
@@ -238,7 +238,7 @@ def _blank(row: tuple) -> bool:
     return not any(v is not None and str(v).strip() for v in row)
 
 
-def read_xlsx(data: bytes, name: str, sheet: str | None = None,
+def read_xlsx(data: bytes, name: str, *, sheet: str | None = None,
               limit: int | None = None) -> tuple[pl.DataFrame, list[str], str, pl.DataFrame]:
     """Cached cell values of one sheet (the first unless named); formulas are never evaluated.
 
@@ -249,7 +249,7 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None,
             unpacked = sum(i.file_size for i in z.infolist())
     except zipfile.BadZipFile as exc:
         raise IngestError("xlsx", f"无法读取 Excel 文件「{name}」：{exc}", f"Cannot read the Excel file '{name}': {exc}") from exc
-    check_unpacked(name, unpacked, limit)
+    check_unpacked(name, unpacked, limit=limit)
     try:
         rows, names, chosen = _rows(data, sheet, data_only=True)
     except IngestError:
@@ -286,13 +286,13 @@ def _formula_problems(data: bytes, sheet: str, start: int, cached: list[tuple], 
 # --- Parquet --------------------------------------------------------------------------------------
 
 
-def read_parquet(data: bytes, name: str, limit: int | None = None) -> pl.DataFrame:
+def read_parquet(data: bytes, name: str, *, limit: int | None = None) -> pl.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         meta = pq.ParquetFile(pa.BufferReader(data)).metadata
-        check_unpacked(name, meta.num_rows * meta.num_columns * PARQUET_CELL_BYTES, limit)
+        check_unpacked(name, meta.num_rows * meta.num_columns * PARQUET_CELL_BYTES, limit=limit)
         table = pq.read_table(pa.BufferReader(data))
     except IngestError:
         raise
@@ -331,6 +331,6 @@ def read_source(data: bytes, name: str, *, sheet: str | None = None, limit: int 
         frame, enc = read_csv(data, base)
         return Source(base, digest, len(data), kind, frame, encoding=enc)
     if kind == "xlsx":
-        frame, sheets, chosen, problems = read_xlsx(data, base, sheet, limit)
+        frame, sheets, chosen, problems = read_xlsx(data, base, sheet=sheet, limit=limit)
         return Source(base, digest, len(data), kind, frame, sheet=chosen, sheets=sheets, cell_problems=problems)
-    return Source(base, digest, len(data), kind, read_parquet(data, base, limit))
+    return Source(base, digest, len(data), kind, read_parquet(data, base, limit=limit))

@@ -14,7 +14,7 @@ import pytest
 from analytics import ingest
 from analytics.core import store
 from analytics.ingest import mapping, reading
-from tests.ingest.test_ingest import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load
+from tests.ingest.files import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load
 
 PAGE = "pages/data_import.py"
 

@@ -382,10 +382,10 @@ def test_command_line_writes_and_reports(tmp_path, capsys):
 
 
 def test_written_store_passes_the_validator(tables, tmp_path):
-    from analytics.ingest import validate
+    from analytics.ingest.store_check import validate_store
 
     root = demo.write_demo(tmp_path / "data", tables)
-    assert validate.validate_store(root) == []
+    assert validate_store(root) == []
 
 
 def test_demo_never_replaces_imported_data(tmp_path):

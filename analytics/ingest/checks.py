@@ -1,0 +1,229 @@
+"""Checks of one table against the data contract: strict parsing, per-column, key, reference, date and
+snapshot-consistency rules, and ``validate_table``.
+
+Every rule is vectorised Polars and reports each offending cell into a problems frame
+(``analytics.ingest.problems``). ``problems_frame`` returns every problem (the importer uses it to
+quarantine rows); ``validate_table`` returns a list of ``Problem`` capped per rule, with one summary line
+giving the total when a rule breaks on more rows than shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+
+from analytics.core import schema
+from analytics.core.contract_doc import dtype_text
+from analytics.core.schema import TABLES, Column, Table
+from analytics.ingest.problems import (
+    MAX_ROWS_PER_RULE,
+    ROW,
+    Problem,
+    cap,
+    column_problem,
+    dtype_names,
+    has_columns,
+    hits,
+    message,
+    no_problems,
+    to_problems,
+    value_text,
+    with_row_file,
+)
+
+# --- strict parsing of text cells ------------------------------------------------
+
+_TRUE = ("true", "1", "y", "yes", "t", "是")
+_FALSE = ("false", "0", "n", "no", "f", "否")
+
+
+def parse_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Strictly parse canonical text (ISO dates, plain numbers, true/false) to ``dtype``; failures are null.
+
+    Canonical means what the importer produces after applying a mapping profile: no thousands
+    separators, no units, ISO dates. Anything else stays unparsed and is reported, never guessed.
+    """
+    s = expr.str.strip_chars()
+    if dtype == pl.String:
+        return expr
+    if dtype == pl.Date:
+        ok = s.str.contains(r"^\d{4}-\d{2}-\d{2}$")
+        return pl.when(ok).then(s.str.to_date("%Y-%m-%d", strict=False))
+    if dtype == pl.Boolean:
+        low = s.str.to_lowercase()
+        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+    if isinstance(dtype, pl.Decimal):
+        ok = s.str.contains(rf"^-?\d+(\.\d{{1,{dtype.scale}}})?$")
+        return pl.when(ok).then(s.cast(dtype, strict=False))
+    if dtype.is_integer():
+        ok = s.str.contains(r"^-?\d+$")
+        return pl.when(ok).then(s.cast(dtype, strict=False))
+    if dtype.is_float():
+        ok = s.str.contains(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        return pl.when(ok).then(s.cast(dtype, strict=False))
+    return s.cast(dtype, strict=False)
+
+
+# --- the checks ----------------------------------------------------------------------
+
+
+def _coerce(df: pl.DataFrame, table: Table, file: str | None) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """Cast present columns to their contract dtype, reporting parse failures and dtype mismatches."""
+    out: list[pl.DataFrame] = []
+    exprs = []
+    for c in table.columns:
+        if c.name not in df.columns or df.schema[c.name] == c.dtype:
+            continue
+        names = dtype_names(c.dtype)
+        if df.schema[c.name] == pl.Null:  # an all-empty column: nothing to parse
+            exprs.append(pl.col(c.name).cast(c.dtype))
+        elif df.schema[c.name] == pl.String:
+            parsed = parse_text(pl.col(c.name), c.dtype)
+            blank = pl.col(c.name).str.strip_chars().eq("")
+            failed = pl.col(c.name).is_not_null() & ~blank & parsed.is_null()
+            out.append(hits(df, table, failed, "parse", c.name, pl.col(c.name), names))
+            exprs.append(pl.when(blank).then(None).otherwise(parsed).cast(c.dtype).alias(c.name))
+        else:
+            expected = dtype_text(c.dtype)
+            out.append(column_problem(table, file, "dtype", c.name, dtype_text(df.schema[c.name]),
+                                       (expected, expected)))
+            cast = pl.col(c.name).cast(c.dtype, strict=False)
+            failed = pl.col(c.name).is_not_null() & cast.is_null()
+            out.append(hits(df, table, failed, "parse", c.name, pl.col(c.name), names))
+            exprs.append(cast)
+    # Remember which cells were null in the source so a parse failure is not also reported as empty.
+    nulls = [pl.col(c.name).is_null().alias(f"__null__{c.name}") for c in table.columns if c.name in df.columns]
+    return df.with_columns(nulls).with_columns(exprs), out
+
+
+def _column_rules(df: pl.DataFrame, table: Table, c: Column) -> list[pl.DataFrame]:
+    col = pl.col(c.name)
+    out = []
+    if not c.nullable:
+        out.append(hits(df, table, pl.col(f"__null__{c.name}"), "null", c.name, col))
+    if c.allowed is not None:
+        shown = "/".join(str(a) for a in c.allowed)
+        out.append(hits(df, table, col.is_not_null() & ~col.is_in(list(c.allowed)), "allowed", c.name, col,
+                         (shown, shown)))
+    if c.min is not None:
+        out.append(hits(df, table, col < c.min, "min", c.name, col, (f"{c.min:g}", f"{c.min:g}")))
+    if c.max is not None:
+        out.append(hits(df, table, col > c.max, "max", c.name, col, (f"{c.max:g}", f"{c.max:g}")))
+    return out
+
+
+def _key_rule(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
+    if not all(k in df.columns for k in table.key):
+        return []
+    key = list(table.key)
+    dup = pl.struct(key).is_duplicated() & pl.all_horizontal(pl.col(k).is_not_null() for k in key)
+    value = pl.concat_str([value_text(pl.col(k)) for k in key], separator="|")
+    zh = ",".join(table.column(k).zh for k in key)
+    label = ",".join(key)
+    frame = hits(df, table, dup, "duplicate_key", label, value)
+    z, e = message("duplicate_key", zh, label)
+    return [frame.with_columns(message_zh=pl.lit(z), message_en=pl.lit(e))]
+
+
+def _reference_rules(df: pl.DataFrame, table: Table, known_keys: Mapping[str, object]) -> list[pl.DataFrame]:
+    out = []
+    for column, target in table.references.items():
+        if column not in df.columns or target not in known_keys:
+            continue
+        known = known_keys[target]
+        known = known if isinstance(known, pl.Series) else pl.Series(list(known), dtype=pl.String)
+        t_name = target.split(".")[0]
+        extra = (f"{TABLES[t_name].zh}（{t_name}）", t_name)
+        col = pl.col(column)
+        out.append(hits(df, table, col.is_not_null() & ~col.is_in(known.implode()), "reference", column, col, extra))
+    return out
+
+
+def _date_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
+    out = []
+    if has_columns(df, "month"):
+        m = pl.col("month")
+        out.append(hits(df, table, m.dt.day() != 1, "month_not_first", "month", m))
+    if table.name == "targets" and has_columns(df, "quarter"):
+        q = pl.col("quarter")
+        out.append(hits(df, table, (q.dt.day() != 1) | ~q.dt.month().is_in([1, 4, 7, 10]), "quarter_not_first",
+                         "quarter", q))
+    if table.name == "loans" and has_columns(df, "origination_date", "maturity_date"):
+        mask = pl.col("maturity_date") < pl.col("origination_date")
+        value = pl.format("{} < {}", pl.col("maturity_date"), pl.col("origination_date"))
+        out.append(hits(df, table, mask, "maturity_before_origination", "maturity_date", value))
+    if table.name == "collection_actions" and has_columns(df, "month", "action_date"):
+        mask = pl.col("action_date").dt.truncate("1mo") != pl.col("month")
+        out.append(hits(df, table, mask, "action_outside_month", "action_date", pl.col("action_date")))
+    return out
+
+
+def _snapshot_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
+    if table.name != "snapshots":
+        return []
+    dpd, status = pl.col("dpd"), pl.col("status")
+    op, oi, out_p, disp = (pl.col(n) for n in ("overdue_principal", "overdue_interest", "outstanding_principal",
+                                                 "disposed_principal"))
+
+    def fmt(*names: str) -> pl.Expr:
+        return pl.concat_str([pl.lit(f"{n}=") + value_text(pl.col(n)) for n in names], separator=", ")
+
+    checks = [
+        (("dpd", "overdue_principal", "overdue_interest"), (dpd == 0) != ((op == 0) & (oi == 0)),
+         "dpd_overdue_mismatch", "dpd"),
+        (("overdue_principal", "outstanding_principal"), op > out_p, "overdue_exceeds_outstanding",
+         "overdue_principal"),
+        (("status", "dpd", "outstanding_principal"), (status == "paid_off") & ((dpd != 0) | (out_p != 0)),
+         "paid_off_open", "status"),
+        (("status", "outstanding_principal"), status.is_in(list(schema.EXIT_STATUSES)) & (out_p != 0),
+         "exit_outstanding", "outstanding_principal"),
+        (("status", "disposed_principal"), status.is_in(list(schema.DISPOSAL_STATUSES)) & ~(disp > 0),
+         "disposal_without_principal", "disposed_principal"),
+        (("status", "disposed_principal"), (status == "active") & (disp != 0), "active_disposed",
+         "disposed_principal"),
+        (("tech_overdue", "dpd"), pl.col("tech_overdue") & ((dpd < 1) | (dpd > 7)), "tech_overdue_dpd",
+         "tech_overdue"),
+    ]
+    return [hits(df, table, mask, rule, column, fmt(*cols)) for cols, mask, rule, column in checks if has_columns(df, *cols)]
+
+
+def problems_frame(table_name: str, df: pl.DataFrame, *, file: str | None = None,
+                   known_keys: Mapping[str, Iterable | pl.Series] | None = None) -> pl.DataFrame:
+    """Every problem of ``df`` against the contract of ``table_name`` (uncapped), as a frame.
+
+    ``known_keys`` maps a referenced key ("branches.branch_id", "loans.loan_id",
+    "collectors.collector_id") to the values that exist; references to keys not given are not checked.
+    """
+    table = TABLES[table_name]
+    df = with_row_file(df, file)
+    missing = [c for c in table.columns if c.required and c.name not in df.columns]
+    parts = [column_problem(table, file, "missing_column", c.name, None) for c in missing]
+    df, parse_problems = _coerce(df, table, file)
+    parts += parse_problems
+    for c in table.columns:
+        if c.name in df.columns:
+            parts += _column_rules(df, table, c)
+    parts += _key_rule(df, table)
+    parts += _reference_rules(df, table, known_keys or {})
+    parts += _date_rules(df, table)
+    parts += _snapshot_rules(df, table)
+    return pl.concat([no_problems(), *parts], how="vertical").sort(
+        "rule", "column", "file", "row", nulls_last=False, maintain_order=True)
+
+
+def typed(table_name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` cast to the contract dtypes exactly as the validator reads it (unparseable cells are null).
+
+    Keeps the contract columns present and ``__row__``; used to load the rows that passed.
+    """
+    table = TABLES[table_name]
+    out, _ = _coerce(with_row_file(df, None), table, None)
+    return out.select([c for c in table.names if c in out.columns] + [ROW])
+
+
+def validate_table(table_name: str, df: pl.DataFrame, *, file: str | None = None,
+                   known_keys: Mapping[str, Iterable | pl.Series] | None = None,
+                   max_rows_per_rule: int = MAX_ROWS_PER_RULE) -> list[Problem]:
+    """Problems of one table (capped per rule; a ``too_many`` line carries the total)."""
+    return to_problems(cap(problems_frame(table_name, df, file=file, known_keys=known_keys), max_rows_per_rule))
