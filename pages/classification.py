@@ -73,10 +73,11 @@ cols = st.columns(4)
 cols[0].metric(ui.tr("贷款余额", "Total loans"), ui.fmt_money(now["total_balance"]), border=True,
                help=ui.tr(f"{now['total_count']:,} 笔", f"{now['total_count']:,} loans"))
 for i, (key, zh, en) in enumerate(TILES, start=1):
-    value = now[key + sfx] if key not in ("coverage", "provision_ratio") else now[key]
+    balance_only = key in ("coverage", "provision_ratio")  # money set aside has no count variant
+    value = now[key] if balance_only else now[key + sfx]
+    on_balance = now[key] if balance_only else now[key + "_balance"]
     cols[i % 4].metric(ui.tr(zh, en), ui.fmt_pct(value), border=True,
-                       help=ui.tr(f"余额口径 {ui.fmt_pct(now[key + '_balance'])}",
-                                  f"balance basis {ui.fmt_pct(now[key + '_balance'])}")
+                       help=ui.tr(f"余额口径 {ui.fmt_pct(on_balance)}", f"balance basis {ui.fmt_pct(on_balance)}")
                        + (f" · {ui.tr('笔数口径', 'count basis')} {ui.fmt_pct(now[key + '_count'])}"
                           if key + "_count" in now else ""))
 if now["deviation_balance"] is not None and now["deviation_balance"] > 1:

@@ -24,11 +24,11 @@ def test_page_renders_report_matching_analytics(app_test, demo_root):
     assert at.title[0].value == "账龄分析"
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    report = aging.aging_report(con, month)
+    report = aging.aging_report(con, month=month)
     con.close()
     shown = _frame(at, "ag_report")
     assert list(shown["账龄段"])[-2:] == ["逾期小计", "合计"]
-    assert float(shown["余额(元)"].iloc[-1]) == float(report["bal"][-1])
+    assert float(shown["余额(元)"].iloc[-1]) == float(report["total_balance"][-1])
     assert float(shown["余额占比"].iloc[-2]) == report["share_balance"][8]  # overdue ratio
     assert len(at.get("plotly_chart")) == 1
     assert [t["name"] for t in _traces(at)][0] == "M1 (1-30)"  # overdue buckets only by default
@@ -42,7 +42,7 @@ def test_scheme_measure_and_rows(app_test):
     assert not at.exception
     assert "91-180" in [t["name"] for t in _traces(at)]
     assert "91-180 (元)" in _frame(at, "ag_table").columns
-    at.radio(key="ag_measure").set_value("n").run()
+    at.radio(key="ag_measure").set_value("count").run()
     assert not at.exception
     counts = _frame(at, "ag_table")
     assert "91-180 (笔)" in counts.columns and float(counts["合计(笔)"].sum()) != float(by_branch["合计(元)"].sum())

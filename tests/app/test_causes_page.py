@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import labels
 from analytics.core import store
 from analytics.metrics import causes
 from tests.app.test_trends_page import tiny_store
@@ -34,10 +35,10 @@ def test_renders_pareto_mix_tables(app_test, demo_root):
     assert mix_fig["layout"]["barmode"] == "stack"
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    expected = causes.pareto(con, month, "balance")
+    expected = causes.pareto(con, month=month, basis="balance")
     con.close()
     table = at.dataframe[0].value
-    assert table["逾期原因"].tolist() == [causes.cause_label(c, "zh") for c in expected["cause"]]
+    assert table["逾期原因"].tolist() == [labels.label("overdue_cause", c, "zh") for c in expected["cause"]]
     assert table["累计占比"].iloc[-1] == pytest.approx(1.0)
     assert len(at.dataframe) == 3  # pareto, cross table, QoQ
     assert at.button(key="ca_drill")

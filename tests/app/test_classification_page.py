@@ -38,14 +38,14 @@ def test_page_numbers_match_analytics(app_test, demo_root, asof):
     at = app_test(PAGE)
     assert at.title[0].value == "五级分类与迁徙"
     con = store.connect(demo_root)
-    now = cl.quality_views(con, asof)["current"].row(0, named=True)
+    now = cl.quality_views(con, month=asof)["current"].row(0, named=True)
     metrics = _metrics(at)
     assert metrics["不良贷款率"] == _pct(now["npl_ratio_balance"])
     assert metrics["偏离度(逾期90天+/不良)"] == _pct(now["deviation_balance"])
     assert metrics["拨备覆盖率(简化)"] == _pct(now["coverage"])
-    floor = cl.below_floor_by_branch(con, asof)
-    assert metrics["低于底线笔数"] == f"{int(floor['below_n'].sum()):,}"
-    rates = cl.supervisory_migration(con, asof, "quarter")
+    floor = cl.below_floor_by_branch(con, month=asof)
+    assert metrics["低于底线笔数"] == f"{int(floor['below_count'].sum()):,}"
+    rates = cl.supervisory_migration(con, month=asof, period="quarter")
     assert metrics["关注类贷款迁徙率"] == _pct(rates.row(1, named=True)["migration_rate_balance"])
     con.close()
     assert len(at.get("plotly_chart")) == 2  # trend + transition matrix
@@ -73,7 +73,7 @@ def test_count_basis(app_test, demo_root, asof):
     at.radio(key="cl_basis").set_value("count").run()
     assert not at.exception
     con = store.connect(demo_root)
-    now = cl.quality_views(con, asof)["current"].row(0, named=True)
+    now = cl.quality_views(con, month=asof)["current"].row(0, named=True)
     con.close()
     assert _metrics(at)["不良贷款率"] == _pct(now["npl_ratio_count"])
 
@@ -85,14 +85,14 @@ def test_period_selector_and_custom_start(app_test, demo_root, asof):
     for period in ("month", "ytd"):
         at.radio(key="cl_period").set_value(period).run()
         assert not at.exception
-        expected = cl.supervisory_migration(con, asof, period).row(0, named=True)["migration_rate_balance"]
+        expected = cl.supervisory_migration(con, month=asof, period=period).row(0, named=True)["migration_rate_balance"]
         assert _metrics(at)["正常类贷款迁徙率"] == _pct(expected)
     assert _metrics(at)["正常类贷款迁徙率"] != quarter
     at.radio(key="cl_period").set_value("custom").run()
     first = store.months(con)[0]
     at.selectbox(key="cl_start_month").set_value(first).run()
     assert not at.exception
-    expected = cl.migration_rates(cl.transition_base(con, first, asof)).row(0, named=True)["migration_rate_balance"]
+    expected = cl.migration_rates(cl.transition_base(con, start_month=first, end_month=asof)).row(0, named=True)["migration_rate_balance"]
     assert _metrics(at)["正常类贷款迁徙率"] == _pct(expected)
     con.close()
     assert any(first.strftime("%Y-%m") in c.value for c in at.caption)
@@ -105,10 +105,10 @@ def test_matrix_toggles(app_test, demo_root, asof):
     # the colour bar says 万元: z must be in 万元 too (start balance / 10,000), not in yuan
     assert bal["colorbar"]["title"]["text"] == "万元"
     con = store.connect(demo_root)
-    matrix = cl.transition_matrix(cl.transition_base(con, cl.period_start(asof, "quarter"), asof), "bal")
+    matrix = cl.migration_matrix(cl.transition_base(con, start_month=cl.period_start(asof, "quarter"), end_month=asof), basis="balance")
     con.close()
     assert bal["z"][0][0] == pytest.approx(matrix["1"][0] / 1e4)
-    at.radio(key="cl_matrix_measure").set_value("n").run()
+    at.radio(key="cl_matrix_measure").set_value("count").run()
     assert not at.exception
     count = _heatmap(at)
     assert count["z"] != bal["z"]
@@ -140,7 +140,7 @@ def test_drill_buttons(app_test, demo_root, asof, select_key, value, button, che
     at = app_test(PAGE)
     if value is None:  # the worst branch of the below-floor table
         con = store.connect(demo_root)
-        value = cl.below_floor_by_branch(con, asof)["branch_id"][0]
+        value = cl.below_floor_by_branch(con, month=asof)["branch_id"][0]
         con.close()
     at.selectbox(key=select_key).set_value(value).run()
     assert not at.exception

@@ -24,7 +24,7 @@ def test_renders_matrix_trends_flow(app_test, demo_root):
     assert len(at.get("plotly_chart")) == len(CHARTS)
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    matrix = rollrate.transition_matrix(con, month)
+    matrix = rollrate.roll_matrix(con, month=month)
     con.close()
     heat = _chart(at, "rr_matrix")
     assert heat["data"][0]["type"] == "heatmap"

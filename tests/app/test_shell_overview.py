@@ -20,10 +20,10 @@ def test_overview_renders_kpis_matching_analytics(app_test, demo_root):
     at = app_test(OVERVIEW)
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    tiles = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month).iter_rows(named=True)}
+    tiles = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month=month).iter_rows(named=True)}
     metrics = _metrics(at)
-    assert metrics["不良率"] == f"{tiles['npl_ratio']['value'] * 100:.2f}%"
-    assert metrics["逾期率"] == f"{tiles['overdue_ratio']['value'] * 100:.2f}%"
+    assert metrics["不良率"] == f"{tiles['npl_ratio_balance']['value'] * 100:.2f}%"
+    assert metrics["逾期率"] == f"{tiles['overdue_ratio_balance']['value'] * 100:.2f}%"
     assert len(at.get("plotly_chart")) == 1
     assert at.title[0].value == "资产质量总览"
 
@@ -77,7 +77,7 @@ def test_trend_table_has_count_variants(app_test, demo_root):
     at = app_test(OVERVIEW)
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    row = portfolio.quality_by(con, ("month",), month_from=month, month_to=month).row(0, named=True)
+    row = portfolio.quality_by(con, month_from=month, month_to=month).row(0, named=True)
     con.close()
     shown = at.dataframe[0].value  # newest month first
     assert float(shown["不良率(笔数)"].iloc[0]) == pytest.approx(row["npl_count"] / row["total_count"])

@@ -32,7 +32,7 @@ def test_renders_total_trend_and_qoq(app_test, demo_root):
     assert fig["layout"]["xaxis"]["title"]["text"] == "月份"
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    expected = trends.qoq_table(con, month, "total", "balance")
+    expected = trends.qoq_table(con, month=month, dimension="total", basis="balance")
     con.close()
     table = at.dataframe[0].value
     assert table.shape[0] == 1

@@ -24,7 +24,7 @@ def test_renders_curves_triangle_table(app_test, demo_root):
     assert curves["layout"]["xaxis"]["title"]["text"].startswith("账龄 MOB")
     assert curves["layout"]["yaxis"]["title"]["text"] == "比率（%）"
     con = store.connect(demo_root)
-    expected = vintage.vintage_curves(con, "month", "ever", 30)
+    expected = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30)
     con.close()
     assert len(curves["data"]) == expected["cohort"].n_unique()
     table = at.dataframe[0].value
