@@ -71,7 +71,7 @@ else:
     drill_from = d1.selectbox(ui.tr("上月档位", "From bucket"), list(rollrate.M_BUCKET_LABELS), key="rr_drill_from")
     drill_to = d2.selectbox(ui.tr("本月状态", "To state"), list(rollrate.STATES), index=1, key="rr_drill_to",
                             format_func=ui.options({s: state_label(s) for s in rollrate.STATES}))
-    ui.drill_button(rollrate.drill_spec(month, drill_from, drill_to, f.branches, f.products,
+    ui.drill_button(rollrate.cell_spec(month, drill_from, drill_to, f.branches, f.products,
                                         title=f"{ui.month_label(month)} {drill_from} → {state_label(drill_to)}"),
                     "rr_drill")
 

@@ -82,7 +82,7 @@ if measure == "pit":
     part = d3.radio(ui.tr("组成", "Part"), ["on_book", "kept"], key="vt_drill_part",
                     format_func=ui.options({"on_book": ui.tr("在账逾期贷款", "On-book loans"),
                                             "kept": ui.tr("已核销/转让/抵债（保留在分子）", "Disposed, kept in the numerator")}))
-spec = vintage.drill_spec(labels[cohort_label], grain, mob, measure, threshold, f.branches, f.products, part=part,
+spec = vintage.point_spec(labels[cohort_label], grain, mob, measure, threshold, f.branches, f.products, part=part,
                           last_month=curves["obs_month"].max(), title=f"{metric_name} · {cohort_label} · MOB {mob}")
 if spec is None:
     st.info(ui.tr("时点口径的按季批次无法对应到单一月份，请选择按月批次查看明细。",

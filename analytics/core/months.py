@@ -46,6 +46,16 @@ def month_diff_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     return ((end.dt.year() - start.dt.year()) * 12 + end.dt.month() - start.dt.month()).cast(pl.Int32)
 
 
+def add_months_expr(month: pl.Expr, n: int | pl.Expr) -> pl.Expr:
+    """``add_months`` on a date column (``n`` an int or an integer expression)."""
+    return month.dt.offset_by(f"{n}mo" if isinstance(n, int) else pl.format("{}mo", n))
+
+
+def month_start_expr(day: pl.Expr) -> pl.Expr:
+    """The first of the month of each date."""
+    return day.dt.truncate("1mo")
+
+
 def month_start(day: dt.date) -> dt.date:
     return dt.date(day.year, day.month, 1)
 

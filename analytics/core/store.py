@@ -136,6 +136,11 @@ def month_dir_name(month: dt.date) -> str:
     return f"month={month:%Y-%m-01}"
 
 
+def partition_month(path: Path) -> dt.date:
+    """The month of a partitioned table's file (``.../month=2024-03-01/part-0.parquet`` -> 2024-03-01)."""
+    return dt.date.fromisoformat(path.parent.name.split("=", 1)[1])
+
+
 def write_table(root: Path, table: Table | str, df: pl.DataFrame) -> None:
     """Write a whole table in the store layout (partitioned tables one file per month).
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from analytics.core import schema
 from analytics.core.contract_doc import dtype_text
+from analytics.core.months import month_start_expr
 from analytics.core.schema import TABLES, Column, Table
 from analytics.ingest.problems import (
     MAX_ROWS_PER_RULE,
@@ -154,7 +155,7 @@ def _date_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
         value = pl.format("{} < {}", pl.col("maturity_date"), pl.col("origination_date"))
         out.append(hits(df, table, mask, "maturity_before_origination", "maturity_date", value))
     if table.name == "collection_actions" and has_columns(df, "month", "action_date"):
-        mask = pl.col("action_date").dt.truncate("1mo") != pl.col("month")
+        mask = month_start_expr(pl.col("action_date")) != pl.col("month")
         out.append(hits(df, table, mask, "action_outside_month", "action_date", pl.col("action_date")))
     return out
 

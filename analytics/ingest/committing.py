@@ -242,4 +242,4 @@ def restore(root: str | os.PathLike | None, change_id: str) -> LoadResult:
 def recover(root: str | os.PathLike | None = None) -> str | None:
     """Roll back a load that was interrupted (killed process, power loss); the id or None."""
     root = store.data_root(root)
-    return tx.recover(root) if root.is_dir() else None
+    return tx.recover_journal(root) if root.is_dir() else None

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from analytics.core import schema
+from analytics.core.months import add_months_expr
 from analytics.ingest.problems import FILE, ROW, has_columns, no_problems, templated, with_row_file
 
 
@@ -35,9 +36,9 @@ def continuity_problems(df: pl.DataFrame, months: Iterable[dt.date] | None = Non
     only = None if months is None else pl.Series(list(months), dtype=pl.Date).implode()
     ym = "%Y-%m"
 
-    nxt = m.dt.offset_by("1mo")
+    nxt = add_months_expr(m, 1)
     vanished = df.filter((pl.col("status") == "active") & nxt.is_in(present.implode())).join(
-        df.select("loan_id", m.dt.offset_by("-1mo")), on=["loan_id", "month"], how="anti")
+        df.select("loan_id", add_months_expr(m, -1)), on=["loan_id", "month"], how="anti")
     if only is not None:
         vanished = vanished.filter(m.is_in(only) | nxt.is_in(only))
     vanished = vanished.with_columns(

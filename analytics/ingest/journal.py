@@ -4,7 +4,7 @@ A change (a load or a restore) is a set of relative paths to move aside (the old
 kept in ``_history/<change_id>/``) and a set of new files written first into
 ``_staging/<change_id>/``. ``apply`` fsyncs the staged files, writes a journal in ``_meta``,
 moves the old files aside, moves the new ones in (``os.replace``: atomic per file, mtime kept)
-and deletes the journal. ``recover`` rolls back any change whose journal is still there, so a
+and deletes the journal. ``recover_journal`` rolls back any change whose journal is still there, so a
 load killed at any point leaves the store exactly as it was (same bytes, same data version).
 """
 
@@ -142,7 +142,7 @@ def apply(root: Path, change: Change) -> None:
     shutil.rmtree(stage, ignore_errors=True)
 
 
-def recover(root: Path) -> str | None:
+def recover_journal(root: Path) -> str | None:
     """Roll back an unfinished change (its journal is still there); returns its id or None.
 
     Skipped while another process holds the store lock (a change in progress is not unfinished).

@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics.core import schema
+from analytics.core.months import month_start_expr
 from analytics.core.schema import TABLES, Column, Table
 from analytics.ingest.problems import FILE, ROW
 from analytics.ingest.reading import IngestError
@@ -303,7 +304,7 @@ def date_expr(expr: pl.Expr, month: bool = False) -> pl.Expr:
 def date_text(expr: pl.Expr, *, month: bool = False, any_day: bool = True) -> pl.Expr:
     parsed = date_expr(expr, month)
     if month and any_day:
-        parsed = parsed.dt.truncate("1mo")
+        parsed = month_start_expr(parsed)
     return pl.when(parsed.is_not_null()).then(parsed.dt.strftime("%Y-%m-%d")).otherwise(expr)
 
 

@@ -34,7 +34,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.problems import FILE, ROW
 from analytics.ingest.reading import IngestError, Source, check_size, read_source
-from analytics.ingest.store_check import partition_month, store_keys
+from analytics.ingest.store_check import store_keys
 
 # The order a bank loads an empty store in: each table's references come before it.
 LOAD_ORDER = ("branches", "collectors", "loans", "snapshots", "collection_actions", "targets")
@@ -121,7 +121,7 @@ def stored_months(root: Path, table: Table) -> list[dt.date]:
     """The months of a partitioned table already in the store (none for other tables)."""
     if not table.partition:
         return []
-    return sorted({partition_month(f) for f in store.table_files(root, table)})
+    return sorted({store.partition_month(f) for f in store.table_files(root, table)})
 
 
 def _cell_problems(source: Source, profile: Profile) -> pl.DataFrame:
@@ -140,7 +140,7 @@ def _cell_problems(source: Source, profile: Profile) -> pl.DataFrame:
 def _action_id_clashes(root: Path, rows: pl.DataFrame, months: list[dt.date], name: str) -> pl.DataFrame:
     """collection_actions keys are unique across months: ids already stored in months not being replaced."""
     files = [f for f in store.table_files(root, "collection_actions")
-             if partition_month(f) not in months]
+             if store.partition_month(f) not in months]
     if not files or "action_id" not in rows.columns:
         return pb.no_problems()
     stored = pl.concat([pl.read_parquet(f, columns=["action_id"]) for f in files])["action_id"]
@@ -163,7 +163,7 @@ def _stored_snapshot_rows(root: Path, file_rows: pl.DataFrame, months: list[dt.d
     exiting = file_rows.filter(pl.col("status").is_in(list(EXIT_STATUSES)))["loan_id"].unique().implode()
     frames = []
     for path in store.table_files(root, "snapshots"):
-        month = partition_month(path)
+        month = store.partition_month(path)
         if month in months:
             continue
         lf = pl.scan_parquet(path).select("loan_id", "status").with_row_index(ROW, offset=1).with_columns(

@@ -6,7 +6,6 @@ Also what the importer reads from the store to check a file against it: the refe
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
@@ -19,11 +18,6 @@ from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.problems import FILE, MAX_ROWS_PER_RULE, ROW, Problem, cap, no_problems, to_problems
 
 
-def partition_month(path: Path) -> dt.date:
-    """The month of a partitioned table's file (``.../month=2024-03-01/part-0.parquet`` -> 2024-03-01)."""
-    return dt.date.fromisoformat(path.parent.name.split("=", 1)[1])
-
-
 def read_store_table(root: Path, table: Table | str) -> pl.DataFrame:
     """A stored table with ``__file__`` (path relative to root) and ``__row__`` (row within that file)."""
     t = TABLES[table] if isinstance(table, str) else table
@@ -32,7 +26,7 @@ def read_store_table(root: Path, table: Table | str) -> pl.DataFrame:
         df = pl.read_parquet(path)
         rel = str(path.relative_to(root))
         if t.partition:
-            df = df.with_columns(pl.lit(partition_month(path), dtype=pl.Date).alias(t.partition))
+            df = df.with_columns(pl.lit(store.partition_month(path), dtype=pl.Date).alias(t.partition))
         df = df.with_row_index(ROW, offset=1).with_columns(pl.lit(rel).alias(FILE))
         frames.append(df)
     if not frames:

@@ -171,7 +171,7 @@ def flow_through(rates: pl.DataFrame) -> pl.DataFrame:
                         cum("rate_balance").alias("flow_balance")).cast(FLOW_SCHEMA)
 
 
-def drill_spec(month: dt.date, from_state: str, to_state: str, branches: tuple[str, ...] = (),
+def cell_spec(month: dt.date, from_state: str, to_state: str, branches: tuple[str, ...] = (),
                products: tuple[str, ...] = (), title: str = "") -> DrillSpec:
     """The loans behind one matrix cell: in ``from_state`` at the previous month, ``to_state`` at ``month``."""
     prev_min, prev_max = bucket_bounds(M_BUCKET_EDGES, M_BUCKET_LABELS.index(from_state))

@@ -26,7 +26,7 @@ import polars as pl
 
 from analytics import derived
 from analytics.core.expr import safe_div
-from analytics.core.months import add_months, month_diff_expr, month_label, quarter_label
+from analytics.core.months import add_months, add_months_expr, month_diff_expr, month_label, quarter_label
 from analytics.core.schema import DISPOSAL_STATUSES, MONEY
 from analytics.core.slice import SLICE_SQL, list_param, slice_params
 from analytics.core.store import months, query
@@ -102,7 +102,7 @@ def _grid(cohorts: pl.DataFrame, grain: str, first: dt.date, last: dt.date, mob_
     span = 2 if grain == "quarter" else 0
     cs = pl.col("cohort")
     ends = cohorts.with_columns(
-        pl.min_horizontal(cs.dt.offset_by(f"{span}mo"), pl.lit(last)).alias("cohort_end"),
+        pl.min_horizontal(add_months_expr(cs, span), pl.lit(last)).alias("cohort_end"),
         (pl.max_horizontal(month_diff_expr(cs, pl.lit(first)), pl.lit(0)) + mob_base).alias("mob_lo"),
     ).with_columns((month_diff_expr(pl.col("cohort_end"), pl.lit(last)) + mob_base).alias("mob_hi"))
     if not include_left_censored:
@@ -111,7 +111,7 @@ def _grid(cohorts: pl.DataFrame, grain: str, first: dt.date, last: dt.date, mob_
         ends.filter(pl.col("mob_hi") >= pl.col("mob_lo"))
         .with_columns(pl.int_ranges("mob_lo", pl.col("mob_hi") + 1, dtype=pl.Int32).alias("mob"))
         .explode("mob")
-        .with_columns(pl.col("cohort_end").dt.offset_by(pl.format("{}mo", pl.col("mob") - mob_base)).alias("obs_month"))
+        .with_columns(add_months_expr(pl.col("cohort_end"), pl.col("mob") - mob_base).alias("obs_month"))
         .select("cohort", "cohort_end", "mob", "obs_month", "cohort_count", "cohort_balance")
     )
 
@@ -214,7 +214,7 @@ def cohort_bounds(cohort: dt.date, grain: str) -> tuple[dt.date, dt.date]:
     return cohort, add_months(cohort, 2) if grain == "quarter" else cohort
 
 
-def drill_spec(cohort: dt.date, grain: str, mob: int, measure: str, threshold: int,
+def point_spec(cohort: dt.date, grain: str, mob: int, measure: str, threshold: int,
                branches: tuple[str, ...] = (), products: tuple[str, ...] = (), mob_base: int = 0,
                part: str = "on_book", keep_exits: tuple[str, ...] = DISPOSAL_STATUSES,
                last_month: dt.date | None = None, title: str = "") -> DrillSpec | None:

@@ -23,9 +23,9 @@ def test_overview_shows_kpis(page, demo_root, tmp_path):
 
     con = store.connect(demo_root)
     month = store.months(con)[-1]
-    tiles = portfolio.kpi_tiles(con, month)
+    tiles = portfolio.kpi_tiles(con, month=month)
     con.close()
-    npl_ratio = tiles.filter(tiles["kpi"] == "npl_ratio")["value"][0]
+    npl_ratio = tiles.filter(tiles["kpi"] == "npl_ratio_balance")["value"][0]
     page.get_by_role("heading", name="资产质量总览").wait_for()
     # The tile shows the NPL ratio the analytics compute (waits until the run has drawn it).
     page.locator("[data-testid=stMetricValue]").filter(has_text=f"{npl_ratio * 100:.2f}%").first.wait_for()

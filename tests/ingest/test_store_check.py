@@ -48,5 +48,5 @@ def test_demo_store_has_no_continuity_problem(demo_root: Path):
 
 
 def test_partition_month_is_the_month_of_the_folder():
-    assert store_check.partition_month(Path("snapshots/month=2024-03-01/part-0.parquet")) == dt.date(2024, 3, 1)
-    assert store.month_dir_name(store_check.partition_month(Path(month_file(FEB)))) == "month=2024-02-01"
+    assert store.partition_month(Path("snapshots/month=2024-03-01/part-0.parquet")) == dt.date(2024, 3, 1)
+    assert store.month_dir_name(store.partition_month(Path(month_file(FEB)))) == "month=2024-02-01"

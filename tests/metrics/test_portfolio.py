@@ -1,4 +1,3 @@
-import datetime as dt
 from decimal import Decimal
 
 import polars as pl
@@ -6,7 +5,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import labels
-from analytics.core import months, store
+from analytics.core import store
 from analytics.metrics import portfolio, provisioning
 from tests.tiny import OCT, SEP, portfolio_store
 
@@ -60,21 +59,6 @@ def test_kpi_tiles_changes(con):
     # October's previous quarter end is September.
     assert row["npl_ratio_balance"]["prev_quarter"] == pytest.approx(0.3)
     assert row["deviation_balance"]["value"] is None and row["deviation_balance"]["change_mom"] is None
-
-
-@pytest.mark.parametrize(("month", "expected"), [
-    (dt.date(2026, 10, 1), dt.date(2026, 9, 1)),
-    (dt.date(2026, 9, 1), dt.date(2026, 6, 1)),
-    (dt.date(2026, 1, 1), dt.date(2025, 12, 1)),
-    (dt.date(2026, 3, 1), dt.date(2025, 12, 1)),
-])
-def test_previous_quarter_end(month, expected):
-    assert months.previous_quarter_end(month) == expected
-
-
-def test_add_months_crosses_years():
-    assert months.add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
-    assert months.add_months(dt.date(2025, 11, 1), 14) == dt.date(2027, 1, 1)
 
 
 def test_dimensions(con):

@@ -109,9 +109,9 @@ def test_drill_matches_matrix_cells(con):
     def ids(spec):
         return sorted(drilldown.loans_behind(con, spec)["loan_id"].to_list())
 
-    assert ids(rollrate.drill_spec(MAR, "M0", "M1")) == ["L4"]
-    assert ids(rollrate.drill_spec(MAR, "M0", "M0")) == ["L5"]
-    assert ids(rollrate.drill_spec(MAR, "M0", "paid_off")) == ["L2"]
-    assert ids(rollrate.drill_spec(APR, "M3", "written_off")) == ["L3"]
-    assert ids(rollrate.drill_spec(APR, "M1", "M0")) == ["L4"]
-    assert ids(rollrate.drill_spec(APR, "M2", "written_off")) == []
+    assert ids(rollrate.cell_spec(MAR, "M0", "M1")) == ["L4"]
+    assert ids(rollrate.cell_spec(MAR, "M0", "M0")) == ["L5"]
+    assert ids(rollrate.cell_spec(MAR, "M0", "paid_off")) == ["L2"]
+    assert ids(rollrate.cell_spec(APR, "M3", "written_off")) == ["L3"]
+    assert ids(rollrate.cell_spec(APR, "M1", "M0")) == ["L4"]
+    assert ids(rollrate.cell_spec(APR, "M2", "written_off")) == []

@@ -113,16 +113,16 @@ def _ids(con, spec) -> list[str]:
 
 def test_drill_matches_cohort_points(con):
     # ever 30+ Jan cohort MOB3: L1 and L3 (L3 written off: listed at its exit row)
-    spec = vintage.drill_spec(JAN, "month", 3, "ever", 30)
+    spec = vintage.point_spec(JAN, "month", 3, "ever", 30)
     assert _ids(con, spec) == ["L1", "L3"]
-    assert _ids(con, vintage.drill_spec(JAN, "month", 1, "ever", 30)) == ["L3"]
+    assert _ids(con, vintage.point_spec(JAN, "month", 1, "ever", 30)) == ["L3"]
     # quarter cohort 2024Q1 at MOB1 (each loan at its own MOB1): only L3
-    q = vintage.drill_spec(JAN, "quarter", 1, "ever", 30, last_month=APR)
+    q = vintage.point_spec(JAN, "quarter", 1, "ever", 30, last_month=APR)
     assert q.month == APR and _ids(con, q) == ["L3"]
     # point in time 60+, Jan cohort MOB3: L1 on book, L3 kept after its write-off
-    assert _ids(con, vintage.drill_spec(JAN, "month", 3, "pit", 60)) == ["L1"]
-    assert _ids(con, vintage.drill_spec(JAN, "month", 3, "pit", 60, part="kept")) == ["L3"]
-    assert vintage.drill_spec(JAN, "quarter", 1, "pit", 60) is None
+    assert _ids(con, vintage.point_spec(JAN, "month", 3, "pit", 60)) == ["L1"]
+    assert _ids(con, vintage.point_spec(JAN, "month", 3, "pit", 60, part="kept")) == ["L3"]
+    assert vintage.point_spec(JAN, "quarter", 1, "pit", 60) is None
 
 
 def test_drill_totals_equal_the_numerator(con):
@@ -131,18 +131,18 @@ def test_drill_totals_equal_the_numerator(con):
     from analytics.metrics import drilldown
 
     point = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
-    rows = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "ever", 30))
+    rows = drilldown.loans_behind(con, vintage.point_spec(JAN, "month", 3, "ever", 30))
     assert point["num_balance"][0] == D(3950) and point["num_count"][0] == 2
     assert rows.height == 2
     assert rows["outstanding_principal"].sum() + rows["disposed_principal"].sum() == D(3950)
     # Ever 0+, Feb cohort MOB2 (Apr): L4 first overdue in Mar at 480 (frozen), cured in Apr at 460.
     point = vintage.vintage_curves(con, grain="month", measure="ever", threshold=0).filter((pl.col("cohort") == FEB) & (pl.col("mob") == 2))
-    rows = drilldown.loans_behind(con, vintage.drill_spec(FEB, "month", 2, "ever", 0))
+    rows = drilldown.loans_behind(con, vintage.point_spec(FEB, "month", 2, "ever", 0))
     assert point["num_balance"][0] == D(480)
     assert rows["loan_id"].to_list() == ["L4"] and rows["outstanding_principal"].sum() == D(480)
     # point in time 60+, MOB3: L1 on book 950 + L3 kept at its write-off 3000
     point = vintage.vintage_curves(con, grain="month", measure="pit", threshold=60).filter((pl.col("cohort") == JAN) & (pl.col("mob") == 3))
-    on_book = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "pit", 60))
-    kept = drilldown.loans_behind(con, vintage.drill_spec(JAN, "month", 3, "pit", 60, part="kept"))
+    on_book = drilldown.loans_behind(con, vintage.point_spec(JAN, "month", 3, "pit", 60))
+    kept = drilldown.loans_behind(con, vintage.point_spec(JAN, "month", 3, "pit", 60, part="kept"))
     assert point["num_balance"][0] == D(3950)
     assert on_book["outstanding_principal"].sum() + kept["disposed_principal"].sum() == D(3950)
