@@ -647,6 +647,7 @@ STYLE_SKIP = np.array([1.0, .3, 1.0, 1.8])  # multiplier of the share of cases n
 STYLE_OVERPROMISE = np.array([.15, .25, .5, .08])  # share of promises above what is then paid
 STYLE_LATE = np.array([.12, .2, .3, .06])  # share of promises paid 1-3 days after the promised date
 STYLE_PROMISE_BEFORE_PAY = np.array([.55, .5, .8, .6])  # a promise precedes the payment
+LOOSE_PTP = .15  # promises on cases that do not pay this month: fewer than the first version's outcome mix
 UNWORKED = np.array([.04, .08, .12])  # share of non-paying cases with no action in the month, by stage
 FILING_RATE = .12  # monthly probability that a late-stage loan not yet in court is sued (x1.5 if secured)
 FILING_COST = (3000.0, 8000.0)  # court fees and lawyer, yuan, uniform
@@ -703,7 +704,7 @@ class _Collections:
         channel = np.where(in_court[case] & (first | last), LITIGATION, channel)
 
         probs = NO_PAY_PROBS[stage[case]] * np.c_[np.ones(case.size), *[STYLE_REACH[style[case]]] * 4]
-        probs[:, 2] *= STYLE_PTP[style[case]]
+        probs[:, 2] *= STYLE_PTP[style[case]] * LOOSE_PTP
         probs = np.where(ONE_WAY[channel][:, None], np.array(ONE_WAY_OUTCOMES), probs)
         probs /= probs.sum(axis=1, keepdims=True)
         outcome = np.array([OUTCOME[o] for o in NO_PAY_OUTCOMES])[_categorical(rng, probs, np.arange(case.size))]
