@@ -684,3 +684,15 @@ def quarterly_review(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, by: st
                                                         dtype=pl.Float64)).alias("legal_cost_benefit"),
     )
     return out.select(REVIEW_COLUMNS)
+
+
+def action_months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """The months holding collection actions, ascending."""
+    return query(con, "SELECT DISTINCT month FROM collection_actions ORDER BY month")["month"].to_list()
+
+
+def period_range(period: dt.date, freq: str) -> tuple[dt.date, dt.date]:
+    """The first and last month of the month or quarter starting at ``period``."""
+    if freq == "month":
+        return period, period
+    return mo.quarter_start(period), mo.quarter_end(period)
