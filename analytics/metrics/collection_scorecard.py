@@ -254,7 +254,7 @@ def _kpi_score(k: Kpi, cap: float) -> pl.Expr:
     attain = actual / k.target if k.higher_is_better else pl.when(actual > 0).then(k.target / actual)
     if k.group == "result":
         attain = attain * pl.col("difficulty").fill_null(1.0)
-    return (pl.min_horizontal(attain, pl.lit(cap)) * 100).alias(f"{k.code}_score")
+    return (attain.clip(upper_bound=cap) * 100).alias(f"{k.code}_score")  # a missing value stays missing
 
 
 def _group_score(kpis: tuple[Kpi, ...], group: str) -> pl.Expr:
