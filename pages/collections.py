@@ -93,6 +93,8 @@ staff = app_data.run(coll.collectors)
 
 with st.expander(ui.tr("考核方案（权重、封顶、否决、难度系数）", "Scoring scheme (weights, caps, veto, coefficients)")):
     versions = sc.scheme_versions()
+    if "co_pending_version" in st.session_state:  # just saved: show the new version as the chosen one
+        st.session_state["co_version"] = st.session_state.pop("co_pending_version")
     if st.session_state.get("co_version") not in [0, *versions]:
         st.session_state["co_version"] = base.version if base.version in versions else 0
     st.selectbox(ui.tr("方案版本", "Scheme version"), [0, *versions], key="co_version", on_change=_on_version,
@@ -135,6 +137,7 @@ with st.expander(ui.tr("考核方案（权重、封顶、否决、难度系数�
         saved = sc.save_scheme(scheme)
         st.session_state["co_base_scheme"] = saved
         st.session_state["co_saved_version"] = saved.version
+        st.session_state["co_pending_version"] = saved.version
         st.rerun()
     if st.session_state.get("co_saved_version"):
         st.success(ui.tr(f"已保存为 v{st.session_state['co_saved_version']}",
