@@ -152,15 +152,19 @@ WITH q AS (
     WHERE s.month BETWEEN $prev_from AND $prev_to AND s.dpd > 0 AND s.status = 'active'
       AND s.collector_id IS NOT NULL
 ),
+cur AS (
+    SELECT month, loan_id, dpd, status, amount_due, amount_paid, overdue_principal + overdue_interest AS close_arrears
+    FROM snapshots WHERE month BETWEEN $month_from AND $month_to AND loan_id IN (SELECT loan_id FROM q)
+),
 worked AS (
     SELECT DISTINCT month, loan_id FROM collection_actions WHERE month BETWEEN $month_from AND $month_to
 )
 SELECT q.month, q.loan_id, q.collector_id, q.entry_bucket, q.entry_balance, q.entry_arrears,
        w.loan_id IS NOT NULL AS worked, c.loan_id IS NOT NULL AS observed, c.dpd, c.status,
        """ + M_BUCKET_SQL.replace("dpd", "c.dpd") + """ AS close_bucket,
-       c.amount_due, c.amount_paid, c.overdue_principal + c.overdue_interest AS close_arrears
+       c.amount_due, c.amount_paid, c.close_arrears
 FROM q JOIN loans l ON l.loan_id = q.loan_id
-LEFT JOIN snapshots c ON c.loan_id = q.loan_id AND c.month = q.month AND c.month BETWEEN $month_from AND $month_to
+LEFT JOIN cur c ON c.loan_id = q.loan_id AND c.month = q.month
 LEFT JOIN worked w ON w.loan_id = q.loan_id AND w.month = q.month
 WHERE """ + SLICE_SQL  # noqa: S608 (constant fragments)
 
@@ -480,8 +484,10 @@ cases AS (
     SELECT r.loan_id, r.route, r.start_month, """ + M_BUCKET_SQL.replace("dpd", "s.dpd") + """ AS entry_bucket,
            s.outstanding_principal + s.overdue_interest AS claim
     FROM routed r JOIN loans l ON l.loan_id = r.loan_id
-    JOIN snapshots s ON s.loan_id = r.loan_id AND s.month = CAST(r.start_month - INTERVAL 1 MONTH AS DATE)
-    WHERE r.route IS NOT NULL AND s.month BETWEEN $prev_from AND $prev_to AND s.dpd > 0 AND """ + SLICE_SQL + """
+    JOIN (SELECT loan_id, month, dpd, outstanding_principal, overdue_interest FROM snapshots
+          WHERE month BETWEEN $prev_from AND $prev_to AND dpd > 0) s
+      ON s.loan_id = r.loan_id AND s.month = CAST(r.start_month - INTERVAL 1 MONTH AS DATE)
+    WHERE r.route IS NOT NULL AND """ + SLICE_SQL + """
 ),
 money AS (
     SELECT c.loan_id, sum(a.amount_collected) AS recovered, sum(a.cost) AS cost
@@ -489,10 +495,14 @@ money AS (
     WHERE a.month BETWEEN $month_from AND $as_of_month AND a.action_date <= $as_of
     GROUP BY c.loan_id
 ),
+later AS (
+    SELECT loan_id, month, status FROM snapshots
+    WHERE month BETWEEN $month_from AND $as_of_month AND (dpd = 0 OR status <> 'active')
+      AND loan_id IN (SELECT loan_id FROM cases)
+),
 ends AS (
     SELECT c.loan_id, arg_min(CASE WHEN s.status = 'active' THEN 'cured' ELSE s.status END, s.month) AS end_kind
-    FROM cases c JOIN snapshots s ON s.loan_id = c.loan_id AND s.month >= c.start_month
-    WHERE s.month BETWEEN $month_from AND $as_of_month AND (s.dpd = 0 OR s.status <> 'active')
+    FROM cases c JOIN later s ON s.loan_id = c.loan_id AND s.month >= c.start_month
     GROUP BY c.loan_id
 )
 SELECT c.loan_id, c.route, c.start_month, c.entry_bucket, c.claim, coalesce(m.recovered, 0) AS recovered,
@@ -547,31 +557,43 @@ def legal_vs_nonlegal(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, mo
 
 
 EPISODES_SQL = """
-WITH entries AS (
+WITH cur AS (
+    SELECT loan_id, month, dpd, collector_id FROM snapshots
+    WHERE month BETWEEN $month_from AND $month_to AND dpd > 0 AND status = 'active'
+),
+entries AS (
     SELECT c.loan_id, c.month AS entry_month, c.dpd AS entry_dpd, c.collector_id, """ + M_BUCKET_SQL.replace(
     "dpd", "c.dpd") + """ AS entry_bucket
-    FROM snapshots c JOIN snapshots p ON p.loan_id = c.loan_id AND p.month = CAST(c.month - INTERVAL 1 MONTH AS DATE)
+    FROM cur c
+    JOIN (SELECT loan_id, month FROM snapshots
+          WHERE month BETWEEN $prev_from AND $prev_to AND dpd = 0 AND status = 'active'
+            AND loan_id IN (SELECT loan_id FROM cur)) p
+      ON p.loan_id = c.loan_id AND p.month = CAST(c.month - INTERVAL 1 MONTH AS DATE)
     JOIN loans l ON l.loan_id = c.loan_id
-    WHERE c.month BETWEEN $month_from AND $month_to AND p.month BETWEEN $prev_from AND $prev_to
-      AND c.dpd > 0 AND c.status = 'active' AND p.dpd = 0 AND p.status = 'active' AND """ + SLICE_SQL + """
+    WHERE """ + SLICE_SQL + """
+),
+later AS (
+    SELECT loan_id, month, status FROM snapshots
+    WHERE month > $month_from AND month <= $as_of_month AND (dpd = 0 OR status <> 'active')
+      AND loan_id IN (SELECT loan_id FROM entries)
 ),
 ends AS (
-    SELECT e.loan_id, e.entry_month, min(s.month) AS end_month
-    FROM entries e JOIN snapshots s ON s.loan_id = e.loan_id AND s.month > e.entry_month
-    WHERE s.month > $month_from AND s.month <= $as_of_month AND (s.dpd = 0 OR s.status <> 'active')
+    SELECT e.loan_id, e.entry_month, min(s.month) AS end_month, arg_min(s.status, s.month) AS end_status
+    FROM entries e JOIN later s ON s.loan_id = e.loan_id AND s.month > e.entry_month
     GROUP BY ALL
 ),
 pays AS (
     SELECT loan_id, month, max(action_date) AS pay_date FROM collection_actions
-    WHERE month > $month_from AND month <= $as_of_month AND amount_collected > 0 GROUP BY ALL
+    WHERE month > $month_from AND month <= $as_of_month AND amount_collected > 0
+      AND loan_id IN (SELECT loan_id FROM entries)
+    GROUP BY ALL
 )
 SELECT e.loan_id, e.entry_month, e.entry_bucket, e.collector_id,
        CAST(last_day(e.entry_month) - (e.entry_dpd - 1) * INTERVAL 1 DAY AS DATE) AS entry_date,
-       n.end_month, s.status AS end_status,
+       n.end_month, n.end_status,
        CAST(coalesce(y.pay_date, last_day(n.end_month)) AS DATE) AS end_date
 FROM entries e
 LEFT JOIN ends n ON n.loan_id = e.loan_id AND n.entry_month = e.entry_month
-LEFT JOIN snapshots s ON s.loan_id = e.loan_id AND s.month = n.end_month AND s.month <= $as_of_month
 LEFT JOIN pays y ON y.loan_id = e.loan_id AND y.month = n.end_month
 """  # noqa: S608 (constant fragments)
 
