@@ -257,9 +257,8 @@ ui.show_table(group.select(group_cols), "co_group_table", name=f"collection_kpis
                        "recovery_rate_balance_small": ui.tr("催回率样本不足", "Recovery: small n")})
 
 g1, g2 = st.columns(2)
-funnel_total = app_data.run(coll.collection_kpis, by="total", freq=freq, rules=rules, **scope)
-steps = [int(funnel_total[c].sum()) for c in ("attempts", "rpc", "ptp")]
-kept_n = int(funnel_total["ptp_kept"].sum())
+steps = [int(kpis[c].sum()) for c in ("attempts", "rpc", "ptp")]  # every action and promise has one collector
+kept_n = int(kpis["ptp_kept"].sum())
 funnel = go.Figure(go.Funnel(y=[ui.tr("拨打/外访", "Attempts"), ui.tr("有效联络", "RPC"), ui.tr("承诺还款", "PTP"),
                                 ui.tr("承诺兑现", "Kept")], x=[*steps, kept_n], textinfo="value+percent previous"))
 funnel.update_layout(title=ui.tr("承诺漏斗（兑现按到期承诺计）", "PTP funnel (kept among promises due)"))

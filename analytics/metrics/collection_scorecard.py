@@ -36,7 +36,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from analytics.core import months as mo
 from analytics.core import store
 from analytics.core.expr import safe_div
 from analytics.core.schema import MONEY
@@ -314,8 +313,10 @@ def collector_scorecard(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, 
                         rules: coll.CollectionRules = coll.DEFAULT_RULES) -> pl.DataFrame:
     """The scorecard of every collector with cases in [month_from, month_to] (one period)."""
     freq = "month" if month_from == month_to else "quarter"
-    kpis = coll.collection_kpis(con, month_from=month_from, month_to=month_to, by="collector", freq=freq,
-                                branches=branches, products=products, as_of=as_of, rules=rules)
+    frames = coll.base_frames(con, month_from=month_from, month_to=month_to, branches=branches, products=products,
+                              as_of=as_of, rules=rules)
+    kpis = coll.kpis_from_frames(frames, month_from=month_from, month_to=month_to, by="collector", freq=freq,
+                                 rules=rules)
     kpis = kpis.group_by("collector_id", "collector_name", "team", "collector_branch").agg(
         pl.col(c).sum() for c in ("cases_assigned", "cases_worked", "entry_balance", "recovered_balance", "cash",
                                   "cost", "attempts", "connected", "rpc", "ptp", "ptp_due", "ptp_kept",
@@ -330,9 +331,7 @@ def collector_scorecard(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, 
         (safe_div("cei_num", "cei_den") * 100).alias("cei"),
         pl.col("cash", "cost", "entry_balance", "recovered_balance").cast(MONEY),
     ).filter(pl.col("cases_assigned") > 0)
-    case_rows = coll.cases(con, month_from=month_from, month_to=month_to, branches=branches, products=products)
-    acts = coll.actions(con, month_from=month_from, month_to=month_to, branches=branches, products=products)
-    return score_collectors(kpis, case_rows, acts, scheme, rules)
+    return score_collectors(kpis, frames.cases, frames.actions, scheme, rules)
 
 
 def score_components(card: pl.DataFrame, scheme: Scheme = DEFAULT_SCHEME) -> pl.DataFrame:

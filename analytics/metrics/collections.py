@@ -133,11 +133,15 @@ def default_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
 
 # --- base frames (one SQL each, slice-sized) ------------------------------------------------------------
 
+C_BUCKET_SQL = M_BUCKET_SQL.replace("dpd", "c.dpd")  # the bucket of the row aliased c
+S_BUCKET_SQL = M_BUCKET_SQL.replace("dpd", "s.dpd")
+
 ACTIONS_SQL = """
 SELECT a.month, a.action_id, a.loan_id, a.collector_id, a.action_date, a.channel, a.outcome,
        a.promised_amount, a.promised_date, a.amount_collected, a.cost
 FROM collection_actions a JOIN loans l ON l.loan_id = a.loan_id
-WHERE a.month BETWEEN $month_from AND $month_to AND """ + SLICE_SQL  # noqa: S608 (constant fragments)
+WHERE a.month BETWEEN $month_from AND $month_to AND """ + SLICE_SQL + """
+  AND (len($collector_ids) = 0 OR list_contains($collector_ids, a.collector_id))"""  # noqa: S608 (constant fragments)
 
 ACTIONS_SCHEMA = {"month": pl.Date, "action_id": pl.String, "loan_id": pl.String, "collector_id": pl.String,
                   "action_date": pl.Date, "channel": pl.String, "outcome": pl.String, "promised_amount": MONEY,
@@ -150,7 +154,7 @@ WITH q AS (
            s.overdue_principal + s.overdue_interest AS entry_arrears
     FROM snapshots s
     WHERE s.month BETWEEN $prev_from AND $prev_to AND s.dpd > 0 AND s.status = 'active'
-      AND s.collector_id IS NOT NULL
+      AND s.collector_id IS NOT NULL AND (len($collector_ids) = 0 OR list_contains($collector_ids, s.collector_id))
 ),
 cur AS (
     SELECT month, loan_id, dpd, status, amount_due, amount_paid, overdue_principal + overdue_interest AS close_arrears
@@ -161,7 +165,7 @@ worked AS (
 )
 SELECT q.month, q.loan_id, q.collector_id, q.entry_bucket, q.entry_balance, q.entry_arrears,
        w.loan_id IS NOT NULL AS worked, c.loan_id IS NOT NULL AS observed, c.dpd, c.status,
-       """ + M_BUCKET_SQL.replace("dpd", "c.dpd") + """ AS close_bucket,
+       """ + C_BUCKET_SQL + """ AS close_bucket,
        c.amount_due, c.amount_paid, c.close_arrears
 FROM q JOIN loans l ON l.loan_id = q.loan_id
 LEFT JOIN cur c ON c.loan_id = q.loan_id AND c.month = q.month
@@ -188,16 +192,20 @@ def collectors(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def actions(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to: dt.date,
-            branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
-    """The action rows of [month_from, month_to] on the slice's loans."""
+            branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+            collector_ids: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The action rows of [month_from, month_to] on the slice's loans (by ``collector_ids``; empty = all)."""
     sql = ACTIONS_SQL + " ORDER BY a.month, a.collector_id, a.loan_id, a.action_date, a.action_id"
-    return query(con, sql, _range_params(month_from, month_to, branches, products), ACTIONS_SCHEMA)
+    params = _range_params(month_from, month_to, branches, products) | {"collector_ids": list_param(collector_ids)}
+    return query(con, sql, params, ACTIONS_SCHEMA)
 
 
 def cases(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to: dt.date,
-          branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
+          branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+          collector_ids: tuple[str, ...] = ()) -> pl.DataFrame:
     """The cases of [month_from, month_to]: one row per loan and month in a collector's queue."""
     params = _range_params(month_from, month_to, branches, products) | {
+        "collector_ids": list_param(collector_ids),
         "prev_from": mo.add_months(month_from, -1), "prev_to": mo.add_months(month_to, -1)}
     return query(con, CASES_SQL + " ORDER BY q.month, q.collector_id, q.loan_id", params, CASES_SCHEMA)
 
@@ -358,16 +366,38 @@ def collection_kpis(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, mont
                     freq: str = "quarter", branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
                     as_of: dt.date | None = None, rules: CollectionRules = DEFAULT_RULES) -> pl.DataFrame:
     """One row per period and group with every collection KPI, its numerator, denominator and small-n flag."""
+    frames = base_frames(con, month_from=month_from, month_to=month_to, branches=branches, products=products,
+                         as_of=as_of, rules=rules)
+    return kpis_from_frames(frames, month_from=month_from, month_to=month_to, by=by, freq=freq, rules=rules)
+
+
+@dataclass(frozen=True)
+class BaseFrames:
+    """The period's actions, cases and promises, each with the collector's name, team and branch."""
+
+    actions: pl.DataFrame
+    cases: pl.DataFrame
+    promises: pl.DataFrame
+
+
+def base_frames(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to: dt.date,
+                branches: tuple[str, ...] = (), products: tuple[str, ...] = (), as_of: dt.date | None = None,
+                rules: CollectionRules = DEFAULT_RULES) -> BaseFrames:
+    """One query each for the actions, cases and promises of [month_from, month_to] (shared by the KPIs and
+    the scorecard)."""
+    staff = collectors(con)
+    scope = {"month_from": month_from, "month_to": month_to, "branches": branches, "products": products}
+    return BaseFrames(_with_collectors(actions(con, **scope), staff), _with_collectors(cases(con, **scope), staff),
+                      _with_collectors(promises(con, as_of=as_of, rules=rules, **scope), staff))
+
+
+def kpis_from_frames(frames: BaseFrames, *, month_from: dt.date, month_to: dt.date, by: str = "collector",
+                     freq: str = "quarter", rules: CollectionRules = DEFAULT_RULES) -> pl.DataFrame:
+    """``collection_kpis`` on frames already read (see ``base_frames``)."""
     if freq not in FREQS:
         raise ValueError(f"freq must be one of {FREQS}: {freq!r}")
     keys = _group_cols(by)
-    staff = collectors(con)
-    acts = _with_collectors(actions(con, month_from=month_from, month_to=month_to, branches=branches,
-                                    products=products), staff)
-    case_rows = _with_collectors(cases(con, month_from=month_from, month_to=month_to, branches=branches,
-                                       products=products), staff)
-    prom = _with_collectors(promises(con, month_from=month_from, month_to=month_to, branches=branches,
-                                     products=products, as_of=as_of, rules=rules), staff)
+    acts, case_rows, prom = frames.actions, frames.cases, frames.promises
     prom_month = "due_month" if rules.ptp_period == "due" else "month"
     prom = prom.filter(pl.col(prom_month).is_between(month_from, month_to))
 
@@ -481,7 +511,7 @@ routed AS (
     FROM firsts
 ),
 cases AS (
-    SELECT r.loan_id, r.route, r.start_month, """ + M_BUCKET_SQL.replace("dpd", "s.dpd") + """ AS entry_bucket,
+    SELECT r.loan_id, r.route, r.start_month, """ + S_BUCKET_SQL + """ AS entry_bucket,
            s.outstanding_principal + s.overdue_interest AS claim
     FROM routed r JOIN loans l ON l.loan_id = r.loan_id
     JOIN (SELECT loan_id, month, dpd, outstanding_principal, overdue_interest FROM snapshots
@@ -562,8 +592,7 @@ WITH cur AS (
     WHERE month BETWEEN $month_from AND $month_to AND dpd > 0 AND status = 'active'
 ),
 entries AS (
-    SELECT c.loan_id, c.month AS entry_month, c.dpd AS entry_dpd, c.collector_id, """ + M_BUCKET_SQL.replace(
-    "dpd", "c.dpd") + """ AS entry_bucket
+    SELECT c.loan_id, c.month AS entry_month, c.dpd AS entry_dpd, c.collector_id, """ + C_BUCKET_SQL + """ AS entry_bucket
     FROM cur c
     JOIN (SELECT loan_id, month FROM snapshots
           WHERE month BETWEEN $prev_from AND $prev_to AND dpd = 0 AND status = 'active'
@@ -646,13 +675,25 @@ def _drill_filter(df: pl.DataFrame, by: str, key: str | None) -> pl.DataFrame:
     return df.filter(pl.col(cols[0]) == key)
 
 
+def _drill_collectors(staff: pl.DataFrame, by: str, key: str | None) -> tuple[str, ...]:
+    """The collectors of a collector / team / branch row (pushed into the SQL); () = no restriction."""
+    if by in ("channel", "total") or key is None:
+        return ()
+    col = _group_cols(by)[0]
+    chosen = tuple(staff.filter(pl.col(col) == key)["collector_id"].to_list())
+    if chosen:
+        return chosen
+    return (key,) if by == "collector" else ("",)  # "" matches no collector: an empty result
+
+
 def drill_actions(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to: dt.date, by: str = "collector",
                   key: str | None = None, branches: tuple[str, ...] = (), products: tuple[str, ...] = ()
                   ) -> pl.DataFrame:
     """The actions behind a row of ``collection_kpis`` (``key`` = the row's collector id / team / branch /
     channel): their count, Σ amount_collected and Σ cost equal the row's actions, cash and cost."""
+    staff = collectors(con)
     acts = _with_collectors(actions(con, month_from=month_from, month_to=month_to, branches=branches,
-                                    products=products), collectors(con))
+                                    products=products, collector_ids=_drill_collectors(staff, by, key)), staff)
     return _drill_filter(acts, by, key)
 
 
@@ -663,8 +704,9 @@ def drill_cases(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to
     row's cases assigned, cases worked and entry balance (not defined for ``by="channel"``)."""
     if by == "channel":
         raise ValueError("a channel has no queue of cases; drill to its actions")
+    staff = collectors(con)
     rows = _with_collectors(cases(con, month_from=month_from, month_to=month_to, branches=branches,
-                                  products=products), collectors(con))
+                                  products=products, collector_ids=_drill_collectors(staff, by, key)), staff)
     return _drill_filter(rows, by, key)
 
 

@@ -31,7 +31,6 @@ def page_calls(con, branches: tuple[str, ...] = (), products: tuple[str, ...] = 
         ("collector_scorecard", sc.collector_scorecard, {"scheme": sc.DEFAULT_SCHEME, **scope}),
         ("collection_kpis by collector", coll.collection_kpis, {"by": "collector", **kpis}),
         ("collection_kpis by team", coll.collection_kpis, {"by": "team", **kpis}),
-        ("collection_kpis total (funnel)", coll.collection_kpis, {"by": "total", **kpis}),
         ("recovery_by_bucket", coll.recovery_by_bucket, {"by": "total", **kpis}),
         ("resolution_times by team", coll.resolution_times, {"by": "team", **kpis}),
         ("legal_vs_nonlegal", coll.legal_vs_nonlegal, scope),

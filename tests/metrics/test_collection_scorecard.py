@@ -136,9 +136,10 @@ def test_invalid_schemes_are_refused(tmp_path):
 
 
 def test_target_attainment_per_week_and_day(tmp_path):
-    from tests.metrics.test_collections import ACTIONS as ROWS, COLLECTORS, LOANS, SNAPSHOTS
     from analytics.core import store
     from tests import tiny
+    from tests.metrics.test_collections import ACTIONS as ROWS
+    from tests.metrics.test_collections import COLLECTORS, LOANS, SNAPSHOTS
 
     root = tiny.write_store(tmp_path / "s", LOANS, SNAPSHOTS)
     store.write_table(root, "collectors", pl.DataFrame(COLLECTORS, schema=schema.COLLECTORS.polars_schema))
