@@ -52,7 +52,9 @@ freq = c1.radio(ui.tr("周期", "Period"), ["quarter", "month"], key="co_freq", 
                 format_func=lambda v: ui.tr("季度", "Quarter") if v == "quarter" else ui.tr("月度", "Month"))
 options = sorted({mo.quarter_start(m) for m in action_months}) if freq == "quarter" else action_months
 if st.session_state.get("co_period") not in options:
-    default = mo.quarter_start(f.month) if freq == "quarter" else f.month
+    # the latest complete quarter at the as-of month (the as-of quarter itself when the month closes it)
+    closed = f.month if mo.quarter_end(f.month) == f.month else mo.previous_quarter_end(f.month)
+    default = mo.quarter_start(closed) if freq == "quarter" else f.month
     st.session_state["co_period"] = default if default in options else options[-1]
 period = c2.selectbox(ui.tr("考核期", "Assessment period"), options, key="co_period",
                       format_func=mo.quarter_label if freq == "quarter" else ui.month_label)

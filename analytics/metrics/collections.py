@@ -3,7 +3,7 @@
 Units and 口径 (every choice is a field of ``CollectionRules`` with its default in brackets):
 
 - **Case** (案件): a loan overdue and on book at a month end, with a collector in that snapshot, is a case of
-  that collector in the FOLLOWING month (the monthly queue). Its **entry bucket** is its M-bucket at that
+  that collector in the FOLLOWING month (the monthly queue; none after the latest snapshot month). Its **entry bucket** is its M-bucket at that
   month end (``rules.M_BUCKET_SQL``), its entry balance the outstanding principal then, its arrears the
   overdue principal + interest then. A quarter counts each loan once per month it is in a queue.
 - **Worked** (已作业): the case has at least one action on that loan in that month. Coverage = worked ÷ assigned.
@@ -170,7 +170,7 @@ SELECT q.month, q.loan_id, q.collector_id, q.entry_bucket, q.entry_balance, q.en
 FROM q JOIN loans l ON l.loan_id = q.loan_id
 LEFT JOIN cur c ON c.loan_id = q.loan_id AND c.month = q.month
 LEFT JOIN worked w ON w.loan_id = q.loan_id AND w.month = q.month
-WHERE """ + SLICE_SQL  # noqa: S608 (constant fragments)
+WHERE q.month <= (SELECT max(month) FROM snapshots) AND """ + SLICE_SQL  # noqa: S608 (constant fragments)
 
 CASES_SCHEMA = {"month": pl.Date, "loan_id": pl.String, "collector_id": pl.String, "entry_bucket": pl.Int8,
                 "entry_balance": MONEY, "entry_arrears": MONEY, "worked": pl.Boolean, "observed": pl.Boolean,

@@ -304,3 +304,9 @@ def test_bad_arguments(con):
         _kpis(con, by="region")
     with pytest.raises(ValueError):
         coll.collection_kpis(con, month_from=SEP, month_to=SEP, freq="year")
+
+
+def test_no_cases_after_the_latest_snapshot(con):
+    # the October month end queues cases for November, a month the store does not hold yet
+    q = coll.collection_kpis(con, month_from=OCT, month_to=dt.date(2026, 12, 1), by="total", freq="quarter")
+    assert q["cases_assigned"].to_list() == [6]  # the October queue: L2, L3, L5, L6 (K1), L4, L7 (K2); not L2, L3, L6 again
