@@ -46,6 +46,13 @@ def name(table: dict, code) -> str:
     return ui.tr(*pair) if pair else str(code)
 
 
+def with_small(df, headers: dict[str, str]) -> dict[str, str]:
+    """Headers plus one for each small-sample flag column (``<rate>_small``)."""
+    flags = {c: ui.tr("样本不足·", "Small n · ") + headers.get(c.removesuffix("_small"), c.removesuffix("_small"))
+             for c in df.columns if c.endswith("_small")}
+    return headers | flags
+
+
 # --- period and 口径 ----------------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 freq = c1.radio(ui.tr("周期", "Period"), ["quarter", "month"], key="co_freq", horizontal=True,
@@ -291,22 +298,22 @@ ui.chart(bars, "co_bucket")
 ui.show_table(buckets.drop("period", "entry_bucket"), "co_bucket_table", name=f"recovery_by_bucket_{period_text}",
               money=("entry_balance", "recovered_balance", "cash"),
               pct=("recovery_rate_count", "recovery_rate_balance", "cash_recovery_rate"),
-              headers={"bucket": ui.tr("档位", "Bucket"), "cases": ui.tr("案件数 n", "Cases n"),
+              headers=with_small(buckets, {"bucket": ui.tr("档位", "Bucket"), "cases": ui.tr("案件数 n", "Cases n"),
                        "entry_balance": ui.tr("入催余额(元)", "Entry balance (CNY)"),
                        "cases_recovered": ui.tr("催回案件", "Recovered cases"),
                        "recovered_balance": ui.tr("催回余额(元)", "Recovered balance (CNY)"),
                        "cash": ui.tr("回款(元)", "Cash (CNY)"), "recovery_rate_count": ui.tr("催回率(笔数)", "Recovery (count)"),
                        "recovery_rate_balance": ui.tr("催回率(金额)", "Recovery (balance)"),
-                       "cash_recovery_rate": ui.tr("现金回收率", "Cash recovery rate")})
+                       "cash_recovery_rate": ui.tr("现金回收率", "Cash recovery rate")}))
 
 resolve = app_data.run(coll.resolution_times, by="team", freq=freq, rules=rules, **scope)
 ui.show_table(resolve.drop("period"), "co_resolve_table", name=f"days_to_resolve_{period_text}",
               pct=("share_open", "share_disposed"),
-              headers={"team": ui.tr("团队", "Team"), "episodes": ui.tr("新入催 n", "New episodes n"),
+              headers=with_small(resolve, {"team": ui.tr("团队", "Team"), "episodes": ui.tr("新入催 n", "New episodes n"),
                        "resolved": ui.tr("已化解", "Resolved"), "disposed": ui.tr("核销/转让/抵债", "Disposed"),
                        "open": ui.tr("未结(删失)", "Open (censored)"), "mean_days": ui.tr("平均化解天数", "Mean days"),
                        "median_days": ui.tr("中位化解天数", "Median days"), "share_open": ui.tr("未结占比", "Share open"),
-                       "share_disposed": ui.tr("处置占比", "Share disposed")})
+                       "share_disposed": ui.tr("处置占比", "Share disposed")}))
 
 # --- legal vs non-legal -------------------------------------------------------------------------------------------
 st.subheader(ui.tr("诉讼与非诉对比（同档位）", "Legal against non-legal (same buckets)"))
@@ -324,14 +331,14 @@ legal_shown = legal.drop("entry_bucket").with_columns(legal["route"].replace_str
     {r: name(ROUTE_NAMES, r) for r in coll.ROUTES}), legal["bucket"].replace("all", ui.tr("合计", "All")))
 ui.show_table(legal_shown, "co_legal_table", name=f"legal_vs_nonlegal_{period_text}",
               money=("claim", "recovered", "cost"),
-              pct=("concluded_rate", "success_rate", "enforcement_recovery", "cost_benefit"),
-              headers={"route": ui.tr("路径", "Route"), "bucket": ui.tr("档位", "Bucket"), "cases": ui.tr("案件 n", "Cases n"),
+              pct=("concluded_rate", "success_rate", "enforcement_recovery"),
+              headers=with_small(legal, {"route": ui.tr("路径", "Route"), "bucket": ui.tr("档位", "Bucket"), "cases": ui.tr("案件 n", "Cases n"),
                        "concluded": ui.tr("已结案", "Concluded"), "successful": ui.tr("成功", "Successful"),
                        "claim": ui.tr("诉请/欠款(元)", "Claim (CNY)"), "recovered": ui.tr("回收(元)", "Recovered (CNY)"),
                        "cost": ui.tr("成本(元)", "Cost (CNY)"), "concluded_rate": ui.tr("结案率", "Concluded rate"),
                        "success_rate": ui.tr("胜诉/成功率", "Success rate"),
                        "enforcement_recovery": ui.tr("执行回收率", "Enforcement recovery"),
-                       "cost_benefit": ui.tr("投入产出比", "Cost-benefit")})
+                       "cost_benefit": ui.tr("投入产出比(倍)", "Cost-benefit (x)")}))
 
 # --- daily / weekly targets ---------------------------------------------------------------------------------------
 st.subheader(ui.tr("日/周目标达成", "Daily and weekly targets"))
@@ -339,6 +346,8 @@ target_freq = st.radio(ui.tr("目标周期", "Target period"), ["week", "day"], 
                        format_func=lambda v: ui.tr("周", "Week") if v == "week" else ui.tr("日", "Day"))
 targets = app_data.run(sc.target_attainment, freq=target_freq, scheme=scheme, rules=rules, **scope)
 mine_targets = targets.filter(targets["collector_id"] == why)
+mine_targets = mine_targets.with_columns(mine_targets["peer_group"].replace_strict(
+    {p: name(PEER_NAMES, p) for p, _ in scheme.peer_groups}, default=mine_targets["peer_group"]))
 ui.show_table(mine_targets, "co_targets_table", name=f"targets_{why}_{period_text}", money=("cash", "amount_target"),
               pct=("contacts_attainment", "amount_attainment"),
               headers={"collector_id": ui.tr("催收员", "Collector"), "peer_group": ui.tr("同组", "Peer group"),
@@ -384,7 +393,13 @@ if drill_key is not None:
                                "entry_bucket": ui.tr("入催档位", "Entry bucket"),
                                "entry_balance": ui.tr("入催余额", "Entry balance"),
                                "entry_arrears": ui.tr("入催欠款", "Arrears at entry"), "worked": ui.tr("已作业", "Worked"),
-                               "dpd": ui.tr("月末逾期天数", "DPD at month end"), "status": ui.tr("状态", "Status")})
+                               "dpd": ui.tr("月末逾期天数", "DPD at month end"), "status": ui.tr("状态", "Status"),
+                               "observed": ui.tr("月末有快照", "Month end present"),
+                               "close_bucket": ui.tr("月末档位", "Bucket at month end"),
+                               "amount_due": ui.tr("本月应还", "Amount due"), "amount_paid": ui.tr("本月实还", "Amount paid"),
+                               "close_arrears": ui.tr("月末欠款", "Arrears at month end"),
+                               "collector_name": ui.tr("姓名", "Name"), "team": ui.tr("团队", "Team"),
+                               "collector_branch": ui.tr("催收员机构", "Collector branch")})
     ui.show_table(acts, "co_drill_actions", name=f"actions_{drill_key}_{period_text}",
                   money=("promised_amount", "amount_collected", "cost"),
                   headers={"month": ui.tr("月份", "Month"), "action_id": ui.tr("记录号", "Action id"),
@@ -392,7 +407,9 @@ if drill_key is not None:
                            "action_date": ui.tr("催收日期", "Date"), "channel": ui.tr("方式", "Channel"),
                            "outcome": ui.tr("结果", "Outcome"), "promised_amount": ui.tr("承诺金额", "Promised"),
                            "promised_date": ui.tr("承诺日期", "Promised date"),
-                           "amount_collected": ui.tr("回收金额", "Collected"), "cost": ui.tr("成本", "Cost")})
+                           "amount_collected": ui.tr("回收金额", "Collected"), "cost": ui.tr("成本", "Cost"),
+                           "collector_name": ui.tr("姓名", "Name"), "team": ui.tr("团队", "Team"),
+                           "collector_branch": ui.tr("催收员机构", "Collector branch")})
 
 ui.definition(
     "- **案件**：上月末逾期且在账、有催收员的借据，为该催收员本月的一个案件；入催档位 = 上月末 M 档位，入催余额 = 上月末本金余额。"
