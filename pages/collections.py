@@ -182,7 +182,7 @@ collector_ids = card["collector_id"].to_list()
 if st.session_state.get("co_why") not in collector_ids:
     st.session_state["co_why"] = collector_ids[0]
 why = st.selectbox(ui.tr("得分构成（为什么是这个分数）", "Score components (why this score)"), collector_ids, key="co_why")
-components = sc.score_components(card, scheme)
+components = sc.score_components(card, scheme=scheme)
 mine = components.filter(components["collector_id"] == why)
 mine = mine.with_columns(mine["group"].replace_strict({g: name(GROUP_NAMES, g) for g in sc.GROUPS}),
                          mine["kpi"].replace_strict({k: name(KPI_NAMES, k) for k in sc.KPI_CODES}))

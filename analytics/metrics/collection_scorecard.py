@@ -136,7 +136,7 @@ def config_dir(root: str | os.PathLike | None = None) -> Path:
     return store.data_root(root) / "_meta" / "config"
 
 
-def scheme_versions(root: str | os.PathLike | None = None) -> list[int]:
+def scheme_versions(*, root: str | os.PathLike | None = None) -> list[int]:
     """Saved versions, ascending."""
     found = []
     for path in config_dir(root).glob(f"{CONFIG_NAME}.v*.json"):
@@ -160,11 +160,11 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save_scheme(scheme: Scheme, root: str | os.PathLike | None = None, now: dt.datetime | None = None) -> Scheme:
+def save_scheme(scheme: Scheme, *, root: str | os.PathLike | None = None, now: dt.datetime | None = None) -> Scheme:
     """Save ``scheme`` as the next version: ``collection_scheme.vNNNN.json`` (kept) and
     ``collection_scheme.json`` (the current one), each written to a temp file and renamed into place."""
     validate(scheme)
-    versions = scheme_versions(root)
+    versions = scheme_versions(root=root)
     stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     saved = replace(scheme, version=(versions[-1] if versions else 0) + 1, saved_at=stamp)
     text = json.dumps(saved.to_dict(), ensure_ascii=False, indent=2)
@@ -174,7 +174,7 @@ def save_scheme(scheme: Scheme, root: str | os.PathLike | None = None, now: dt.d
     return saved
 
 
-def load_scheme(root: str | os.PathLike | None = None, version: int | None = None) -> Scheme:
+def load_scheme(*, root: str | os.PathLike | None = None, version: int | None = None) -> Scheme:
     """The current saved scheme (or ``version``); the built-in default when none is saved."""
     folder = config_dir(root)
     path = folder / (f"{CONFIG_NAME}.v{version:04d}.json" if version else f"{CONFIG_NAME}.json")
@@ -287,8 +287,8 @@ def _tiers(df: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
         .otherwise(pl.lit("pass")).alias("tier"))
 
 
-def score_collectors(kpis: pl.DataFrame, case_rows: pl.DataFrame, acts: pl.DataFrame, scheme: Scheme = DEFAULT_SCHEME,
-                     rules: coll.CollectionRules = coll.DEFAULT_RULES) -> pl.DataFrame:
+def score_collectors(kpis: pl.DataFrame, case_rows: pl.DataFrame, acts: pl.DataFrame, *,
+                     scheme: Scheme = DEFAULT_SCHEME, rules: coll.CollectionRules = coll.DEFAULT_RULES) -> pl.DataFrame:
     """The scorecard from the period's per-collector KPIs (``collection_kpis(by="collector")`` for one period),
     its cases and its actions. Pure Polars: the unit under test."""
     mix = collector_mix(case_rows, scheme)
@@ -331,10 +331,10 @@ def collector_scorecard(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, 
         (safe_div("cei_num", "cei_den") * 100).alias("cei"),
         pl.col("cash", "cost", "entry_balance", "recovered_balance").cast(MONEY),
     ).filter(pl.col("cases_assigned") > 0)
-    return score_collectors(kpis, frames.cases, frames.actions, scheme, rules)
+    return score_collectors(kpis, frames.cases, frames.actions, scheme=scheme, rules=rules)
 
 
-def score_components(card: pl.DataFrame, scheme: Scheme = DEFAULT_SCHEME) -> pl.DataFrame:
+def score_components(card: pl.DataFrame, *, scheme: Scheme = DEFAULT_SCHEME) -> pl.DataFrame:
     """Why each collector scores as it does: one row per collector and KPI with value, target, attainment,
     coefficient, score, the KPI's effective weight in the total and its points (Σ points = total unless vetoed)."""
     total_w = sum(scheme.group_weights)
@@ -360,7 +360,7 @@ def score_components(card: pl.DataFrame, scheme: Scheme = DEFAULT_SCHEME) -> pl.
     return out.sort("collector_id", "group", "kpi")
 
 
-def team_scores(card: pl.DataFrame, by: str = "team") -> pl.DataFrame:
+def team_scores(card: pl.DataFrame, *, by: str = "team") -> pl.DataFrame:
     """Teams (or branches, ``by="collector_branch"``) ranked by their collectors' case-weighted total score."""
     return (card.group_by(by).agg(
         pl.len().alias("collectors"), pl.col("cases_assigned").sum(),

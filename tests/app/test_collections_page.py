@@ -41,7 +41,7 @@ def test_renders_scorecard_charts_and_tables(app_test, demo_root):
     assert set(card["档次"]) <= {"奖励", "达标", "处罚"}
     month_from, month_to = _period(at)
     con = store.connect(demo_root)
-    want = sc.collector_scorecard(con, month_from=month_from, month_to=month_to, scheme=sc.load_scheme(demo_root))
+    want = sc.collector_scorecard(con, month_from=month_from, month_to=month_to, scheme=sc.load_scheme(root=demo_root))
     con.close()
     assert len(card) == want.height
     assert sorted(card["总分"].round(6)) == sorted(round(v, 6) for v in want["total"])
@@ -128,13 +128,13 @@ def test_save_a_scheme_version(app_test, demo_root, tmp_path, monkeypatch):
     at.number_input(key="co_cap").set_value(1.25).run()
     at.button(key="co_save").click().run()
     assert not at.exception
-    assert sc.scheme_versions(root) == [1] and sc.load_scheme(root).cap == 1.25
+    assert sc.scheme_versions(root=root) == [1] and sc.load_scheme(root=root).cap == 1.25
     assert "v1" in at.success[0].value
     assert at.selectbox(key="co_version").options == ["内置默认方案", "v1"]
     assert at.selectbox(key="co_version").value == 1
     at.number_input(key="co_cap").set_value(1.1).run()
     at.button(key="co_save").click().run()
-    assert sc.scheme_versions(root) == [1, 2]
+    assert sc.scheme_versions(root=root) == [1, 2]
     at.selectbox(key="co_version").set_value(1).run()
     assert at.number_input(key="co_cap").value == pytest.approx(1.25)
 

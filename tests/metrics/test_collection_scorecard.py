@@ -51,7 +51,7 @@ ACTIONS = pl.DataFrame({
 
 
 def _card(scheme=SCHEME):
-    return sc.score_collectors(KPIS, CASES, ACTIONS, scheme)
+    return sc.score_collectors(KPIS, CASES, ACTIONS, scheme=scheme)
 
 
 def test_weights_caps_coefficients_and_veto():
@@ -80,7 +80,7 @@ def test_veto_on_contact_frequency():
 
 def test_components_add_up_to_the_total():
     card = _card()
-    parts = sc.score_components(card, SCHEME)
+    parts = sc.score_components(card, scheme=SCHEME)
     c1 = parts.filter(pl.col("collector_id") == "C1").sort("group")
     assert c1["kpi"].to_list() == ["rpc_rate", "compliance", "recovery_attainment"]
     assert c1["points"].to_list() == pytest.approx([36.0, 20.0, 40.0])
@@ -89,8 +89,8 @@ def test_components_add_up_to_the_total():
 
 
 def test_team_scores_are_case_weighted():
-    card = _card().with_columns(team=pl.Series(["T1", "T1", "T2", "T2"]))
-    teams = sc.team_scores(card.sort("collector_id").with_columns(team=pl.Series(["T1", "T1", "T2", "T2"])))
+    card = _card().sort("collector_id").with_columns(team=pl.Series(["T1", "T1", "T2", "T2"]))  # C1 C2 | C3 C4
+    teams = sc.team_scores(card)
     assert teams["team"].to_list() == ["T1", "T2"]
     assert teams["score"].to_list() == pytest.approx([(96 * 2 + 94 * 2) / 4, (0 * 1 + 110 * 1) / 2])
 
@@ -104,35 +104,35 @@ def test_group_weights_are_normalised():
 
 
 def test_default_when_nothing_is_saved(tmp_path):
-    assert sc.load_scheme(tmp_path) == sc.DEFAULT_SCHEME
-    assert sc.scheme_versions(tmp_path) == []
+    assert sc.load_scheme(root=tmp_path) == sc.DEFAULT_SCHEME
+    assert sc.scheme_versions(root=tmp_path) == []
 
 
 def test_save_load_and_versions(tmp_path):
     now = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
-    first = sc.save_scheme(SCHEME, tmp_path, now=now)
-    second = sc.save_scheme(sc.Scheme(**{**SCHEME.__dict__, "cap": 1.3}), tmp_path, now=now)
+    first = sc.save_scheme(SCHEME, root=tmp_path, now=now)
+    second = sc.save_scheme(sc.Scheme(**{**SCHEME.__dict__, "cap": 1.3}), root=tmp_path, now=now)
     assert (first.version, second.version) == (1, 2) and first.saved_at == "2026-12-02T09:00:00+00:00"
-    assert sc.scheme_versions(tmp_path) == [1, 2]
-    assert sc.load_scheme(tmp_path) == second and sc.load_scheme(tmp_path).cap == 1.3
-    assert sc.load_scheme(tmp_path, version=1) == first
+    assert sc.scheme_versions(root=tmp_path) == [1, 2]
+    assert sc.load_scheme(root=tmp_path) == second and sc.load_scheme(root=tmp_path).cap == 1.3
+    assert sc.load_scheme(root=tmp_path, version=1) == first
     folder = tmp_path / "_meta" / "config"
     assert sorted(p.name for p in folder.iterdir()) == [
         "collection_scheme.json", "collection_scheme.v0001.json", "collection_scheme.v0002.json"]  # no temp files
     saved = json.loads((folder / "collection_scheme.v0001.json").read_text(encoding="utf-8"))
     assert saved["version"] == 1 and saved["kpis"][0]["code"] == "recovery_attainment"
     with pytest.raises(FileNotFoundError):
-        sc.load_scheme(tmp_path, version=7)
+        sc.load_scheme(root=tmp_path, version=7)
 
 
 def test_invalid_schemes_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown KPI"):
-        sc.save_scheme(sc.Scheme(kpis=(sc.Kpi("charm", "result", 1, 1),)), tmp_path)
+        sc.save_scheme(sc.Scheme(kpis=(sc.Kpi("charm", "result", 1, 1),)), root=tmp_path)
     with pytest.raises(ValueError, match="group weights"):
         sc.validate(sc.Scheme(group_weights=(0, 0, 0)))
     with pytest.raises(ValueError, match="M1 .. M7"):
         sc.validate(sc.Scheme(bucket_coefficients=(1.0,)))
-    assert sc.scheme_versions(tmp_path) == []
+    assert sc.scheme_versions(root=tmp_path) == []
 
 
 def test_target_attainment_per_week_and_day(tmp_path):
