@@ -23,8 +23,10 @@ PAGES = (
     ("pages/causes.py", "逾期原因", "Overdue causes", ":material/troubleshoot:", "analysis"),
     ("pages/drilldown.py", "借据明细", "Loan drill-down", ":material/list:", "analysis"),
     ("pages/data_import.py", "数据导入", "Data import", ":material/upload_file:", "data"),
+    ("pages/collections.py", "清收绩效", "Collection performance", ":material/support_agent:", "collections"),
 )
-SECTIONS = {"analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data")}
+SECTIONS = {"analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
+            "collections": ("清收催收", "Collections")}
 
 if PagesManager.uses_pages_directory:
     # The pages/ folder next to app.py makes Streamlit run the first script run of a new server in its

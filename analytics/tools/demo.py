@@ -600,6 +600,7 @@ STAGES = ("early", "mid", "late")
 CHANNEL_PROBS = np.array([[CHANNELS_BY_STAGE[s].get(c, 0) for c in schema.CHANNELS] for s in STAGES])
 NO_PAY_PROBS = np.array([NO_PAY_BY_STAGE[s] for s in STAGES])
 OUTCOME = {o: i for i, o in enumerate(schema.OUTCOMES)}
+ACTIONS_STREAM = 12  # the actions' generator is seeded with (seed, ACTIONS_STREAM)
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -609,35 +610,127 @@ def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) 
     return (rng.random(rows.size)[:, None] >= cum[rows]).sum(axis=1)
 
 
-def _collection_actions(rng, t: int, cases: dict, collectors, loans) -> dict[str, np.ndarray]:
-    """Actions in month ``t`` on the loans overdue at the previous month end.
+def _legacy_draws(rng, t: int, cases: dict) -> None:
+    """The draws the first version of the actions took from the book's generator, taken and dropped.
 
-    Each loan gets one to eight actions by its collector; when the loan paid anything this month
-    its last action is the payment and carries exactly that month's ``amount_paid``.
+    The book and the actions share one generator; drawing the same numbers in the same order keeps
+    the loans, snapshots and targets of a seed unchanged while the actions draw from their own stream.
     """
     stage = _stage(cases["n"])
     count = 1 + np.minimum(rng.poisson(np.array([ACTIONS_PER_MONTH[s] for s in STAGES])[stage]), 7)
-    case = np.repeat(np.arange(stage.size), count)
-    day = rng.integers(0, int(_month_end(t) - _first_day(t)) + 1, case.size)
-    day = day[np.lexsort((day, case))]  # chronological within each loan
-    last = np.r_[case[1:] != case[:-1], True]
-    channel = _categorical(rng, CHANNEL_PROBS, stage[case])
-    no_pay = np.array([OUTCOME[o] for o in NO_PAY_OUTCOMES])[_categorical(rng, NO_PAY_PROBS, stage[case])]
-    paying = last & (cases["paid"][case] > 0)
-    payment = np.where(cases["cured"][case], OUTCOME["full_payment"], OUTCOME["partial_payment"])
-    outcome = np.where(paying, payment, no_pay)
-    promise = outcome == OUTCOME["ptp"]
-    date = _first_day(t) + day
-    cost = np.array([CHANNEL_COST[c] for c in schema.CHANNELS])[channel] * rng.uniform(.8, 1.2, case.size)
-    promised = np.maximum(np.floor(cases["arrears"][case] * rng.uniform(.3, 1, case.size) + .5), 1)
-    loan = cases["loan"]
-    collector = _assigned_collector(collectors, loans["branch"][loan], loans["pick"][loan], cases["n"])
-    return {
-        "loan": loan[case], "collector": collector[case], "date": date, "channel": channel, "outcome": outcome,
-        "promised": np.where(promise, promised, -1).astype(np.int64),
-        "promised_date": np.where(promise, date + rng.integers(1, 15, case.size), -1),
-        "collected": np.where(paying, cases["paid"][case], 0), "cost": np.floor(cost * 100 + .5).astype(np.int64),
-    }
+    size = int(count.sum())
+    rng.integers(0, int(_month_end(t) - _first_day(t)) + 1, size)
+    rng.random(size), rng.random(size), rng.uniform(.8, 1.2, size), rng.uniform(.3, 1, size)
+    rng.integers(1, 15, size)
+
+
+# Collector styles (drawn per collector from the actions' own generator): how many actions, how often the
+# debtor is reached, how readily promises are taken and how realistic they are, how many cases are left unworked.
+STYLES = ("steady", "volume", "promiser", "careful")
+STYLE_SHARE = (.4, .2, .2, .2)
+STYLE_ACTIONS = np.array([1.0, 1.8, 1.0, .75])  # multiplier of the Poisson mean of extra actions
+STYLE_REACH = np.array([1.0, .8, 1.0, 1.25])  # multiplier of the odds of reaching someone
+STYLE_PTP = np.array([1.0, 1.0, 1.8, .9])  # multiplier of the share of promises among contacts
+STYLE_SKIP = np.array([1.0, .3, 1.0, 1.8])  # multiplier of the share of cases not worked in a month
+STYLE_OVERPROMISE = np.array([.15, .25, .5, .08])  # share of promises above what is then paid
+STYLE_LATE = np.array([.12, .2, .3, .06])  # share of promises paid 1-3 days after the promised date
+STYLE_PROMISE_BEFORE_PAY = np.array([.55, .5, .8, .6])  # a promise precedes the payment
+LOOSE_PTP = .15  # promises on cases that do not pay this month: fewer than the first version's outcome mix
+UNWORKED = np.array([.04, .08, .12])  # share of non-paying cases with no action in the month, by stage
+FILING_RATE = .12  # monthly probability that a late-stage loan not yet in court is sued (x1.5 if secured)
+FILING_COST = (3000.0, 8000.0)  # court fees and lawyer, yuan, uniform
+PROCEEDING_COST = (300.0, 1500.0)  # each later litigation step (hearing, enforcement), yuan
+OUTSOURCED_COMMISSION = .12  # agency commission on the cash it collects
+LATE_CHANNELS = {"outsourced": .45, "visit": .3, "letter": .25}  # late loans not in court
+ONE_WAY_OUTCOMES = (.85, .1, .03, .01, .01)  # SMS and letters: mostly no response
+LITIGATION = schema.CHANNELS.index("litigation")
+ONE_WAY = np.isin(np.arange(len(schema.CHANNELS)), [schema.CHANNELS.index(c) for c in ("sms", "letter")])
+
+
+class _Collections:
+    """The collection actions, month by month, from their own generator (``rng``): collector styles and
+    the loans already in court are kept across months."""
+
+    def __init__(self, rng: np.random.Generator, collectors: dict, n_loans: int):
+        self.rng = rng
+        self.style = rng.choice(len(STYLES), size=collectors["branch"].size, p=STYLE_SHARE)
+        self.in_court = np.zeros(n_loans, bool)
+        probs = [[CHANNELS_BY_STAGE[s].get(c, 0) for c in schema.CHANNELS] for s in STAGES[:2]]
+        probs.append([LATE_CHANNELS.get(c, 0) for c in schema.CHANNELS])
+        self.channel_probs = np.array(probs)
+
+    def month(self, book_rng, t: int, cases: dict, collectors, loans) -> dict[str, np.ndarray]:
+        """Actions in month ``t`` on the loans overdue at the previous month end.
+
+        A case (a loan overdue at the previous month end) is worked by its assigned collector with
+        1-11 actions, or not at all (only non-paying cases). When the loan paid anything this month its
+        last action is the payment and carries exactly that month's ``amount_paid``, often preceded by
+        a promise for about that amount and date. Late loans are sued with a monthly probability; a
+        loan in court has a litigation step each month and its payments come through enforcement.
+        """
+        _legacy_draws(book_rng, t, cases)
+        rng, loan = self.rng, cases["loan"]
+        k = loan.size
+        stage = _stage(cases["n"])
+        collector = _assigned_collector(collectors, loans["branch"][loan], loans["pick"][loan], cases["n"])
+        style = self.style[collector]
+        paying = cases["paid"] > 0
+        filing = (stage == 2) & ~self.in_court[loan] & (
+            rng.random(k) < FILING_RATE * np.where(loans["secured"][loan], 1.5, 1.0))
+        self.in_court[loan[filing]] = True
+        in_court = self.in_court[loan]
+        worked = paying | in_court | (rng.random(k) >= UNWORKED[stage] * STYLE_SKIP[style])
+        mean = np.array([ACTIONS_PER_MONTH[s] for s in STAGES])[stage] * STYLE_ACTIONS[style]
+        count = np.where(worked, 1 + np.minimum(rng.poisson(mean), 10), 0)
+        case = np.repeat(np.arange(k), count)
+        days = int(_month_end(t) - _first_day(t)) + 1
+        day = rng.integers(0, days, case.size)
+        day = day[np.lexsort((day, case))]  # chronological within each case
+        first = np.r_[True, case[1:] != case[:-1]]
+        last = np.r_[case[1:] != case[:-1], True]
+        channel = _categorical(rng, self.channel_probs, stage[case])
+        channel = np.where(in_court[case] & (first | last), LITIGATION, channel)
+
+        probs = NO_PAY_PROBS[stage[case]] * np.c_[np.ones(case.size), *[STYLE_REACH[style[case]]] * 4]
+        probs[:, 2] *= STYLE_PTP[style[case]] * LOOSE_PTP
+        probs = np.where(ONE_WAY[channel][:, None], np.array(ONE_WAY_OUTCOMES), probs)
+        probs /= probs.sum(axis=1, keepdims=True)
+        outcome = np.array([OUTCOME[o] for o in NO_PAY_OUTCOMES])[_categorical(rng, probs, np.arange(case.size))]
+        pay = last & paying[case]
+        outcome = np.where(pay, np.where(cases["cured"][case], OUTCOME["full_payment"], OUTCOME["partial_payment"]),
+                           outcome)
+        date = _first_day(t) + day
+        collected = np.where(pay, cases["paid"][case], 0)
+
+        # a promise before the payment (the action just before it), for about the amount and date paid
+        before_pay = np.r_[pay[1:] & ~first[1:], False]
+        promise_first = before_pay & (rng.random(case.size) < STYLE_PROMISE_BEFORE_PAY[style[case]])
+        outcome = np.where(promise_first, OUTCOME["ptp"], outcome)
+        # no promise stays on a one-way channel
+        channel = np.where(promise_first & ONE_WAY[channel], schema.CHANNELS.index("phone"), channel)
+        promise = outcome == OUTCOME["ptp"]
+        paid_next = np.r_[collected[1:], 0]
+        pay_date_next = np.r_[date[1:], 0]
+        over = rng.random(case.size) < STYLE_OVERPROMISE[style[case]]
+        factor = np.where(over, rng.uniform(1.05, 1.5, case.size), rng.uniform(.8, 1.0, case.size))
+        late = rng.random(case.size) < STYLE_LATE[style[case]]
+        offset = np.where(late, -rng.integers(1, 4, case.size), rng.integers(0, 8, case.size))
+        loose_amount = np.maximum(np.floor(cases["arrears"][case] * rng.uniform(.3, 1, case.size) + .5), 1)
+        loose_date = date + rng.integers(1, 15, case.size)
+        promised = np.where(promise_first, np.maximum(np.floor(paid_next * factor + .5), 1), loose_amount)
+        promised_date = np.where(promise_first, np.maximum(pay_date_next + offset, date + 1), loose_date)
+
+        base = np.array([CHANNEL_COST[c] for c in schema.CHANNELS])[channel] * rng.uniform(.8, 1.2, case.size)
+        court = np.where(filing[case] & first, rng.uniform(*FILING_COST, case.size),
+                         rng.uniform(*PROCEEDING_COST, case.size))
+        cost = np.where(channel == LITIGATION, court, base)
+        cost += np.where(channel == schema.CHANNELS.index("outsourced"), collected * OUTSOURCED_COMMISSION / 100, 0)
+        return {
+            "loan": loan[case], "collector": collector[case], "date": date, "channel": channel, "outcome": outcome,
+            "promised": np.where(promise, promised, -1).astype(np.int64),
+            "promised_date": np.where(promise, promised_date, -1),
+            "collected": collected, "cost": np.floor(cost * 100 + .5).astype(np.int64),
+        }
 
 
 # --- frames -----------------------------------------------------------------------------------------
@@ -791,6 +884,7 @@ def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
     book = _Book(loans, collectors, rng, sim_start, story)
     loan_ids = _ids("L", np.arange(n_loans), 9)
     collectors_df, collector_ids = _collectors_frame(collectors)
+    collections = _Collections(np.random.default_rng([seed, ACTIONS_STREAM]), collectors, n_loans)
     snapshots, actions, aggregates = [], [], []
     seen = np.zeros(n_loans, bool)
     for t in range(sim_start, end + 1):
@@ -799,7 +893,7 @@ def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
         if t >= window_start:
             seen[result["rows"]["loan"]] = True
             snapshots.append(_snapshots_frame(t, result["rows"], loan_ids, collector_ids))
-            month_actions = _collection_actions(rng, t, result["collection"], collectors, loans)
+            month_actions = collections.month(rng, t, result["collection"], collectors, loans)
             actions.append(_actions_frame(t, month_actions, loan_ids, collector_ids))
     return {
         "branches": _branches_frame(),

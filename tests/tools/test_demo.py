@@ -244,7 +244,10 @@ def test_collected_cash_equals_amount_paid(snaps, tables):
     collected = tables["collection_actions"].group_by("month", "loan_id").agg(pl.col("amount_collected").sum())
     joined = overdue_before.join(collected, on=["month", "loan_id"], how="full", coalesce=True)
     assert joined["amount_paid"].null_count() == 0  # no actions on loans current at the previous month end
-    assert joined.filter("worked")["amount_collected"].null_count() == 0  # every overdue loan is worked
+    worked = joined.filter("worked")
+    unworked = worked.filter(pl.col("amount_collected").is_null())
+    assert (unworked["amount_paid"] == 0).all()  # every overdue loan that paid is worked
+    assert 0 < unworked.height < .15 * worked.height  # a few non-paying cases get no action in a month
     actioned = joined.drop_nulls("amount_collected")
     assert actioned.height > 0 and (actioned["amount_paid"] == actioned["amount_collected"]).all()
 
