@@ -22,10 +22,11 @@ PAGES = (
     ("pages/trends.py", "逾期趋势", "Overdue trends", ":material/trending_up:", "analysis"),
     ("pages/causes.py", "逾期原因", "Overdue causes", ":material/troubleshoot:", "analysis"),
     ("pages/drilldown.py", "借据明细", "Loan drill-down", ":material/list:", "analysis"),
+    ("pages/executive.py", "管理层季度压降汇总", "Quarterly reduction summary", ":material/insights:", "executive"),
     ("pages/data_import.py", "数据导入", "Data import", ":material/upload_file:", "data"),
     ("pages/collections.py", "清收绩效", "Collection performance", ":material/support_agent:", "collections"),
 )
-SECTIONS = {"analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
+SECTIONS = {"executive": ("管理层", "Management"), "analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
             "collections": ("清收催收", "Collections")}
 
 if PagesManager.uses_pages_directory:

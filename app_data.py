@@ -37,3 +37,43 @@ def run(fn: Callable, *args, **kwargs):
 
 def has_data() -> bool:
     return store.has_data()
+
+
+def load_config(name: str, default: dict) -> tuple[int, dict]:
+    """A saved configuration of the store (version, data); (0, default) when none was saved."""
+    from analytics.core import config
+
+    return config.load(store.data_root(), name, default)
+
+
+def save_config(name: str, data: dict, note: str = "") -> int:
+    from analytics.core import config
+
+    return config.save(store.data_root(), name, data, note=note)
+
+
+def config_history(name: str) -> list[dict]:
+    from analytics.core import config
+
+    return config.history(store.data_root(), name)
+
+
+def build_pack(summary, fmt: str, lang: str) -> bytes:
+    """The board pack bytes for a summary the page already holds (built on click, never on every run)."""
+    from analytics import pack
+
+    return pack.render(summary, fmt=fmt, lang=lang)
+
+
+def save_targets(edited) -> str:
+    """Replace the targets table by ``edited`` through the importer (checked, journaled, undoable)."""
+    import polars as pl
+
+    from analytics import ingest
+    from analytics.core import export
+
+    if not isinstance(edited, pl.DataFrame):  # st.data_editor may hand back pandas
+        edited = pl.from_pandas(edited)
+    root = store.data_root()
+    prepared = ingest.prepare(root, export.to_csv_bytes(edited), "targets_edited_on_page.csv", "targets")
+    return ingest.commit(root, prepared, replace=True).change_id

@@ -36,6 +36,36 @@ CATALOGUE: dict[str, dict[str, Pair]] = {
     "bucket_m": {str(i): (f"{name} ({M_BUCKET_DPD[i]})",) * 2 for i, name in enumerate(M_BUCKET_LABELS)},
     "bucket_reg": {str(i): pair for i, pair in enumerate(zip(REG_BAND_LABELS, REG_BAND_LABELS_EN, strict=True))},
     "report_row": {"8": ("逾期小计", "Overdue subtotal"), "9": ("合计", "Total")},
+    "bridge_line": {
+        "opening": ("期初余额", "Opening balance"), "new": ("新增", "New"), "transfer_in": ("调入", "Transferred in"),
+        "cured": ("回正常/上迁", "Cured / upgraded"), "repaid": ("结清", "Repaid in full"),
+        "cash_recovered": ("现金回收", "Cash recovered"), "written_off": ("核销", "Written off"),
+        "transferred": ("转让", "Sold / transferred"), "foreclosed": ("以物抵债", "Foreclosed"),
+        "transfer_out": ("调出", "Transferred out"), "stayer": ("存续余额变动", "Stayers' balance change"),
+        "no_record": ("无记录", "No record"), "closing": ("期末余额", "Closing balance"),
+    },
+    "exec_kpi": {
+        "overdue_balance": ("逾期贷款余额", "Overdue balance"), "overdue_ratio": ("逾期率", "Overdue ratio"),
+        "npl_balance": ("不良贷款余额", "NPL balance"), "npl_ratio": ("不良率", "NPL ratio"),
+        "new_npl": ("新发生不良", "New NPL"), "cash_recovered": ("现金清收", "Cash recovered"),
+        "deviation": ("偏离度", "90+ DPD / NPL"), "coverage": ("拨备覆盖率(简化)", "Coverage (simplified)"),
+    },
+    "component": {
+        "npl_balance": ("不良余额", "NPL balance"), "overdue_balance": ("逾期余额", "Overdue balance"),
+        "new_npl": ("新发生不良", "New NPL"), "cash_recovery": ("现金清收", "Cash recovery"),
+        "writeoff": ("核销额度使用", "Write-off vs quota"),
+    },
+    "tier": {"reward": ("奖励", "Reward"), "pass": ("合格", "Pass"), "penalty": ("问责", "Penalty")},
+    "peer_group": {"large": ("大型", "Large"), "medium": ("中型", "Medium"), "small": ("小型", "Small"),
+                   "all": ("全部", "All")},
+    "programme": {
+        "new_loan_npl_ratio": ("新发放贷款不良率", "NPL ratio of new loans"),
+        "recovery_rate": ("逾期清收回收率", "Overdue recovery rate"),
+        "overdue_ratio_drop": ("逾期率降幅(6个月)", "Overdue ratio fall (6 months)"),
+        "legal_benefit": ("诉讼投入产出比", "Legal cost-benefit"),
+    },
+    "status": {"met": ("已达成", "Met"), "at_risk": ("有风险", "At risk"), "missed": ("未达成", "Missed"),
+               "no_data": ("无数据", "No data")},
 }
 
 

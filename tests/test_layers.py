@@ -13,6 +13,7 @@ ALLOWED = {
     "metrics": {"core", "derived", "metrics"},
     "ingest": {"core", "derived", "ingest"},
     "tools": {"core", "derived", "metrics", "ingest", "tools"},
+    "pack": {"core", "metrics", "pack"},  # a presentation tool: it may also read the UI's label catalogue
 }
 
 

@@ -12,6 +12,11 @@ import polars as pl
 import xlsxwriter
 
 
+def neutralise_text(text: str) -> str:
+    """One text cell made safe (the rule of ``neutralise``)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def neutralise(df: pl.DataFrame) -> pl.DataFrame:
     """Prefix risky text cells with an apostrophe; non-text columns are left as they are."""
     text_cols = [name for name, dtype in df.schema.items() if dtype == pl.String]

@@ -220,3 +220,71 @@ def branch_assessment(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branc
 def latest_quarter(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     present = months(con)
     return quarter_start(present[-1]) if present else None
+
+
+TILES_SCHEMA = {"kpi": pl.String, "value": pl.Float64, "target": pl.Float64, "previous": pl.Float64,
+                "kind": pl.String, "better": pl.String}
+
+
+def _bank(measures: pl.DataFrame) -> dict[str, float | None]:
+    if measures.is_empty():
+        return {}
+    s = {c: float(measures[c].cast(pl.Float64).sum()) for c in (
+        "overdue_closing", "npl_closing", "total_closing", "new_npl", "cash_recovered", "overdue_balance_target",
+        "npl_balance_target", "new_npl_ceiling", "cash_recovery_target")}
+    weighted = measures.select((pl.col("npl_ratio_ceiling") * pl.col("total_closing").cast(pl.Float64)).sum()
+                               / pl.col("total_closing").cast(pl.Float64).filter(pl.col("npl_ratio_ceiling").is_not_null()).sum())
+    s["npl_ratio_ceiling"] = weighted.item() if measures["npl_ratio_ceiling"].null_count() < measures.height else None
+    for t in ("overdue_balance_target", "npl_balance_target", "new_npl_ceiling", "cash_recovery_target"):
+        if measures[t].null_count() == measures.height:
+            s[t] = None
+    total = s["total_closing"]
+    s["overdue_ratio"] = s["overdue_closing"] / total if total else None
+    s["npl_ratio"] = s["npl_closing"] / total if total else None
+    return s
+
+
+def bank_tiles(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
+               products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The executive tiles for the quarter: value, target (bank = Σ branch targets; the NPL ratio ceiling
+    weighted by closing loans) and the previous quarter's value. ``better`` says which way is good."""
+    from analytics.core.months import previous_quarter_end
+    from analytics.metrics import portfolio
+    from analytics.metrics.provisioning import add_provisions
+
+    now = _bank(branch_measures(con, quarter=quarter, branches=branches, products=products))
+    prev = _bank(branch_measures(con, quarter=previous_quarter_end(quarter), branches=branches, products=products))
+    w = window(con, quarter)
+    quality = add_provisions(portfolio.quality_by(con, branches=branches, products=products,
+                                                  month_from=w["open_month"], month_to=w["effective_close"] or w["open_month"]))
+    at = {r["month"]: r for r in quality.iter_rows(named=True)}
+    close_q, open_q = at.get(w["effective_close"], {}), at.get(w["open_month"], {})
+    rows = [
+        ("overdue_balance", now.get("overdue_closing"), now.get("overdue_balance_target"), prev.get("overdue_closing"),
+         "money", "lower"),
+        ("overdue_ratio", now.get("overdue_ratio"), None, prev.get("overdue_ratio"), "pct", "lower"),
+        ("npl_balance", now.get("npl_closing"), now.get("npl_balance_target"), prev.get("npl_closing"), "money", "lower"),
+        ("npl_ratio", now.get("npl_ratio"), now.get("npl_ratio_ceiling"), prev.get("npl_ratio"), "pct", "lower"),
+        ("new_npl", now.get("new_npl"), now.get("new_npl_ceiling"), prev.get("new_npl"), "money", "lower"),
+        ("cash_recovered", now.get("cash_recovered"), now.get("cash_recovery_target"), prev.get("cash_recovered"),
+         "money", "higher"),
+        ("deviation", close_q.get("deviation_balance"), 1.0, open_q.get("deviation_balance"), "pct", "lower"),
+        ("coverage", close_q.get("coverage"), None, open_q.get("coverage"), "pct", "higher"),
+    ]
+    return pl.DataFrame([dict(zip(TILES_SCHEMA, r, strict=True)) for r in rows], schema=TILES_SCHEMA)
+
+
+def quarter_targets(con: duckdb.DuckDBPyConnection, *, quarter: dt.date) -> pl.DataFrame:
+    """The targets of every branch for ``quarter`` (branches without a row get empty targets to fill in)."""
+    from analytics.core.schema import TARGETS
+
+    rows = query(con, "SELECT * FROM targets WHERE quarter = $quarter", {"quarter": quarter_start(quarter)},
+                 TARGETS.polars_schema)
+    ids = query(con, "SELECT branch_id FROM branches ORDER BY branch_id", schema={"branch_id": pl.String})
+    return (ids.join(rows, on="branch_id", how="left")
+            .with_columns(pl.lit(quarter_start(quarter)).alias("quarter"))
+            .select(TARGETS.names).sort("branch_id"))
+
+
+def store_months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    return months(con)

@@ -256,3 +256,8 @@ def available_quarters(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
 def month_range(month_from: dt.date, month_to: dt.date) -> tuple[dt.date, dt.date]:
     """(opening, closing) snapshot of any month range [month_from, month_to]."""
     return add_months(month_from, -1), month_to
+
+
+def loans_of_line(lines: pl.DataFrame, line: str) -> pl.DataFrame:
+    """The loans of one bridge line (largest amount first); their total is the line's amount."""
+    return lines.filter(pl.col("line") == line).sort(pl.col("amount").abs(), descending=True)

@@ -1,0 +1,97 @@
+"""The board pack: open the produced PDF and Excel files and compare their numbers with the page's summary."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from io import BytesIO
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pypdf
+import pytest
+
+from analytics import pack
+from analytics.core.months import quarter_label
+from analytics.metrics import bridge
+from analytics.pack import content
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(),
+                                    reason="kaleido renders charts with Debian's Chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def summary(demo_root):
+    from analytics.core import store
+
+    con = store.connect(demo_root)
+    quarter = bridge.available_quarters(con)[1]  # the last complete quarter
+    s = content.summary(con, quarter=quarter)
+    con.close()
+    return s
+
+
+def _text(pdf: bytes) -> str:
+    return re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(BytesIO(pdf)).pages))
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_holds_the_page_numbers_in_embedded_fonts(summary, lang, tmp_path):
+    data = pack.render(summary, fmt="pdf", lang=lang)
+    text = _text(data)
+    assert re.sub(r"\s+", "", content.title(summary, lang)) in text
+    for r in summary.tiles.iter_rows(named=True):
+        shown = content.money(r["value"], lang) if r["kind"] == "money" else content.pct(r["value"])
+        assert re.sub(r"\s+", "", shown) in text, (r["kpi"], shown)
+    npl = summary.bridges["npl"]
+    closing = float(npl.filter(pl.col("line") == "closing")["amount"].item())
+    assert re.sub(r"\s+", "", content.money(closing, lang)) in text
+    for name in summary.league["branch_name"]:
+        assert name in text
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(data)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True)
+    if fonts.returncode == 0:  # poppler-utils installed: every font embedded
+        rows = fonts.stdout.splitlines()[2:]
+        assert rows and all(" yes " in row for row in rows), fonts.stdout
+
+
+def test_excel_numbers_formats_and_sheets(summary):
+    wb = openpyxl.load_workbook(BytesIO(pack.render(summary, fmt="xlsx", lang="zh")))
+    assert wb.sheetnames == ["摘要", "逾期余额变动", "不良余额变动", "机构考核", "项目评估", "季度趋势", "口径"]
+    ws = wb["摘要"]
+    values = {ws.cell(r, 1).value: (ws.cell(r, 2).value, ws.cell(r, 2).number_format) for r in range(8, 16)}
+    for r in summary.tiles.iter_rows(named=True):
+        label = [k for k in values if k.startswith(content.labels.label("exec_kpi", r["kpi"], "zh"))][0]
+        value, fmt = values[label]
+        if r["kind"] == "money":
+            assert value == pytest.approx(r["value"] / 1e4) and fmt == "#,##0.00"  # 万元, already divided
+        else:
+            assert value == pytest.approx(r["value"]) and fmt == "0.00%"
+    br = wb["不良余额变动"]
+    amounts = [br.cell(i, 3).value for i in range(2, br.max_row + 1)]
+    assert sum(amounts[:-1]) == pytest.approx(amounts[-1], abs=1e-6)  # opening + lines = closing
+    assert br._charts, "a native Excel chart"
+    league = wb["机构考核"]
+    scores = [league.cell(i, 5).value for i in range(2, league.max_row + 1)]
+    assert scores[0] == pytest.approx(summary.league["score"][0])
+    assert league.cell(2, 5).number_format == "0.0"
+
+
+@needs_chromium
+def test_command_writes_both_formats(demo_root, summary, tmp_path):
+    for fmt in ("xlsx", "pdf"):
+        out = tmp_path / f"pack.{fmt}"
+        proc = subprocess.run([sys.executable, "-m", "analytics.pack", "--quarter", quarter_label(summary.quarter),
+                               "--format", fmt, "--lang", "en", "--out", str(out), "--data", str(demo_root)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert out.stat().st_size > 1000
+    bad = subprocess.run([sys.executable, "-m", "analytics.pack", "--quarter", "2026Q5", "--out", str(tmp_path / "x")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "2026Q5" in bad.stderr
