@@ -165,6 +165,9 @@ with st.expander(ui.tr("项目目标（可编辑）", "Programme targets (editab
         st.session_state["ex_notice"] = ui.tr(f"已保存项目目标版本 {version}。", f"Programme targets version {version} saved.")
         st.rerun()
 
+st.subheader(ui.tr("季度清收效果评估", "Quarterly collection-efficiency review"))
+st.dataframe(tables.collection_frame(summary, ui.lang()), key="ex_collections", hide_index=True, width="stretch")
+
 # --- board pack ----------------------------------------------------------------------------------------
 st.subheader(ui.tr("董事会材料", "Board pack"))
 b1, b2 = st.columns(2)

@@ -15,7 +15,7 @@ import polars as pl
 
 import labels
 from analytics.core.months import month_label, quarter_label
-from analytics.metrics import assessment, bridge, programme
+from analytics.metrics import assessment, bridge, collections, programme
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Summary:
     programme: pl.DataFrame
     writeoff_recovered: float
     trend: pl.DataFrame = field(default_factory=pl.DataFrame)  # quarter x (npl_ratio, overdue_ratio, balances)
+    collections: pl.DataFrame = field(default_factory=pl.DataFrame)  # the quarterly collection-efficiency review
 
 
 def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
@@ -46,7 +47,8 @@ def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple
     return Summary(quarter=quarter, window=w, tiles=assessment.bank_tiles(con, quarter=quarter, **s),
                    bridges=bridges, league=league, programme=prog,
                    writeoff_recovered=float(rec["amount"].cast(pl.Float64).sum()) if rec.height else 0.0,
-                   trend=quarter_trend(con, quarter=quarter, **s))
+                   trend=quarter_trend(con, quarter=quarter, **s),
+                   collections=collections.quarterly_review(con, quarter=quarter, by="team", **s))
 
 
 def quarter_trend(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),

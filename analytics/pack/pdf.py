@@ -13,7 +13,7 @@ import typst
 import labels
 from analytics.core.months import month_label
 from analytics.pack import charts, tables
-from analytics.pack.content import Summary, findings, money, title
+from analytics.pack.content import Summary, findings, money, pct, title
 
 FONT_DIRS = [p for p in ("/usr/share/fonts/truetype/wqy", "/usr/share/fonts/wqy-microhei") if Path(p).is_dir()]
 _lock = threading.Lock()
@@ -59,6 +59,8 @@ TEMPLATE = """
 #text(size: 7pt)[#grid-table(d.league.head, d.league.rows)]
 == #d.labels.programme
 #grid-table(d.programme.head, d.programme.rows)
+== #d.labels.collections
+#text(size: 7pt)[#grid-table(d.collections.head, d.collections.rows)]
 == #d.labels.definitions
 #for t in d.definitions [ - #t ]
 """
@@ -90,11 +92,17 @@ def render(s: Summary, lang: str) -> bytes:
                                else f"Post-write-off recoveries (off-balance): {money(s.writeoff_recovered, lang)}"),
         "league": {"head": tables.league_head(lang), "rows": league_rows},
         "programme": dict(zip(("head", "rows"), tables.programme_rows(s, lang), strict=True)),
+        "collections": {"head": tables.collection_head(lang), "rows": [
+            [r[0], f"{r[1]:,}" if r[1] is not None else "—", *(pct(v) for v in r[2:5]),
+             *("—" if v is None else f"{v:,.2f}" for v in r[5:7]), *(pct(v) for v in r[7:10]),
+             "" if r[10] is None else f"{r[10]:,}", pct(r[11]) if r[11] is not None else ""]
+            for r in tables.collection_rows(s, lang)]},
         "definitions": tables.DEFINITIONS[lang],
         "labels": {k: (zh_text if zh else en_text) for k, (zh_text, en_text) in {
             "findings": ("要点", "Findings"), "tiles": ("关键指标", "Key measures"),
             "bridges": ("逾期与不良余额变动桥", "Overdue and NPL bridges"), "trend": ("近八个季度", "Last eight quarters"),
             "league": ("机构压降考核", "Branch assessment"), "programme": ("项目效果评估", "Programme evaluation"),
+            "collections": ("季度清收效果评估", "Quarterly collection-efficiency review"),
             "definitions": ("口径说明", "Definitions (口径)")}.items()},
     }
     files = {

@@ -101,3 +101,30 @@ def league_frame(s: Summary, lang: str) -> pl.DataFrame:
     """The league table with display headers (the page shows it as it is)."""
     head = league_head(lang)
     return pl.DataFrame(league_rows(s, lang), schema=head, orient="row", infer_schema_length=None)
+
+
+COLLECTION_COLUMNS = ("group", "cases_assigned", "coverage", "rpc_rate", "ptp_kept_rate_count", "cash", "cash_prev",
+                      "cost_to_collect", "recovery_rate_balance", "cei", "legal_cases", "legal_cost_benefit")
+
+
+def collection_head(lang: str) -> list[str]:
+    return (["团队", "案件数", "覆盖率", "有效联络率", "承诺兑现率", "回款(万元)", "上季回款(万元)", "催收成本率",
+             "回收率(余额)", "CEI", "诉讼案件", "诉讼投入产出比"] if lang == "zh" else
+            ["Team", "Cases", "Coverage", "RPC rate", "PTP kept", "Cash (CNY 10k)", "Cash prev. Q (CNY 10k)",
+             "Cost to collect", "Recovery rate (balance)", "CEI", "Legal cases", "Legal cost-benefit"])
+
+
+def collection_rows(s: Summary, lang: str) -> list[list[object]]:
+    """The collection-efficiency review: (group, count, ratios..., cash in 万元 ...); ``total`` labelled."""
+    total = "合计" if lang == "zh" else "Total"
+    out = []
+    for r in s.collections.iter_rows(named=True):
+        out.append([total if r["group"] == "total" else r["group"], r["cases_assigned"], r["coverage"], r["rpc_rate"],
+                    r["ptp_kept_rate_count"], None if r["cash"] is None else float(r["cash"]) / 1e4,
+                    None if r["cash_prev"] is None else float(r["cash_prev"]) / 1e4, r["cost_to_collect"],
+                    r["recovery_rate_balance"], r["cei"], r["legal_cases"], r["legal_cost_benefit"]])
+    return out
+
+
+def collection_frame(s: Summary, lang: str) -> pl.DataFrame:
+    return pl.DataFrame(collection_rows(s, lang), schema=collection_head(lang), orient="row", infer_schema_length=None)

@@ -12,8 +12,9 @@ from analytics.core.months import month_label
 from analytics.pack import tables
 from analytics.pack.content import Summary, findings, title
 
-SHEETS = {"zh": ("摘要", "逾期余额变动", "不良余额变动", "机构考核", "项目评估", "季度趋势", "口径"),
-          "en": ("Summary", "Overdue bridge", "NPL bridge", "Branch assessment", "Programme", "Trend", "Definitions")}
+SHEETS = {"zh": ("摘要", "逾期余额变动", "不良余额变动", "机构考核", "项目评估", "季度趋势", "清收效果", "口径"),
+          "en": ("Summary", "Overdue bridge", "NPL bridge", "Branch assessment", "Programme", "Trend", "Collections",
+                 "Definitions")}
 
 
 def _width(text: object) -> float:
@@ -122,6 +123,11 @@ def render(s: Summary, lang: str) -> bytes:
     ws.insert_chart(len(rows) + 3, 0, chart, {"x_scale": 1.6, "y_scale": 1.3})
 
     ws = wb.add_worksheet(names[6])
+    _write_table(ws, 0, tables.collection_head(lang), tables.collection_rows(s, lang),
+                 [None, count_fmt, pct_fmt, pct_fmt, pct_fmt, money_fmt, money_fmt, pct_fmt, pct_fmt, pct_fmt, count_fmt,
+                  pct_fmt], head_fmt)
+
+    ws = wb.add_worksheet(names[7])
     for i, text in enumerate(tables.DEFINITIONS[lang]):
         ws.write_string(i, 0, text)
     ws.set_column(0, 0, 160)

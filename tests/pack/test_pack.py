@@ -63,7 +63,8 @@ def test_pdf_holds_the_page_numbers_in_embedded_fonts(summary, lang, tmp_path):
 
 def test_excel_numbers_formats_and_sheets(summary):
     wb = openpyxl.load_workbook(BytesIO(pack.render(summary, fmt="xlsx", lang="zh")))
-    assert wb.sheetnames == ["摘要", "逾期余额变动", "不良余额变动", "机构考核", "项目评估", "季度趋势", "口径"]
+    assert wb.sheetnames == ["摘要", "逾期余额变动", "不良余额变动", "机构考核", "项目评估", "季度趋势", "清收效果",
+                             "口径"]
     ws = wb["摘要"]
     values = {ws.cell(r, 1).value: (ws.cell(r, 2).value, ws.cell(r, 2).number_format) for r in range(8, 16)}
     for r in summary.tiles.iter_rows(named=True):
@@ -81,6 +82,11 @@ def test_excel_numbers_formats_and_sheets(summary):
     scores = [league.cell(i, 5).value for i in range(2, league.max_row + 1)]
     assert scores[0] == pytest.approx(summary.league["score"][0])
     assert league.cell(2, 5).number_format == "0.0"
+    review = wb["清收效果"]
+    total = summary.collections.filter(pl.col("group") == "total").row(0, named=True)
+    last = review.max_row
+    assert review.cell(last, 1).value == "合计" and review.cell(last, 2).value == total["cases_assigned"]
+    assert review.cell(last, 6).value == pytest.approx(float(total["cash"]) / 1e4)
 
 
 @needs_chromium
