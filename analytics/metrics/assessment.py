@@ -100,17 +100,27 @@ def _line(b: pl.DataFrame, line: str, name: str) -> pl.DataFrame:
     return b.filter(pl.col("line") == line).select("branch_id", pl.col("amount").alias(name))
 
 
+def quarter_bridges(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
+                    products: tuple[str, ...] = ()) -> dict[str, pl.DataFrame]:
+    """The quarter's overdue and NPL bridges by branch (empty dict when the quarter has no opening)."""
+    w = window(con, quarter)
+    if w["effective_close"] is None or not w["has_opening"]:
+        return {}
+    return {m: bridge.bridge(con, measure=m, open_month=w["open_month"], close_month=w["effective_close"],
+                             branches=branches, products=products, by_branch=True) for m in bridge.BRIDGE_MEASURES}
+
+
 def branch_measures(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
-                    products: tuple[str, ...] = ()) -> pl.DataFrame:
-    """One row per branch: the quarter's measures of the module 口径 and the branch's targets."""
+                    products: tuple[str, ...] = (), bridges: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """One row per branch: the quarter's measures of the module 口径 and the branch's targets (``bridges``:
+    the quarter's ``quarter_bridges`` when the caller has them already)."""
     w = window(con, quarter)
     open_m, close_m = w["open_month"], w["effective_close"]
     if close_m is None or not w["has_opening"]:
         return pl.DataFrame(schema=MEASURES_SCHEMA)
-    period = {"open_month": open_m, "close_month": close_m, "branches": branches, "products": products,
-              "by_branch": True}
-    od = bridge.bridge(con, measure="overdue", **period)
-    npl = bridge.bridge(con, measure="npl", **period)
+    if bridges is None:
+        bridges = quarter_bridges(con, quarter=quarter, branches=branches, products=products)
+    od, npl = bridges["overdue"], bridges["npl"]
     totals = query(con, _TOTALS_SQL, {"open_month": open_m, "close_month": close_m, "products": list_param(products)},
                    {"branch_id": pl.String, "month": pl.Date, "total_balance": MONEY, "total_count": pl.Int64})
     tot = totals.group_by("branch_id").agg(
@@ -245,14 +255,17 @@ def _bank(measures: pl.DataFrame) -> dict[str, float | None]:
 
 
 def bank_tiles(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
-               products: tuple[str, ...] = ()) -> pl.DataFrame:
+               products: tuple[str, ...] = (), measures: pl.DataFrame | None = None) -> pl.DataFrame:
     """The executive tiles for the quarter: value, target (bank = Σ branch targets; the NPL ratio ceiling
-    weighted by closing loans) and the previous quarter's value. ``better`` says which way is good."""
+    weighted by closing loans) and the previous quarter's value. ``better`` says which way is good
+    (``measures``: the quarter's ``branch_measures`` when the caller has them already)."""
     from analytics.core.months import previous_quarter_end
     from analytics.metrics import portfolio
     from analytics.metrics.provisioning import add_provisions
 
-    now = _bank(branch_measures(con, quarter=quarter, branches=branches, products=products))
+    if measures is None:
+        measures = branch_measures(con, quarter=quarter, branches=branches, products=products)
+    now = _bank(measures)
     prev = _bank(branch_measures(con, quarter=previous_quarter_end(quarter), branches=branches, products=products))
     w = window(con, quarter)
     quality = add_provisions(portfolio.quality_by(con, branches=branches, products=products,

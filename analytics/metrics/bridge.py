@@ -261,3 +261,13 @@ def month_range(month_from: dt.date, month_to: dt.date) -> tuple[dt.date, dt.dat
 def loans_of_line(lines: pl.DataFrame, line: str) -> pl.DataFrame:
     """The loans of one bridge line (largest amount first); their total is the line's amount."""
     return lines.filter(pl.col("line") == line).sort(pl.col("amount").abs(), descending=True)
+
+
+def bank_total(by_branch: pl.DataFrame) -> pl.DataFrame:
+    """A ``bridge(..., by_branch=True)`` frame summed over branches (``branch_id`` = "*"): the bank's bridge."""
+    order = ["opening", *LINES, "closing"]
+    return (by_branch.group_by("line").agg(pl.col("loans_count").sum().cast(pl.Int64),
+                                           pl.col("amount").sum().cast(MONEY))
+            .with_columns(pl.lit("*").alias("branch_id"),
+                          pl.col("line").replace_strict({v: i for i, v in enumerate(order)}).alias("_o"))
+            .sort("_o").select(list(BRIDGE_SCHEMA)))

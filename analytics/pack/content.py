@@ -8,6 +8,7 @@ language asked for, from the one label catalogue (``labels.py``). Numbers come o
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -38,13 +39,14 @@ def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple
     w = assessment.window(con, quarter)
     close = w["effective_close"]
     s = {"branches": branches, "products": products}
-    bridges = {m: bridge.bridge(con, measure=m, open_month=w["open_month"], close_month=close, **s)
-               for m in bridge.BRIDGE_MEASURES}
-    league = assessment.branch_assessment(con, quarter=quarter, scheme_json=scheme_json, **s)
+    by_branch = assessment.quarter_bridges(con, quarter=quarter, **s)
+    bridges = {m: bridge.bank_total(frame) for m, frame in by_branch.items()}
+    measures = assessment.branch_measures(con, quarter=quarter, bridges=by_branch, **s)
+    league = assessment.scorecard(measures, json.loads(scheme_json) if scheme_json else None)
     start = programme_start or programme.default_start(close)
     prog = programme.programme_status(con, as_of=close, start_month=start, **s, **dict(programme_targets))
     rec = bridge.writeoff_recoveries(con, month_from=bridge.add_months(w["open_month"], 1), month_to=close, **s)
-    return Summary(quarter=quarter, window=w, tiles=assessment.bank_tiles(con, quarter=quarter, **s),
+    return Summary(quarter=quarter, window=w, tiles=assessment.bank_tiles(con, quarter=quarter, measures=measures, **s),
                    bridges=bridges, league=league, programme=prog,
                    writeoff_recovered=float(rec["amount"].cast(pl.Float64).sum()) if rec.height else 0.0,
                    trend=quarter_trend(con, quarter=quarter, **s),

@@ -109,3 +109,12 @@ def test_writeoff_recoveries_are_off_balance(tmp_path):
     con = store.connect(root)
     rec = bridge.writeoff_recoveries(con, month_from=JUL, month_to=SEP)
     assert rec["amount"].to_list() == [D("50.00")]  # July is the write-off month itself: not after it
+
+
+def test_bank_total_of_the_branch_bridges_is_the_bank_bridge(demo_con):
+    quarter = bridge.available_quarters(demo_con)[1]
+    open_month, close_month = bridge.period_months(quarter)
+    for measure in bridge.BRIDGE_MEASURES:
+        kw = {"measure": measure, "open_month": open_month, "close_month": close_month}
+        by_branch = bridge.bridge(demo_con, by_branch=True, **kw)
+        assert bridge.bank_total(by_branch).equals(bridge.bridge(demo_con, **kw))
