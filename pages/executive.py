@@ -3,6 +3,7 @@ with drill-down, the branch assessment on a saved scheme, the programme's status
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -40,7 +41,7 @@ prog_targets = tuple((k, float(prog[k])) for k in ("new_loan_npl_ratio", "recove
 summary = app_data.run(content.summary, quarter=quarter, branches=f.branches, products=f.products,
                        scheme_json=json.dumps(scheme, sort_keys=True),
                        programme_start=dt.date.fromisoformat(start) if start else None,
-                       programme_targets=prog_targets)
+                       programme_targets=prog_targets, with_collections=False)
 w = summary.window
 st.caption(ui.tr(f"期初 {month_label(w['open_month'])} 月末 → 期末 {month_label(w['effective_close'])} 月末",
                  f"Opening {month_label(w['open_month'])} → closing {month_label(w['effective_close'])} month end"))
@@ -166,6 +167,8 @@ with st.expander(ui.tr("项目目标（可编辑）", "Programme targets (editab
         st.rerun()
 
 st.subheader(ui.tr("季度清收效果评估", "Quarterly collection-efficiency review"))
+review = app_data.run(content.collection_review, quarter=quarter, branches=f.branches, products=f.products)
+summary = dataclasses.replace(summary, collections=review)
 st.dataframe(tables.collection_frame(summary, ui.lang()), key="ex_collections", hide_index=True, width="stretch")
 
 # --- board pack ----------------------------------------------------------------------------------------

@@ -254,6 +254,26 @@ def _bank(measures: pl.DataFrame) -> dict[str, float | None]:
     return s
 
 
+def _previous(con: duckdb.DuckDBPyConnection, measures: pl.DataFrame, quarter: dt.date, branches: tuple[str, ...],
+              products: tuple[str, ...]) -> dict[str, float | None]:
+    """The previous quarter's bank values: its closing is this quarter's opening; its new NPL and cash come from
+    its own NPL bridge (one bridge, not the whole branch assessment)."""
+    if measures.is_empty():
+        return {}
+    total = float(measures["total_opening"].cast(pl.Float64).sum())
+    out = {"overdue_closing": float(measures["overdue_opening"].cast(pl.Float64).sum()),
+           "npl_closing": float(measures["npl_opening"].cast(pl.Float64).sum())}
+    out |= {"overdue_ratio": out["overdue_closing"] / total if total else None,
+            "npl_ratio": out["npl_closing"] / total if total else None}
+    w = window(con, quarter)
+    if w["effective_close"] is not None and w["has_opening"]:
+        npl = bridge.bridge(con, measure="npl", open_month=w["open_month"], close_month=w["effective_close"],
+                            branches=branches, products=products)
+        amount = dict(zip(npl["line"], npl["amount"].cast(pl.Float64), strict=True))
+        out |= {"new_npl": amount["new"], "cash_recovered": -(amount["repaid"] + amount["cash_recovered"])}
+    return out
+
+
 def bank_tiles(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
                products: tuple[str, ...] = (), measures: pl.DataFrame | None = None) -> pl.DataFrame:
     """The executive tiles for the quarter: value, target (bank = Σ branch targets; the NPL ratio ceiling
@@ -266,7 +286,7 @@ def bank_tiles(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tu
     if measures is None:
         measures = branch_measures(con, quarter=quarter, branches=branches, products=products)
     now = _bank(measures)
-    prev = _bank(branch_measures(con, quarter=previous_quarter_end(quarter), branches=branches, products=products))
+    prev = _previous(con, measures, previous_quarter_end(quarter), branches, products)
     w = window(con, quarter)
     quality = add_provisions(portfolio.quality_by(con, branches=branches, products=products,
                                                   month_from=w["open_month"], month_to=w["effective_close"] or w["open_month"]))

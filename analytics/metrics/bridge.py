@@ -51,29 +51,27 @@ BRANCH_SQL = "l.branch_id"
 
 
 def _loans_sql(condition: str) -> str:
+    # Three month slices of the snapshots (partition pruning), no join until the few members are known.
     return """
 WITH o AS (
-    SELECT s.loan_id, """ + BRANCH_SQL + """ AS branch_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
-    FROM snapshots s JOIN loans l USING (loan_id)
-    WHERE s.month = $open_month AND s.status = 'active'
+    SELECT s.loan_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
+    FROM snapshots s WHERE s.month = $open_month AND s.status = 'active'
 ),
 c AS (
-    SELECT s.loan_id, """ + BRANCH_SQL + """ AS branch_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
-    FROM snapshots s JOIN loans l USING (loan_id)
-    WHERE s.month = $close_month AND s.status = 'active'
-),
-x AS (
-    SELECT s.loan_id, arg_min(s.status, s.month) AS exit_status, arg_min(s.disposed_principal, s.month) AS exit_bal,
-           arg_min(""" + BRANCH_SQL + """, s.month) AS exit_branch
-    FROM snapshots s JOIN loans l USING (loan_id)
-    WHERE s.month > $open_month AND s.month <= $close_month AND s.status <> 'active'
-    GROUP BY s.loan_id
+    SELECT s.loan_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
+    FROM snapshots s WHERE s.month = $close_month AND s.status = 'active'
 ),
 members AS (
     SELECT loan_id FROM o WHERE in_group UNION SELECT loan_id FROM c WHERE in_group
+),
+x AS (
+    SELECT s.loan_id, arg_min(s.status, s.month) AS exit_status, arg_min(s.disposed_principal, s.month) AS exit_bal
+    FROM snapshots s
+    WHERE s.month > $open_month AND s.month <= $close_month AND s.status <> 'active'
+      AND s.loan_id IN (SELECT loan_id FROM members)
+    GROUP BY s.loan_id
 )
-SELECT m.loan_id, l.product, o.branch_id AS open_branch,
-       coalesce(c.branch_id, x.exit_branch, o.branch_id) AS close_branch,
+SELECT m.loan_id, l.product, """ + BRANCH_SQL + """ AS open_branch, """ + BRANCH_SQL + """ AS close_branch,
        coalesce(o.in_group, FALSE) AS open_in, coalesce(c.in_group, FALSE) AS close_in,
        o.bal AS open_bal, c.bal AS close_bal, x.exit_status, x.exit_bal
 FROM members m
@@ -138,37 +136,28 @@ def _lines(members: pl.DataFrame) -> pl.DataFrame:
         [pl.col(c).cast(t) for c, t in LOAN_LINES_SCHEMA.items()])
 
 
+def _members(con: duckdb.DuckDBPyConnection, measure: str, open_month: dt.date, close_month: dt.date) -> pl.DataFrame:
+    if measure not in BRIDGE_MEASURES:
+        raise ValueError(f"measure must be one of {BRIDGE_MEASURES}, not {measure!r}")
+    return query(con, _loans_sql(MEASURES[measure].sql), {"open_month": open_month, "close_month": close_month},
+                 MEMBERS_SCHEMA)
+
+
+def _keep(df: pl.DataFrame, branch: str, branches: tuple[str, ...], products: tuple[str, ...]) -> pl.DataFrame:
+    if branches:
+        df = df.filter(pl.col(branch).is_in(list(branches)))
+    if products:
+        df = df.filter(pl.col("product").is_in(list(products)))
+    return df
+
+
 def bridge_loans(con: duckdb.DuckDBPyConnection, *, measure: str, open_month: dt.date, close_month: dt.date,
                  branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
     """Every (loan, line) of the bridge with its signed amount; the branch is the line's branch (the opening
     branch for ``transfer_out``, the closing/exit branch otherwise). Filters apply to that branch and the
     loan's product."""
-    if measure not in BRIDGE_MEASURES:
-        raise ValueError(f"measure must be one of {BRIDGE_MEASURES}, not {measure!r}")
-    members = query(con, _loans_sql(MEASURES[measure].sql), {"open_month": open_month, "close_month": close_month},
-                    MEMBERS_SCHEMA)
-    lines = _lines(members)
-    if branches:
-        lines = lines.filter(pl.col("branch_id").is_in(list(branches)))
-    if products:
-        lines = lines.filter(pl.col("product").is_in(list(products)))
-    return lines.sort("line", "amount", "loan_id")
-
-
-def _balances(con: duckdb.DuckDBPyConnection, measure: str, month: dt.date, branches: tuple[str, ...],
-              products: tuple[str, ...]) -> pl.DataFrame:
-    sql = """SELECT """ + BRANCH_SQL + """ AS branch_id, l.product, count(*)::BIGINT AS n,
-        coalesce(sum(s.outstanding_principal), 0) AS balance
-    FROM snapshots s JOIN loans l USING (loan_id)
-    WHERE s.month = $month AND s.status = 'active' AND (""" + MEASURES[measure].sql + """)
-    GROUP BY ALL"""  # noqa: S608 (constant SQL fragments only)
-    df = query(con, sql, {"month": month}, {"branch_id": pl.String, "product": pl.String, "n": pl.Int64,
-                                           "balance": MONEY})
-    if branches:
-        df = df.filter(pl.col("branch_id").is_in(list(branches)))
-    if products:
-        df = df.filter(pl.col("product").is_in(list(products)))
-    return df
+    lines = _lines(_members(con, measure, open_month, close_month))
+    return _keep(lines, "branch_id", branches, products).sort("line", "amount", "loan_id")
 
 
 BRIDGE_SCHEMA = {"branch_id": pl.String, "line": pl.String, "loans_count": pl.Int64, "amount": MONEY}
@@ -178,17 +167,18 @@ def bridge(con: duckdb.DuckDBPyConnection, *, measure: str, open_month: dt.date,
            branches: tuple[str, ...] = (), products: tuple[str, ...] = (), by_branch: bool = False) -> pl.DataFrame:
     """The bridge as rows ``opening``, every line of ``LINES``, ``closing`` (per branch when ``by_branch``,
     else ``branch_id`` = "*"), with the number of loans and the signed amount; opening + lines = closing."""
-    keys = ["branch_id"] if by_branch else []
-    lines = bridge_loans(con, measure=measure, open_month=open_month, close_month=close_month, branches=branches,
-                         products=products)
+    members = _members(con, measure, open_month, close_month)
+    lines = _keep(_lines(members), "branch_id", branches, products)
+    group = [pl.col("branch_id")] if by_branch else [pl.lit("*").alias("branch_id")]
     ends = []
-    for name, month in (("opening", open_month), ("closing", close_month)):
-        bal = _balances(con, measure, month, branches, products)
-        ends.append(bal.group_by(keys or pl.lit("*").alias("branch_id")).agg(
-            pl.col("n").sum().alias("loans_count"), pl.col("balance").sum().cast(MONEY).alias("amount"))
-            .with_columns(pl.lit(name).alias("line")))
-    moves = lines.group_by([*(keys or [pl.lit("*").alias("branch_id")]), "line"]).agg(
-        pl.len().cast(pl.Int64).alias("loans_count"), pl.col("amount").sum().cast(MONEY))
+    for name, flag, branch, bal in (("opening", "open_in", "open_branch", "open_bal"),
+                                    ("closing", "close_in", "close_branch", "close_bal")):
+        rows = _keep(members.filter(pl.col(flag)).rename({branch: "branch_id"}), "branch_id", branches, products)
+        ends.append(rows.group_by(group).agg(pl.len().cast(pl.Int64).alias("loans_count"),
+                                             pl.col(bal).sum().cast(MONEY).alias("amount"))
+                    .with_columns(pl.lit(name).alias("line")))
+    moves = lines.group_by([*group, "line"]).agg(pl.len().cast(pl.Int64).alias("loans_count"),
+                                                 pl.col("amount").sum().cast(MONEY))
     branch_ids = pl.concat([e.select("branch_id") for e in ends] + [moves.select("branch_id")]).unique()
     order = ["opening", *LINES, "closing"]
     grid = branch_ids.join(pl.DataFrame({"line": order}), how="cross")

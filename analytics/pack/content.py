@@ -34,8 +34,9 @@ class Summary:
 
 def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
             products: tuple[str, ...] = (), scheme_json: str = "", programme_start: dt.date | None = None,
-            programme_targets: tuple = ()) -> Summary:
-    """Everything the summary page and the board pack show for ``quarter``."""
+            programme_targets: tuple = (), with_collections: bool = True) -> Summary:
+    """Everything the summary page and the board pack show for ``quarter`` (the collection review, the slowest
+    part, can be left out and added later with ``dataclasses.replace``: the page loads it on its own)."""
     w = assessment.window(con, quarter)
     close = w["effective_close"]
     s = {"branches": branches, "products": products}
@@ -50,7 +51,13 @@ def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple
                    bridges=bridges, league=league, programme=prog,
                    writeoff_recovered=float(rec["amount"].cast(pl.Float64).sum()) if rec.height else 0.0,
                    trend=quarter_trend(con, quarter=quarter, **s),
-                   collections=collections.quarterly_review(con, quarter=quarter, by="team", **s))
+                   collections=collection_review(con, quarter=quarter, **s) if with_collections else pl.DataFrame())
+
+
+def collection_review(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
+                      products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The quarterly collection-efficiency review by team (``analytics.metrics.collections``)."""
+    return collections.quarterly_review(con, quarter=quarter, by="team", branches=branches, products=products)
 
 
 def quarter_trend(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),

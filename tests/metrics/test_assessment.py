@@ -68,3 +68,15 @@ def test_branch_measures_on_the_demo_book(demo_con):
     tiles = assessment.bank_tiles(demo_con, quarter=prev)
     npl = tiles.filter(pl.col("kpi") == "npl_balance").row(0, named=True)
     assert npl["value"] == pytest.approx(float(m["npl_closing"].cast(pl.Float64).sum()))
+
+
+def test_previous_quarter_values_equal_that_quarters_own_tiles(demo_con):
+    from analytics.metrics import bridge
+
+    quarters = bridge.available_quarters(demo_con)
+    now = assessment.bank_tiles(demo_con, quarter=quarters[1])
+    before = assessment.bank_tiles(demo_con, quarter=quarters[2])
+    for kpi in ("overdue_balance", "overdue_ratio", "npl_balance", "npl_ratio", "new_npl", "cash_recovered",
+                "deviation", "coverage"):
+        prev = now.filter(pl.col("kpi") == kpi)["previous"].item()
+        assert prev == pytest.approx(before.filter(pl.col("kpi") == kpi)["value"].item(), rel=1e-9), kpi

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from analytics.core import store
-from analytics.metrics import bridge
+from analytics.metrics import bridge, portfolio
 from tests.tiny import write_store
 
 JUN, JUL, AUG, SEP = (dt.date(2026, m, 1) for m in (6, 7, 8, 9))
@@ -93,6 +93,13 @@ def test_whole_demo_book_reconciles_for_every_branch_and_quarter(demo_con):
             gaps = bridge.reconciliation_gap(b)
             assert (gaps["gap"] == 0).all(), (quarter, measure, gaps.filter(pl.col("gap") != 0))
             checked += gaps.height
+            # the opening and closing balances equal the portfolio numbers of those months, branch by branch
+            for line, month in (("opening", status["open_month"]), ("closing", close)):
+                q = portfolio.quality_by(demo_con, by=("branch_id",), month_from=month, month_to=month)
+                expected = dict(zip(q["branch_id"], q[f"{measure}_balance"], strict=True))
+                got = b.filter(pl.col("line") == line)
+                assert dict(zip(got["branch_id"], got["amount"], strict=True)) == {
+                    k: v for k, v in expected.items() if k in set(got["branch_id"])}, (quarter, measure, line)
     assert checked >= 4 * 2 * 10
 
 
