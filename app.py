@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+import auth
 import ui
 
 HERE = Path(__file__).parent
@@ -24,6 +25,7 @@ PAGES = (
     ("pages/drilldown.py", "借据明细", "Loan drill-down", ":material/list:", "analysis"),
     ("pages/executive.py", "管理层季度压降汇总", "Quarterly reduction summary", ":material/insights:", "executive"),
     ("pages/data_import.py", "数据导入", "Data import", ":material/upload_file:", "data"),
+    ("pages/admin.py", "用户与审计", "Users & audit", ":material/admin_panel_settings:", "data"),
     ("pages/collections.py", "清收绩效", "Collection performance", ":material/support_agent:", "collections"),
 )
 SECTIONS = {"executive": ("管理层", "Management"), "analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
@@ -39,11 +41,14 @@ if PagesManager.uses_pages_directory:
 
 st.set_page_config(page_title="逾期贷款分析驾驶舱 · Overdue Loan Analytics", page_icon=":bar_chart:", layout="wide")
 
+auth.gate()
 ui.sidebar()
 
 sections: dict[str, list] = {}
+# Pages a role may not use are not offered at all (and check the permission themselves too).
+NEEDS = {"pages/data_import.py": "import", "pages/admin.py": "manage_users"}
 for path, zh, en, icon, section in PAGES:
-    if (HERE / path).exists():
+    if (HERE / path).exists() and auth.can(NEEDS.get(path, "read")):
         page = st.Page(path, title=ui.tr(zh, en), icon=icon, default=path == PAGES[0][0])
         sections.setdefault(ui.tr(*SECTIONS[section]), []).append(page)
 st.navigation(sections).run()

@@ -2,7 +2,12 @@
 
 Pages call ``run(analytics_function, *args, **kwargs)``. The function gets a fresh DuckDB
 connection as its first argument; the result (a collected Polars frame or plain values) is
-cached per (function, data version, arguments). Arguments must be hashable plain values.
+cached per (function, data version, arguments, branch scope). Arguments must be hashable plain values.
+
+Branch scope (``auth``): the signed-in user's branches are applied HERE, below every page, so no page, export,
+drill-down, pack or cache entry can show another branch's rows: a ``branches`` argument (or a DrillSpec's) is
+limited to the scope, a loan-level call (``loan_id`` / ``loan_ids``) is refused for a loan managed elsewhere,
+and every returned frame with a ``branch_id`` column (and the sidebar's branch list) is filtered again.
 """
 
 from __future__ import annotations
@@ -14,16 +19,64 @@ import streamlit as st
 
 from analytics.core import store
 
+_LOAN_BRANCH_SQL = "SELECT DISTINCT l.branch_id FROM loans l WHERE list_contains($ids, l.loan_id)"
+
+
+def _scoped(value, scope: tuple[str, ...] | None):
+    """Rows of ``value`` outside ``scope`` removed (frames with a branch_id column, the dimensions dict)."""
+    import polars as pl
+
+    if scope is None:
+        return value
+    if isinstance(value, pl.DataFrame) and "branch_id" in value.columns:
+        return value.filter(pl.col("branch_id").is_in(list(scope)))
+    if isinstance(value, dict) and "branches" in value:
+        return value | {"branches": [b for b in value["branches"] if b[0] in set(scope)]}
+    return value
+
+
+def _loans_in_scope(con, kwargs: dict, scope: tuple[str, ...] | None) -> bool:
+    ids = [kwargs["loan_id"]] if "loan_id" in kwargs else list(kwargs.get("loan_ids", ()))
+    if scope is None or not ids:
+        return True
+    from analytics.core.slice import list_param
+
+    found = store.query(con, _LOAN_BRANCH_SQL, {"ids": list_param(ids)})["branch_id"].to_list()
+    return set(found) <= set(scope)
+
 
 # Bounded: at most 256 results (drill-down lists can be tens of MB at full size), each kept an hour.
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def _run(module: str, name: str, data_version: str, args: tuple, kwargs: tuple):
+def _run(module: str, name: str, data_version: str, args: tuple, kwargs: tuple, scope: tuple | None):
     fn = getattr(importlib.import_module(module), name)
     con = store.connect()
     try:
-        return fn(con, *args, **dict(kwargs))
+        if not _loans_in_scope(con, dict(kwargs), scope):
+            raise PermissionError("loan outside the user's branches")
+        return _scoped(fn(con, *args, **dict(kwargs)), scope)
     finally:
         con.close()
+
+
+def scope() -> tuple[str, ...] | None:
+    """The signed-in user's branches (None = all); set by ``auth.gate``."""
+    value = st.session_state.get("auth_scope")
+    return None if value is None else tuple(value)
+
+
+def _restrict(args: tuple, kwargs: dict, user_scope: tuple[str, ...] | None) -> tuple[tuple, dict]:
+    import dataclasses
+
+    from analytics.access import restrict
+    from analytics.metrics.drilldown import DrillSpec
+
+    if user_scope is None:
+        return args, kwargs
+    args = tuple(dataclasses.replace(a, branches=restrict(a.branches, user_scope)) if isinstance(a, DrillSpec) else a
+                 for a in args)
+    if "branches" in kwargs:
+        kwargs = kwargs | {"branches": restrict(tuple(kwargs["branches"]), user_scope)}
+    return args, kwargs
 
 
 def version() -> str:
@@ -31,8 +84,14 @@ def version() -> str:
 
 
 def run(fn: Callable, *args, **kwargs):
-    """``fn(con, *args, **kwargs)`` through the cache."""
-    return _run(fn.__module__, fn.__qualname__, version(), args, tuple(sorted(kwargs.items())))
+    """``fn(con, *args, **kwargs)`` through the cache, limited to the user's branches."""
+    import inspect
+
+    user_scope = scope()
+    if user_scope is not None and "branches" not in kwargs and "branches" in inspect.signature(fn).parameters:
+        kwargs = kwargs | {"branches": ()}  # "all" becomes "all I may see"
+    args, kwargs = _restrict(args, kwargs, user_scope)
+    return _run(fn.__module__, fn.__qualname__, version(), args, tuple(sorted(kwargs.items())), user_scope)
 
 
 def has_data() -> bool:
@@ -47,9 +106,13 @@ def load_config(name: str, default: dict) -> tuple[int, dict]:
 
 
 def save_config(name: str, data: dict, note: str = "") -> int:
+    import auth
+    from analytics import access
     from analytics.core import config
 
-    return config.save(store.data_root(), name, data, note=note)
+    version = config.save(store.data_root(), name, data, note=note)
+    access.audit("config_change", auth.current().username, {"config": name, "version": version})
+    return version
 
 
 def config_history(name: str) -> list[dict]:
@@ -76,4 +139,9 @@ def save_targets(edited) -> str:
         edited = pl.from_pandas(edited)
     root = store.data_root()
     prepared = ingest.prepare(root, export.to_csv_bytes(edited), "targets_edited_on_page.csv", "targets")
-    return ingest.commit(root, prepared, replace=True).change_id
+    change = ingest.commit(root, prepared, replace=True).change_id
+    import auth
+    from analytics import access
+
+    access.audit("config_change", auth.current().username, {"config": "targets", "change_id": change})
+    return change

@@ -111,12 +111,25 @@ def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: 
     download_buttons(shown, name, key)
 
 
+def _audit_export(name: str, fmt: str, rows: int) -> None:
+    import auth
+    from analytics import access
+
+    access.audit("export", auth.current().username, {"table": name, "format": fmt, "rows": rows})
+
+
 def download_buttons(df: pl.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel downloads, for roles allowed to export; every download is in the audit log."""
+    import auth
+
+    if not auth.can("export"):
+        return
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(tr("下载 CSV", "Download CSV"), export.to_csv_bytes(df), f"{name}.csv", "text/csv",
-                       key=f"{key}_csv")
+                       key=f"{key}_csv", on_click=_audit_export, args=(name, "csv", df.height))
     c2.download_button(tr("下载 Excel", "Download Excel"), export.to_excel_bytes(df, name), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+                       on_click=_audit_export, args=(name, "xlsx", df.height))
 
 
 def empty_notice() -> None:

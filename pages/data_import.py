@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+import auth
 import ui
-from analytics import ingest
+from analytics import access, ingest
 from analytics.core import schema, store
 from analytics.ingest import mapping, reading
+
+auth.require("import")
 
 ROOT = store.data_root()
 LANG = ui.lang()  # format_func closures must not read session state when they are called later
@@ -182,6 +185,8 @@ else:
         except (ingest.LoadRejected, ingest.IngestError) as exc:  # refused, or a bad profile name: nothing written
             st.error(exc.message(ui.lang()))
         else:
+            access.audit("import", auth.current().username, {"change_id": result.change_id, "table": result.table,
+                                                            "rows": result.rows_accepted})
             st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。",
                              f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
                              f"({result.change_id})."))
@@ -210,6 +215,7 @@ else:
             except ingest.LoadRejected as exc:  # e.g. restored meanwhile from another window or the command line
                 st.error(exc.message(ui.lang()))
                 st.stop()
+            access.audit("undo", auth.current().username, {"restored": change_id, "change_id": result.change_id})
             st.success(ui.tr(f"已恢复 {change_id}（记录为 {result.change_id}，同样可以撤销）。",
                              f"Restored {change_id} (logged as {result.change_id}; this can be undone too)."))
             if result.warning:

@@ -10,6 +10,7 @@ import json
 import streamlit as st
 
 import app_data
+import auth
 import ui
 from analytics.core.months import month_label, quarter_label
 from analytics.metrics import assessment, bridge, programme
@@ -57,7 +58,7 @@ for i, r in enumerate(summary.tiles.iter_rows(named=True)):
     change = None if r["value"] is None or r["previous"] is None else r["value"] - r["previous"]
     delta = None if change is None else (ui.fmt_money(change) if r["kind"] == "money" else ui.fmt_pp(change))
     target = ui.tr("目标", "target") + " " + (fmt(r["target"]) if r["target"] is not None else "—")
-    status = ui.label("status", tables.tile_status(r["value"], r["target"], r["better"]))
+    status = ui.label("target_status", tables.tile_status(r["value"], r["target"], r["better"]))
     cols[i % 4].metric(ui.label("exec_kpi", r["kpi"]), fmt(r["value"]), delta,
                        delta_color="inverse" if r["better"] == "lower" else "normal", border=True,
                        help=f"{target} · {status} · " + ui.tr("较上季末", "vs previous quarter end"))
@@ -120,7 +121,7 @@ with st.expander(ui.tr("考核方案（权重、封顶、档次、否决、同�
                      key="ex_veto")
     difficulty = st.text_input(ui.tr("难度系数（机构号=系数，逗号分隔）", "Difficulty (branch=coefficient, comma separated)"),
                                ", ".join(f"{k}={v}" for k, v in scheme["difficulty"].items()), key="ex_difficulty")
-    if st.button(ui.tr("保存为新版本", "Save as a new version"), key="ex_save_scheme"):
+    if st.button(ui.tr("保存为新版本", "Save as a new version"), key="ex_save_scheme", disabled=not auth.can("configure")):
         try:
             diff = {k.strip(): float(v) for k, v in (p.split("=") for p in difficulty.split(",") if p.strip())}
         except ValueError:
@@ -135,7 +136,7 @@ with st.expander(ui.tr("考核方案（权重、封顶、档次、否决、同�
 with st.expander(ui.tr("本季目标（可编辑，保存后可在数据导入页撤销）", "This quarter's targets (editable; undo on the import page)")):
     targets = app_data.run(assessment.quarter_targets, quarter=quarter)
     edited = st.data_editor(targets, key="ex_targets_editor", hide_index=True, disabled=["branch_id", "quarter"])
-    if st.button(ui.tr("保存目标", "Save targets"), key="ex_save_targets"):
+    if st.button(ui.tr("保存目标", "Save targets"), key="ex_save_targets", disabled=not auth.can("configure")):
         change = app_data.save_targets(edited)
         st.session_state["ex_notice"] = ui.tr(f"目标已保存（变更号 {change}）。", f"Targets saved (change {change}).")
         st.rerun()
@@ -149,7 +150,7 @@ for col, r in zip(pcols, p.iter_rows(named=True), strict=True):
                border=True, help=ui.tr(f"目标 {'≤' if r['kind'] == 'ceiling' else '≥'} {ui.fmt_pct(r['goal'])}，"
                                        f"样本 {r['loans_count']:,} 笔", f"goal {'≤' if r['kind'] == 'ceiling' else '≥'} "
                                        f"{ui.fmt_pct(r['goal'])}, sample {r['loans_count']:,} loans"))
-    col.caption(ui.label("status", r["status"]))
+    col.caption(ui.label("target_status", r["status"]))
 with st.expander(ui.tr("项目目标（可编辑）", "Programme targets (editable)")):
     months = app_data.run(assessment.store_months)
     default_start = programme.default_start(w["effective_close"])
@@ -161,7 +162,7 @@ with st.expander(ui.tr("项目目标（可编辑）", "Programme targets (editab
                              format_func=ui.options({m: m[:7] for m in options}))
     goals = {k: s2.number_input(ui.label("programme", k) + " (%)", -100.0, 100.0, float(prog[k]) * 100, 0.5,
                                 key=f"ex_prog_{k}") / 100 for k in programme.KINDS}
-    if st.button(ui.tr("保存项目目标", "Save programme targets"), key="ex_save_prog"):
+    if st.button(ui.tr("保存项目目标", "Save programme targets"), key="ex_save_prog", disabled=not auth.can("configure")):
         version = app_data.save_config("programme", prog | goals | {"start_month": new_start})
         st.session_state["ex_notice"] = ui.tr(f"已保存项目目标版本 {version}。", f"Programme targets version {version} saved.")
         st.rerun()
@@ -176,13 +177,15 @@ st.subheader(ui.tr("董事会材料", "Board pack"))
 b1, b2 = st.columns(2)
 for col, fmt, mime in ((b1, "pdf", "application/pdf"),
                        (b2, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
-    if col.button(ui.tr(f"生成 {fmt.upper()}", f"Build the {fmt.upper()}"), key=f"ex_build_{fmt}"):
+    if col.button(ui.tr(f"生成 {fmt.upper()}", f"Build the {fmt.upper()}"), key=f"ex_build_{fmt}",
+                  disabled=not auth.can("export")):
         with st.spinner(ui.tr("正在生成…", "Building…")):
             st.session_state[f"ex_pack_{fmt}"] = (quarter, ui.lang(), app_data.build_pack(summary, fmt, ui.lang()))
     built = st.session_state.get(f"ex_pack_{fmt}")
     if built and built[0] == quarter and built[1] == ui.lang():
         col.download_button(ui.tr(f"下载 {fmt.upper()}", f"Download the {fmt.upper()}"), built[2],
-                            f"board_pack_{quarter_label(quarter)}_{ui.lang()}.{fmt}", mime, key=f"ex_download_{fmt}")
+                            f"board_pack_{quarter_label(quarter)}_{ui.lang()}.{fmt}", mime, key=f"ex_download_{fmt}",
+                            on_click=ui._audit_export, args=(f"board_pack_{quarter_label(quarter)}", fmt, 1))
 
 ui.definition("\n".join(f"- {t}" for t in tables.DEFINITIONS["zh"]),
               "\n".join(f"- {t}" for t in tables.DEFINITIONS["en"]))

@@ -39,3 +39,11 @@ def test_analytics_never_imports_streamlit():
     for path in sorted(ROOT.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert "import streamlit" not in text and "from streamlit" not in text, path
+
+
+def test_label_kinds_never_shadow_the_contracts_code_names():
+    import labels
+    from analytics.core import schema
+
+    for kind, names in schema.LABELS.items():
+        assert set(names) <= set(labels.CATALOGUE[kind]), kind

@@ -24,7 +24,7 @@ def tiles(s: Summary, lang: str) -> tuple[list[str], list[list[str]]]:
             else ["Measure", "This quarter", "Target", "Previous quarter", "vs target"])
     rows = [[labels.label("exec_kpi", r["kpi"], lang), _fmt(r["value"], r["kind"], lang),
              _fmt(r["target"], r["kind"], lang), _fmt(r["previous"], r["kind"], lang),
-             labels.label("status", tile_status(r["value"], r["target"], r["better"]), lang)]
+             labels.label("target_status", tile_status(r["value"], r["target"], r["better"]), lang)]
             for r in s.tiles.iter_rows(named=True)]
     return head, rows
 
@@ -64,7 +64,7 @@ def programme_rows(s: Summary, lang: str) -> tuple[list[str], list[list[str]]]:
     head = (["目标", "当前值", "目标值", "状态", "样本(笔)"] if lang == "zh"
             else ["Target", "Value", "Goal", "Status", "Sample (loans)"])
     rows = [[labels.label("programme", r["target"], lang), pct(r["value"]),
-             ("≤ " if r["kind"] == "ceiling" else "≥ ") + pct(r["goal"]), labels.label("status", r["status"], lang),
+             ("≤ " if r["kind"] == "ceiling" else "≥ ") + pct(r["goal"]), labels.label("target_status", r["status"], lang),
              f"{r['loans_count']:,}"] for r in s.programme.iter_rows(named=True)]
     return head, rows
 

@@ -101,7 +101,7 @@ def render(s: Summary, lang: str) -> bytes:
 
     ws = wb.add_worksheet(names[4])
     head = ["目标", "当前值", "目标值", "状态", "样本(笔)"] if zh else ["Target", "Value", "Goal", "Status", "Sample (loans)"]
-    rows = [[labels.label("programme", r["target"], lang), r["value"], r["goal"], labels.label("status", r["status"], lang),
+    rows = [[labels.label("programme", r["target"], lang), r["value"], r["goal"], labels.label("target_status", r["status"], lang),
              r["loans_count"]] for r in s.programme.iter_rows(named=True)]
     _write_table(ws, 0, head, rows, [None, pct_fmt, pct_fmt, None, count_fmt], head_fmt)
 
