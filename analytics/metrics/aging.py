@@ -19,7 +19,7 @@ from analytics.core.expr import safe_div
 from analytics.core.months import EARLIEST, LATEST, previous_quarter_end
 from analytics.core.rules import M_BUCKET_EDGES, REG_BAND_EDGES, bucket_bounds
 from analytics.core.schema import MONEY
-from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.slice import MANAGED_SLICE_SQL, SLICE_SQL, slice_params
 from analytics.core.store import query
 from analytics.derived.tables import AGING_VALUES_SCHEMA, AGING_VALUES_SQL, BUCKETS_SQL
 
@@ -37,7 +37,7 @@ CAUSE_SQL = """
 SELECT s.month, """ + BUCKETS_SQL + """, s.overdue_cause,
        """ + AGING_VALUES_SQL + """
 FROM snapshots s JOIN loans l USING (loan_id)
-WHERE s.status = 'active' AND s.month IN ($month, $compare_month) AND """ + SLICE_SQL + """
+WHERE s.status = 'active' AND s.month IN ($month, $compare_month) AND """ + MANAGED_SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """
 CAUSE_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8, "overdue_cause": pl.String} | VALUE_SCHEMA
