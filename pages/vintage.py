@@ -102,12 +102,16 @@ ui.definition(
     "金额口径 = 首次达到时的本金余额（冻结） ÷ 批次放款金额。曲线单调不降。\n"
     "- **时点（point-in-time）**：该账龄月末处于该逾期程度的在账贷款（当月本金余额）；已核销、转让、以物抵债且此前已达到该程度的贷款，"
     "自退出当月起按退出时本金**保留在分子**中；结清贷款退出。\n"
-    "- **分母**：批次放款笔数或放款金额（借据放款金额），不随还款减少。\n"
+    "- **分母**：批次放款笔数或放款金额（借据放款金额），不随还款减少。\n
+    "- **机构**：按**放款机构**（借据的放款机构）归属与筛选，贷款后来移交其他机构（如特殊资产经营部）管理也不改变；其他页面按快照的管理机构。\n"
     "- **左删失**：首个快照月之前放款的批次缺少早期账龄，默认不显示；勾选后只显示可观察到的账龄，其 ever 比率只统计首个快照月之后的逾期。\n"
     "- **高于中位数**：同一账龄下所有批次比率的中位数；比率高于中位数的单元格标红。",
     "- **Cohort (vintage)**: loans grouped by origination month or quarter; **MOB** = observation month − the loan's "
     "own origination month, the origination month being MOB 0. Quarter cohorts show a MOB only once all their loans "
     "reached it.\n"
+    "- **Branch**: the **origination branch** (the loan's branch) groups and filters cohorts, even after the loan "
+    "moved to another branch (e.g. the special assets department); the other pages use the snapshot's managing "
+    "branch.\n"
     "- **30+ / 60+ / 90+**: DPD > 30 / 60 / 90 days.\n"
     "- **Ever**: loans that reached that DPD at any month end up to the MOB. Count = loans ÷ loans disbursed; "
     "balance = principal outstanding when first reaching it (frozen) ÷ amount disbursed. Never decreases.\n"
