@@ -81,7 +81,7 @@ def test_bad_file_shows_summary_report_and_quarantine_choice(import_app):
     make, root = import_app
     load(root, BRANCHES_CSV, "b.csv", "branches")
     load(root, LOANS_CSV, "l.csv", "loans")
-    bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
+    bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,B1,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
     at = open_with(make, reading.read_source(bad.encode(), "m.csv"), "snapshots", lang="en")
     assert [m.value for m in at.metric] == ["4", "3", "1"]
     assert at.get("download_button")  # the error report (CSV and Excel)
