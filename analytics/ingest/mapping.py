@@ -102,6 +102,70 @@ def list_profiles(root: Path, table: str | None = None) -> list[Profile]:
     return [p for p in profiles if table is None or p.table == table]
 
 
+def _option_error(option: str, text: str, zh: str, en: str) -> ProfileError:
+    return ProfileError("mapping_option", f"{option} {text}：{zh}", f"{option} {text}: {en}")
+
+
+def _target(profile: Profile, column: str, option: str, text: str) -> tuple[str, bool]:
+    """(column, is a loan field) of ``column`` or ``loans.<column>`` (loan fields only on a snapshot file)."""
+    table = TABLES[profile.table]
+    if column.startswith("loans.") and profile.table == "snapshots":
+        name = column.removeprefix("loans.")
+        if name in SNAPSHOT_LOAN_FIELDS:
+            return name, True
+    elif column in table.names:
+        return column, False
+    elif profile.table == "snapshots" and column in SNAPSHOT_LOAN_FIELDS:
+        return column, True
+    fields = ", ".join(table.names) + (", loans.<" + "|".join(SNAPSHOT_LOAN_FIELDS) + ">"
+                                       if profile.table == "snapshots" else "")
+    raise _option_error(option, text, f"表 {profile.table} 没有字段「{column}」（可用：{fields}）",
+                        f"table {profile.table} has no column '{column}' (columns: {fields})")
+
+
+def apply_options(profile: Profile, source_columns: list[str], *, maps: list[str] = (),
+                  value_maps: list[str] = ()) -> Profile:
+    """The command line's mapping options applied to ``profile`` (the same choices as the page's widgets).
+
+    ``maps``: ``column=source`` (the source column feeding a contract column; ``loans.<column>=source`` for a loan
+    field of a snapshot file), ``column=`` (not mapped: not provided) or ``column=<empty>`` (loaded empty on every
+    row, for a nullable column). ``value_maps``: ``column:source value=code``. Unknown columns or source columns and
+    malformed options raise ``ProfileError``.
+    """
+    for text in maps:
+        column, sep, src = text.partition("=")
+        column, src = column.strip(), src.strip()
+        if not sep or not column:
+            raise _option_error("--map", text, "格式应为 字段=源列", "expected COLUMN=SOURCE")
+        name, loan = _target(profile, column, "--map", text)
+        if src and src != ALL_EMPTY and src not in source_columns:
+            raise _option_error("--map", text, f"文件中没有列「{src}」（现有：{', '.join(source_columns)}）",
+                                f"the file has no column '{src}' (columns: {', '.join(source_columns)})")
+        target = profile.loan_columns if loan else profile.columns
+        if src == ALL_EMPTY and not loan:
+            profile.constants[name] = ""
+            target[name] = None
+        else:
+            target[name] = src or None
+            if not loan:
+                profile.constants.pop(name, None)
+            unit = header_unit(src) if src else None
+            key = f"loans.{name}" if loan else name
+            if unit:
+                profile.units[key] = unit
+            else:
+                profile.units.pop(key, None)
+    for text in value_maps:
+        column, sep, rest = text.partition(":")
+        value, eq, code = rest.rpartition("=")
+        if not sep or not eq or not column.strip() or not value.strip():
+            raise _option_error("--value-map", text, "格式应为 字段:源取值=代码", "expected COLUMN:SOURCE_VALUE=CODE")
+        name, loan = _target(profile, column.strip(), "--value-map", text)
+        key = f"loans.{name}" if loan else name
+        profile.value_maps.setdefault(key, {})[value.strip()] = code.strip()
+    return profile
+
+
 # --- suggestions ------------------------------------------------------------------------------------
 
 SYNONYMS: dict[str, tuple[str, ...]] = {

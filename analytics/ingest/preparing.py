@@ -37,6 +37,7 @@ from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.mapping import (
     Profile,
     apply_mapping,
+    apply_options,
     load_profile,
     loan_fields,
     normalise,
@@ -374,16 +375,19 @@ def prepare_source(root: Path, source: Source, table_name: str, profile: Profile
 
 def prepare(root: str | os.PathLike | None, data: bytes, name: str, table_name: str, *,
             profile: Profile | str | None = None, sheet: str | None = None, unit: str | None = None,
-            month: str | None = None, limit: int | None = None) -> Prepared:
+            month: str | None = None, limit: int | None = None, header_row: int | None = None,
+            maps: list[str] = (), value_maps: list[str] = ()) -> Prepared:
     """Read ``data`` (the file's bytes, named ``name``), map it and check every row. Writes nothing.
 
     ``profile`` is a Profile, the name of a saved one, or None for a suggestion. ``unit`` (元/万元)
-    and ``month`` (for a one-month file without a month column) override the profile.
+    and ``month`` (for a one-month file without a month column) override the profile; so do ``maps``
+    (``column=source``) and ``value_maps`` (``column:source value=code``), see ``mapping.apply_options``.
+    ``header_row`` is the 1-based row of the header (default: detected, ``reading.detect_header``).
     """
     root = store.data_root(root)
     if table_name not in TABLES:
         raise IngestError("table", f"未知的表：{table_name}", f"Unknown table: {table_name}")
-    source = read_source(data, name, sheet=sheet, limit=limit)
+    source = read_source(data, name, sheet=sheet, limit=limit, header_row=header_row)
     if isinstance(profile, str):
         profile = load_profile(root, profile)
     if profile is None:
@@ -393,6 +397,7 @@ def prepare(root: str | os.PathLike | None, data: bytes, name: str, table_name: 
     if month:
         profile.constants["month"] = month
         profile.columns["month"] = None
+    apply_options(profile, source.columns, maps=list(maps), value_maps=list(value_maps))
     profile.value_maps = suggest_value_maps(profile, source.frame) | profile.value_maps
     return prepare_source(root, source, table_name, profile)
 

@@ -200,6 +200,10 @@ def aging_report(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tu
         at_month,
         at_month.filter(pl.col("bucket") > 0).with_columns(pl.lit(OVERDUE_ROW, pl.Int8).alias("bucket")),
     ]).group_by("bucket", "overdue_cause").agg(pl.col("total_balance").sum())
+    # overdue principal the bank does not provide (an optional contract column) stays empty: "not provided", not 0
+    at = causes_df.filter(pl.col("month") == month)
+    if not at.is_empty() and at["overdue_principal"].null_count() == at.height:
+        now = now.with_columns(pl.lit(None, MONEY).alias("overdue_principal"))
     return (
         now.join(prev, on="bucket", how="left")
         .join(_top_causes(cause_rows, top), on="bucket", how="left")
