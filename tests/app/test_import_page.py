@@ -67,8 +67,8 @@ def test_from_empty_folder_to_loaded_tables(import_app):
     at.session_state["imp_table"] = "loans"
     at.session_state["imp_source"] = src
     at.run()
-    at.selectbox(key="imp_map_industry").select("").run()  # unmapped: a missing column is an error
-    assert any("industry" in e.value for e in at.error) or at.metric[1].value == "0"
+    at.selectbox(key="imp_map_industry").select("").run()  # unmapped: an optional column is shown as not provided
+    assert not at.error and any("未提供" in i.value and "industry" in i.value for i in at.info)
     at.selectbox(key="imp_map_industry").select(mapping.ALL_EMPTY).run()  # explicitly empty for every row
     assert at.selectbox(key="imp_map_industry").value == mapping.ALL_EMPTY
     at.button(key="imp_load").click().run()
