@@ -409,7 +409,7 @@ def date_expr(expr: pl.Expr, month: bool = False) -> pl.Expr:
     if month:
         for fmt, pattern in (("%Y-%m-%d", r"^\d{4}-\d{1,2}$"), ("%Y%m%d", r"^\d{6}$"), ("%Y年%m月%d日", r"^\d{4}年\d{1,2}月$"),
                              ("%Y/%m/%d", r"^\d{4}/\d{1,2}$")):
-            suffix = "日" if "年" in fmt else ("01" if fmt == "%Y%m%d" else "-01" if "-" in fmt else "/01")
+            suffix = "1日" if "年" in fmt else ("01" if fmt == "%Y%m%d" else "-01" if "-" in fmt else "/01")
             parts.append(pl.when(s.str.contains(pattern)).then((s + pl.lit(suffix)).str.to_date(fmt, strict=False)))
     return pl.coalesce(parts)
 
