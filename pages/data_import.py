@@ -112,7 +112,7 @@ else:
                      + (f", encoding {source.encoding}" if source.encoding else "")))
 
     # --- 2. mapping -------------------------------------------------------------------------------------
-    signature = (source.sha256, source.sheet, table, saved)
+    signature = (source.sha256, source.sheet, source.header_row, table, saved)
     if st.session_state.get("imp_signature") != signature:
         st.session_state["imp_signature"] = signature
         st.session_state["imp_base"] = base_profile(source, table, saved)
@@ -182,7 +182,7 @@ else:
     # --- 3. checks ----------------------------------------------------------------------------------------
     # Checking a large file takes seconds: do it again only when the file, the mapping or the store changed,
     # not on every click on this page.
-    check_key = (source.sha256, source.sheet, table, profile.to_json(), store.data_version(ROOT))
+    check_key = (source.sha256, source.sheet, source.header_row, table, profile.to_json(), store.data_version(ROOT))
     if st.session_state.get("imp_check_key") != check_key:
         st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
         st.session_state["imp_check_key"] = check_key
