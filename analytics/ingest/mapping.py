@@ -486,8 +486,18 @@ def used_sources(profile: Profile) -> set[str]:
     return {s for s in (*profile.columns.values(), *profile.loan_columns.values()) if s}
 
 
+def unknown_targets(profile: Profile) -> dict[str, str]:
+    """Mappings of ``profile`` onto columns the contract does not have (e.g. a profile saved for an older contract or
+    edited by hand): target -> source. Such a source column is not loaded, so it is reported as unused."""
+    table = TABLES[profile.table]
+    out = {k: v for k, v in profile.columns.items() if v and k not in table.names}
+    out |= {f"loans.{k}": v for k, v in profile.loan_columns.items() if v and k not in SNAPSHOT_LOAN_FIELDS}
+    return out
+
+
 def unused_columns(source_columns: list[str], profile: Profile) -> list[str]:
     """Source columns the contract has no place for under ``profile`` (they are not loaded: reported, not dropped
-    silently)."""
-    used = used_sources(profile)
+    silently), including those a profile maps onto a column the contract does not have."""
+    unknown = set(unknown_targets(profile).values())
+    used = used_sources(profile) - unknown
     return [c for c in source_columns if c not in used]

@@ -43,6 +43,7 @@ from analytics.ingest.mapping import (
     normalise,
     suggest_profile,
     suggest_value_maps,
+    unknown_targets,
     unused_columns,
 )
 from analytics.ingest.problems import FILE, ROW
@@ -128,6 +129,12 @@ class Prepared:
             cols = "、".join(self.unused) if zh else ", ".join(self.unused)
             out.append(f"以下源列在数据契约中没有对应字段，不会导入：{cols}" if zh
                        else f"These source columns have no place in the data contract and are not loaded: {cols}")
+        unknown = unknown_targets(self.profile)
+        if unknown:
+            pairs = ", ".join(f"{src} → {col}" for col, src in unknown.items())
+            out.append(f"映射方案把以下源列映射到契约中不存在的字段（不会导入）：{pairs}" if zh
+                       else f"The profile maps these source columns onto fields the contract does not have (not "
+                       f"loaded): {pairs}")
         if self.not_provided:
             table = TABLES[self.table]
             cols = "、".join(f"{table.column(c).zh}（{c}）" for c in self.not_provided) if zh else ", ".join(self.not_provided)

@@ -281,3 +281,13 @@ def test_command_loads_the_minimal_export_in_a_subprocess(empty: Path, tmp_path:
 
 def test_rows_fixture_carries_the_managing_branch():
     assert frame("snapshots", [snap()])["branch_id"].to_list() == ["B1"]
+
+
+def test_profile_mapping_onto_a_column_the_contract_lacks_is_reported(base: Path):
+    prepared = ingest.prepare(base, (SNAP_HEADER + SNAP_ROWS).encode(), "m.csv", "snapshots")
+    profile = prepared.profile
+    profile.columns["managing_officer"] = "是否重组"  # e.g. a hand-edited profile
+    profile.columns["restructured"] = None
+    again = ingest.prepare(base, (SNAP_HEADER + SNAP_ROWS).encode(), "m.csv", "snapshots", profile=profile)
+    assert again.unused == ["是否重组"]
+    assert any("是否重组 → managing_officer" in n for n in again.notes("en"))
