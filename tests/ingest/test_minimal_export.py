@@ -178,6 +178,8 @@ def test_invalid_loan_fields_reject_the_row_and_create_no_loan(empty: Path):
     assert sorted(prepared.problems.select("table", "row", "column", "rule").rows()) == [
         ("loans", 3, "principal", "parse"), ("snapshots", 3, "loan_id", "reference"),
         ("snapshots", 7, "loan_id", "reference")]
+    report = ingest.error_report(prepared, "en").filter(pl.col("rule") == "parse")
+    assert report.select("row", "source column", "field", "value").rows() == [(3, "放款金额", "principal", "abc")]
     result = ingest.commit(empty, prepared, on_bad="quarantine")
     assert result.loans_created == 4 and "L3" not in pl.read_parquet(empty / "loans.parquet")["loan_id"].to_list()
 
