@@ -94,7 +94,7 @@ if raw is not None:
         st.session_state["imp_source"] = read
         if read is not None and read.header_row:
             st.session_state["imp_header_row"] = read.header_row  # the detected (or chosen) row shows in the input
-        st.session_state["imp_read_key"] = read_key[:3] + (read.header_row if read is not None else header_choice,)
+        st.session_state["imp_read_key"] = (*read_key[:3], read.header_row if read is not None else header_choice)
 
 source: reading.Source | None = st.session_state.get("imp_source")
 if source is None:

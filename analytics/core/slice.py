@@ -11,7 +11,6 @@ from collections.abc import Iterable
 import duckdb
 
 
-
 def slice_sql(branch: str = "l.branch_id", product: str = "l.product") -> str:
     """The slice condition on the given branch and product columns (e.g. a snapshot's managing branch
     ``s.branch_id`` with the loan's ``l.product``)."""

@@ -28,8 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from analytics.core import months as mo
-from analytics.core.months import add_months_expr
 from analytics.core import store
+from analytics.core.months import add_months_expr
 from analytics.core.schema import DISPOSAL_STATUSES, EXIT_STATUSES, TABLES, Table
 from analytics.ingest import problems as pb
 from analytics.ingest.checks import problems_frame, typed

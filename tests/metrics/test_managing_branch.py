@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 from analytics import derived
-from analytics.derived import builder
 from analytics.core import store
+from analytics.derived import builder
 from analytics.metrics import causes, classification, drilldown, portfolio, rollrate, trends, vintage
 from tests.tiny import OCT, SEP, write_store
 
