@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+import app_data
 import ui
 from analytics import ingest
 from analytics.core import schema, store
 from analytics.ingest import mapping, reading
+from analytics.metrics import coverage
 
 ROOT = store.data_root()
 LANG = ui.lang()  # format_func closures must not read session state when they are called later
@@ -244,6 +246,13 @@ else:
 # --- history ---------------------------------------------------------------------------------------------
 
 st.subheader(ui.tr("导入记录", "Import history"))
+if (ROOT / "snapshots").is_dir() and store.has_data(ROOT):  # what the stored snapshots do not provide
+    missing = app_data.run(coverage.not_provided)
+    if missing:
+        names = [f"{schema.SNAPSHOTS.column(c).zh}（{c}）" if LANG == "zh" else c for c in missing]
+        st.caption(tr("仓库中的快照未提供：", "Not provided by the stored snapshots: ")
+                   + ("、" if LANG == "zh" else ", ").join(names)
+                   + tr("（页面上显示为“未提供”）。", " (shown as 'not provided')."))
 log = ingest.history(ROOT)
 if log.is_empty():
     st.info(ui.tr("还没有导入记录。", "Nothing has been imported yet."))

@@ -47,6 +47,7 @@ def test_minimal_gbk_csv_loads_from_the_page(branches_loaded):
     assert not at.exception, at.exception
     assert any("已导入 9 行" in s.value and "新建借据 5 笔" in s.value for s in at.success)
     check_minimal_store(root)
+    assert any("仓库中的快照未提供" in c.value and "逾期本金（overdue_principal）" in c.value for c in at.caption)
     at.switch_page("pages/overview.py").run()  # the overview renders on the imported book
     assert not at.exception, at.exception
 
