@@ -90,6 +90,9 @@ if upload is not None and st.session_state.get("imp_file_id") != upload.file_id:
 raw = st.session_state.get("imp_bytes")
 if raw is not None:
     header_choice = st.session_state.get("imp_header_row")  # None: detect
+    last = st.session_state.get("imp_read_key")
+    if last is not None and last[2] != st.session_state.get("imp_sheet"):
+        header_choice = None  # another sheet: detect its header again
     read_key = (raw[1], len(raw[0]), st.session_state.get("imp_sheet"), header_choice)
     if st.session_state.get("imp_read_key") != read_key:
         read = read_upload(raw, st.session_state.get("imp_sheet"), header_choice)
