@@ -87,11 +87,12 @@ if upload is not None and st.session_state.get("imp_file_id") != upload.file_id:
     st.session_state["imp_bytes"] = (upload.getvalue(), upload.name)
     st.session_state["imp_read_key"] = None
     st.session_state.pop("imp_header_row", None)
+    st.session_state.pop("imp_sheet_read", None)
 raw = st.session_state.get("imp_bytes")
 if raw is not None:
     header_choice = st.session_state.get("imp_header_row")  # None: detect
-    last = st.session_state.get("imp_read_key")
-    if last is not None and last[2] != st.session_state.get("imp_sheet"):
+    sheet_read, sheet_now = st.session_state.get("imp_sheet_read"), st.session_state.get("imp_sheet")
+    if sheet_read is not None and sheet_now is not None and sheet_read != sheet_now:
         header_choice = None  # another sheet: detect its header again
     read_key = (raw[1], len(raw[0]), st.session_state.get("imp_sheet"), header_choice)
     if st.session_state.get("imp_read_key") != read_key:
@@ -99,6 +100,7 @@ if raw is not None:
         st.session_state["imp_source"] = read
         if read is not None and read.header_row:
             st.session_state["imp_header_row"] = read.header_row  # the detected (or chosen) row shows in the input
+            st.session_state["imp_sheet_read"] = read.sheet
         st.session_state["imp_read_key"] = (*read_key[:3], read.header_row if read is not None else header_choice)
 
 source: reading.Source | None = st.session_state.get("imp_source")

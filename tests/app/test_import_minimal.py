@@ -87,3 +87,24 @@ def test_quarantine_that_makes_a_loan_vanish_is_warned_on_the_page(branches_load
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
     assert any("L4" in w.value and "因隔离" in w.value for w in at.warning)
+
+
+def test_another_sheet_detects_its_header_again(branches_loaded):
+    import io
+
+    import openpyxl
+
+    make, _ = branches_loaded
+    book = openpyxl.load_workbook(io.BytesIO(minimal.snapshots_xlsx()))
+    notes = book.create_sheet("说明", 0)  # a first sheet with the header on row 1
+    notes.append(["借据号", "数据月份", "机构号"])
+    notes.append(["L1", "2024-02", "B1"])
+    buf = io.BytesIO()
+    book.save(buf)
+    at = open_file(make, buf.getvalue(), "两页.xlsx")
+    assert at.selectbox(key="imp_sheet").value == "说明"
+    assert at.number_input(key="imp_header_row").value == 1
+    at.selectbox(key="imp_sheet").select("贷款明细").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="imp_header_row").value == 3
+    assert at.selectbox(key="imp_map_loan_id").value == "借据号"
