@@ -27,7 +27,7 @@ from analytics.core.store import query
 
 ROW_MODES = ("at_month", "first_exit", "latest", "first_hit")
 """Which snapshot row of each loan is listed (see ``DrillSpec.rows``)."""
-BRANCH_BASES = ("managing", "origination")
+BRANCH_BASES = ("managing", "origination", "previous")
 """Which branch ``DrillSpec.branches`` filters on and the list shows (see ``DrillSpec.branch_basis``)."""
 
 
@@ -57,7 +57,8 @@ class DrillSpec:
     - ``cause_not_reported``: overdue cause is null (未填报).
     - ``branch_basis``: "managing" (default) filters and lists the managing branch of the listed row
       (``snapshots.branch_id``, as every portfolio-quality number counts it); "origination" the loan's
-      origination branch (``loans.branch_id``, as vintage counts it).
+      origination branch (``loans.branch_id``, as vintage counts it); "previous" the managing branch at the
+      ``prev_month`` snapshot (as the supervisory migration counts a loan: in its branch at the period start).
 
     Contradictory combinations raise ValueError when the spec is built.
     """
@@ -88,6 +89,8 @@ class DrillSpec:
     def __post_init__(self) -> None:
         if self.branch_basis not in BRANCH_BASES:
             raise ValueError(f"DrillSpec.branch_basis must be one of {BRANCH_BASES}, not {self.branch_basis!r}")
+        if self.branch_basis == "previous" and self.prev_month is None and not self.new_overdue:
+            raise ValueError("branch_basis='previous' filters on the branch at prev_month: give prev_month")
         if self.rows not in ROW_MODES:
             raise ValueError(f"DrillSpec.rows must be one of {ROW_MODES}, not {self.rows!r}")
         if self.rows == "first_exit":
@@ -163,7 +166,8 @@ _OUTER_HEAD = "WITH cur AS (\n"
 _OUTER_BODY = """
 ),
 prev AS (
-    SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding
+    SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding,
+           branch_id AS prev_branch_id
     FROM snapshots
     WHERE month = $prev_month
 )
@@ -173,8 +177,8 @@ SELECT c.loan_id, l.customer_id, {branch} AS branch_id, b.branch_name, l.product
        p.prev_dpd, p.prev_class, p.prev_outstanding
 FROM cur c
 JOIN loans l USING (loan_id)
-LEFT JOIN branches b ON b.branch_id = {branch}
 LEFT JOIN prev p USING (loan_id)
+LEFT JOIN branches b ON b.branch_id = {branch}
 WHERE """
 _OUTER_TAIL = "\nORDER BY c.outstanding_principal DESC, c.loan_id"
 
@@ -205,8 +209,9 @@ def _loan_conditions(spec: DrillSpec) -> list[Condition]:
 def _row_conditions(spec: DrillSpec) -> list[Condition]:
     """Conditions on the listed row ``c`` and the previous-month state ``p``."""
     out: list[Condition] = []
-    if spec.branch_basis == "managing" and spec.branches:
-        out.append(("list_contains($managed_branches, c.branch_id)", {"managed_branches": list_param(spec.branches)}))
+    if spec.branch_basis in ("managing", "previous") and spec.branches:
+        column = "c.branch_id" if spec.branch_basis == "managing" else "p.prev_branch_id"
+        out.append((f"list_contains($managed_branches, {column})", {"managed_branches": list_param(spec.branches)}))
     if spec.statuses:
         out.append(("list_contains($statuses, c.status)", {"statuses": list_param(spec.statuses)}))
     if spec.dpd_min is not None:
@@ -265,7 +270,7 @@ def loans_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, di
     for _, p in conditions:
         params |= p
     params |= {"prev_month": spec.previous_month} | rule.params()
-    branch = "l.branch_id" if spec.branch_basis == "origination" else "c.branch_id"
+    branch = {"origination": "l.branch_id", "previous": "p.prev_branch_id"}.get(spec.branch_basis, "c.branch_id")
     return _OUTER_HEAD + rows_sql + _OUTER_BODY.replace("{branch}", branch) + where + _OUTER_TAIL, params
 
 

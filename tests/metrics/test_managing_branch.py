@@ -103,3 +103,17 @@ def test_drilldown_list_of_a_branch_equals_its_number(con):
     assert sorted(origination["loan_id"]) == ["L1", "L2", "L4"]
     history = drilldown.loan_history(con, loan_id="L1")
     assert history["branch_id"].to_list() == ["B1", "B2"]
+
+
+def test_migration_drill_lists_the_loans_of_the_start_branch(con):
+    """The supervisory migration counts a loan in its branch at the period start; its drill does the same."""
+    base = classification.transition_base(con, start_month=SEP, end_month=OCT, branches=("B1",))
+    cell = base.filter((pl.col("start_class") == 3) & (pl.col("end_state") == "3"))
+    assert cell["total_count"].item() == 1
+    spec = drilldown.DrillSpec(month=OCT, prev_month=SEP, prev_classes=(3,), classes=(3,), branches=("B1",),
+                               branch_basis="previous")
+    listed = drilldown.loans_behind(con, spec)
+    assert listed.select("loan_id", "branch_id").rows() == [("L1", "B1")]
+    assert listed["outstanding_principal"].sum() == cell["end_balance"].item()
+    with pytest.raises(ValueError, match="prev_month"):
+        drilldown.DrillSpec(month=OCT, branches=("B1",), branch_basis="previous")
