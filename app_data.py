@@ -128,8 +128,9 @@ def build_pack(summary, fmt: str, lang: str) -> bytes:
     return pack.render(summary, fmt=fmt, lang=lang)
 
 
-def save_targets(edited) -> str:
-    """Replace the targets table by ``edited`` through the importer (checked, journaled, undoable)."""
+def save_targets(edited) -> tuple[str, list[str]]:
+    """Load the edited targets through the importer (checked, journaled, undoable; rows of the same branch and
+    quarter are replaced). Rows with an empty target are left out: (change id, the branches left out)."""
     import polars as pl
 
     from analytics import ingest
@@ -137,6 +138,9 @@ def save_targets(edited) -> str:
 
     if not isinstance(edited, pl.DataFrame):  # st.data_editor may hand back pandas
         edited = pl.from_pandas(edited)
+    complete = edited.drop_nulls()
+    skipped = sorted(set(edited["branch_id"]) - set(complete["branch_id"]))
+    edited = complete
     root = store.data_root()
     prepared = ingest.prepare(root, export.to_csv_bytes(edited), "targets_edited_on_page.csv", "targets")
     change = ingest.commit(root, prepared, replace=True).change_id
@@ -144,4 +148,4 @@ def save_targets(edited) -> str:
     from analytics import access
 
     access.audit("config_change", auth.current().username, {"config": "targets", "change_id": change})
-    return change
+    return change, skipped

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+import app_data
 import auth
 import ui
 from analytics import access, ingest
 from analytics.core import schema, store
 from analytics.ingest import mapping, reading
+from analytics.metrics import coverage
 
 auth.require("import")
 
@@ -38,11 +40,12 @@ def table_label(name: str) -> str:
     return tr(f"{t.zh}（{name}）", f"{t.en} ({name})")
 
 
-def read_upload(upload, sheet: str | None) -> reading.Source | None:
-    """The uploaded file read into text columns (kept in the session); an error is shown, not raised."""
+def read_upload(raw: tuple[bytes, str], sheet: str | None, header_row: int | None) -> reading.Source | None:
+    """The uploaded file (bytes, name) read into text columns (kept in the session); an error is shown, not raised.
+    ``header_row`` None detects the header row (title rows above it are skipped)."""
     try:
-        reading.check_size(upload.size)
-        return reading.read_source(upload.getvalue(), upload.name, sheet=sheet)
+        reading.check_size(len(raw[0]))
+        return reading.read_source(raw[0], raw[1], sheet=sheet, header_row=header_row)
     except reading.IngestError as exc:
         st.error(exc.message(ui.lang()))
         return None
@@ -62,6 +65,8 @@ def reset_widgets(profile: mapping.Profile) -> None:
     for col, src in profile.columns.items():
         empty = profile.constants.get(col) == ""
         st.session_state[f"imp_map_{col}"] = mapping.ALL_EMPTY if empty else src or ""
+    for col in mapping.SNAPSHOT_LOAN_FIELDS:
+        st.session_state[f"imp_loanmap_{col}"] = profile.loan_columns.get(col) or ""
     for key in [k for k in st.session_state if str(k).startswith("imp_vmap_")]:
         del st.session_state[key]
     st.session_state["imp_unit"] = profile.unit
@@ -80,25 +85,44 @@ limit_mb = reading.max_bytes() / 1024 / 1024
 upload = st.file_uploader(ui.tr(f"CSV（UTF-8/GBK）、Excel .xlsx 或 Parquet，最大 {limit_mb:,.0f} MB",
                                 f"CSV (UTF-8/GBK), Excel .xlsx or Parquet, up to {limit_mb:,.0f} MB"),
                           type=["csv", "txt", "xlsx", "parquet"], key="imp_file")
-if upload is not None:
-    upload_key = (upload.file_id, st.session_state.get("imp_sheet"))
-    if st.session_state.get("imp_upload_key") != upload_key:
-        st.session_state["imp_upload_key"] = upload_key
-        st.session_state["imp_source"] = read_upload(upload, st.session_state.get("imp_sheet"))
+if upload is not None and st.session_state.get("imp_file_id") != upload.file_id:  # a new file: detect its header
+    st.session_state["imp_file_id"] = upload.file_id
+    st.session_state["imp_bytes"] = (upload.getvalue(), upload.name)
+    st.session_state["imp_read_key"] = None
+    st.session_state.pop("imp_header_row", None)
+    st.session_state.pop("imp_sheet_read", None)
+raw = st.session_state.get("imp_bytes")
+if raw is not None:
+    header_choice = st.session_state.get("imp_header_row")  # None: detect
+    sheet_read, sheet_now = st.session_state.get("imp_sheet_read"), st.session_state.get("imp_sheet")
+    if sheet_read is not None and sheet_now is not None and sheet_read != sheet_now:
+        header_choice = None  # another sheet: detect its header again
+    read_key = (raw[1], len(raw[0]), st.session_state.get("imp_sheet"), header_choice)
+    if st.session_state.get("imp_read_key") != read_key:
+        read = read_upload(raw, st.session_state.get("imp_sheet"), header_choice)
+        st.session_state["imp_source"] = read
+        if read is not None and read.header_row:
+            st.session_state["imp_header_row"] = read.header_row  # the detected (or chosen) row shows in the input
+            st.session_state["imp_sheet_read"] = read.sheet
+        st.session_state["imp_read_key"] = (*read_key[:3], read.header_row if read is not None else header_choice)
 
 source: reading.Source | None = st.session_state.get("imp_source")
 if source is None:
     st.info(ui.tr("请上传一个文件。", "Upload a file."))
 else:
+    h1, h2 = st.columns(2)
     if source.sheets:
-        st.selectbox(ui.tr("工作表", "Sheet"), source.sheets, key="imp_sheet")
+        h1.selectbox(ui.tr("工作表", "Sheet"), source.sheets, key="imp_sheet")
+    if raw is not None:  # the header row: detected (title rows above it skipped), or chosen here
+        h2.number_input(ui.tr("表头所在行（自动识别，可修改）", "Header row (detected; change it if wrong)"), min_value=1,
+                        max_value=10_000, step=1, key="imp_header_row")
     st.caption(ui.tr(f"{source.name}：{source.frame.height:,} 行，{len(source.columns)} 列"
                      + (f"，编码 {source.encoding}" if source.encoding else ""),
                      f"{source.name}: {source.frame.height:,} rows, {len(source.columns)} columns"
                      + (f", encoding {source.encoding}" if source.encoding else "")))
 
     # --- 2. mapping -------------------------------------------------------------------------------------
-    signature = (source.sha256, source.sheet, table, saved)
+    signature = (source.sha256, source.sheet, source.header_row, table, saved)
     if st.session_state.get("imp_signature") != signature:
         st.session_state["imp_signature"] = signature
         st.session_state["imp_base"] = base_profile(source, table, saved)
@@ -119,22 +143,48 @@ else:
         choices = ["", mapping.ALL_EMPTY, *source.columns] if column.nullable else options
         if st.session_state.get(f"imp_map_{column.name}") not in choices:
             st.session_state[f"imp_map_{column.name}"] = ""
+        none_label = tr("（无）", "(none)") if column.required else tr("（未提供）", "(not provided)")
         chosen = cols[i % 3].selectbox(
             f"{column.zh} / {column.name}", choices, key=f"imp_map_{column.name}",
-            format_func=lambda s: tr("（全部为空）", "(all empty)") if s == mapping.ALL_EMPTY
-            else s or tr("（无）", "(none)"))
+            format_func=lambda s, none_label=none_label: tr("（全部为空）", "(all empty)") if s == mapping.ALL_EMPTY
+            else s or none_label)
         if chosen == mapping.ALL_EMPTY:
             constants[column.name] = ""
         columns_map[column.name] = chosen if chosen and chosen != mapping.ALL_EMPTY else None
+    loan_map: dict[str, str | None] = {}
+    if table == "snapshots":  # loan fields: one snapshot file also creates the loans it names
+        with st.expander(ui.tr("借据信息（可选）：由本快照文件同时建立仓库中尚无的借据",
+                               "Loan fields (optional): this snapshot file also creates the loans the store lacks"),
+                         expanded=any(base.loan_columns.values())):
+            st.caption(ui.tr("放款日期可为日期或放款月份（YYYY-MM，按当月1日）；未映射放款机构时取借据首月快照的管理机构。",
+                             "The origination date may be a date or a month (YYYY-MM, read as its first day); without "
+                             "an origination branch column, the managing branch of the loan's first month is used."))
+            lcols = st.columns(3)
+            for i, name in enumerate(mapping.SNAPSHOT_LOAN_FIELDS):
+                column = schema.LOANS.column(name)
+                if st.session_state.get(f"imp_loanmap_{name}") not in options:
+                    st.session_state[f"imp_loanmap_{name}"] = ""
+                loan_map[name] = lcols[i % 3].selectbox(
+                    f"{column.zh} / loans.{name}", options, key=f"imp_loanmap_{name}",
+                    format_func=lambda s: s or tr("（不建立）", "(not used)")) or None
     profile = mapping.Profile(name=base.name, table=table, columns=columns_map, unit=unit, units=dict(base.units),
-                                 value_maps={}, constants=constants)
+                              value_maps={}, constants=constants, loan_columns={k: v for k, v in loan_map.items() if v})
+    def same_source(key: str) -> bool:
+        if key.startswith("loans."):
+            return profile.loan_columns.get(key[6:]) == base.loan_columns.get(key[6:])
+        return columns_map.get(key) == base.columns.get(key)
+
     profile.value_maps = mapping.suggest_value_maps(profile, source.frame) | {
-        k: v for k, v in base.value_maps.items() if columns_map.get(k) == base.columns.get(k)}
+        k: v for k, v in base.value_maps.items() if same_source(k)}
+    coded = ingest.coded_columns(table) + ([f"loans.{c}" for c in ingest.coded_columns("loans")]
+                                           if table == "snapshots" else [])
     with st.expander(ui.tr("取值映射（类别、状态、是/否）", "Value maps (classes, statuses, yes/no)")):
-        for column in ingest.coded_columns(table):
+        for column in coded:
             if column in profile.value_maps:
-                codes = [str(a) for a in (schema.TABLES[table].column(column).allowed or ("true", "false"))]
-                st.caption(f"{schema.TABLES[table].column(column).zh} / {column}: {', '.join(codes)}")
+                spec = schema.LOANS.column(column[6:]) if column.startswith("loans.") else \
+                    schema.TABLES[table].column(column)
+                codes = [str(a) for a in (spec.allowed or ("true", "false"))]
+                st.caption(f"{spec.zh} / {column}: {', '.join(codes)}")
                 edited = st.data_editor(ingest.value_map_frame(profile, column), key=f"imp_vmap_{column}",
                                         hide_index=True, disabled=["source"], width="stretch")
                 profile.value_maps[column] = ingest.value_map_from_frame(edited)
@@ -142,7 +192,7 @@ else:
     # --- 3. checks ----------------------------------------------------------------------------------------
     # Checking a large file takes seconds: do it again only when the file, the mapping or the store changed,
     # not on every click on this page.
-    check_key = (source.sha256, source.sheet, table, profile.to_json(), store.data_version(ROOT))
+    check_key = (source.sha256, source.sheet, source.header_row, table, profile.to_json(), store.data_version(ROOT))
     if st.session_state.get("imp_check_key") != check_key:
         st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
         st.session_state["imp_check_key"] = check_key
@@ -154,6 +204,8 @@ else:
     m3.metric(ui.tr("有问题", "With problems"), f"{prepared.n_bad:,}")
     with st.expander(ui.tr("预览（前 20 行，已转换为契约格式）", "Preview (first 20 rows, as the contract reads them)")):
         st.dataframe(ingest.preview(prepared), key="imp_preview", hide_index=True, width="stretch")
+    for note in prepared.notes(LANG):  # columns not loaded / not provided / derived, loans the file creates
+        st.info(note)
     if not prepared.file_problems.is_empty():
         st.error(tr("整个文件无法导入：", "The file cannot be loaded: ") + prepared.file_problem_text(LANG))
     if prepared.problems.is_empty():
@@ -172,6 +224,8 @@ else:
     on_bad = st.radio(ui.tr("有问题的行", "Rows with problems"), ingest.ON_BAD, key="imp_on_bad", horizontal=True,
                       format_func=lambda v: tr("拒绝整个文件", "Reject the whole file") if v == "reject"
                       else tr("导入有效行，问题行隔离并注明原因", "Load valid rows, quarantine the others with reasons"))
+    if on_bad == "quarantine" and prepared.quarantine_warning_text(LANG):  # loans the quarantine makes vanish
+        st.warning(prepared.quarantine_warning_text(LANG))
     replace = False
     if prepared.existing_months:
         months = ", ".join(f"{m:%Y-%m}" for m in prepared.existing_months)
@@ -187,15 +241,28 @@ else:
         else:
             access.audit("import", auth.current().username, {"change_id": result.change_id, "table": result.table,
                                                             "rows": result.rows_accepted})
-            st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。",
+            st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。"
+                             + (f"新建借据 {result.loans_created:,} 笔。" if result.loans_created else ""),
                              f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
-                             f"({result.change_id})."))
+                             f"({result.change_id})." + (f" Created {result.loans_created:,} loans."
+                                                         if result.loans_created else "")))
+            if result.vanished_by_quarantine:
+                st.warning(ui.tr(f"因隔离而本月没有记录的贷款（迁徙矩阵中为“无记录”）：{', '.join(result.vanished_by_quarantine[:20])}",
+                                 "Loans without a row this month because their row was quarantined ('missing' in the "
+                                 f"migration matrix): {', '.join(result.vanished_by_quarantine[:20])}"))
             if result.warning:
                 st.warning(result.warning)
 
 # --- history ---------------------------------------------------------------------------------------------
 
 st.subheader(ui.tr("导入记录", "Import history"))
+if (ROOT / "snapshots").is_dir() and store.has_data(ROOT):  # what the stored snapshots do not provide
+    missing = app_data.run(coverage.not_provided)
+    if missing:
+        names = [f"{schema.SNAPSHOTS.column(c).zh}（{c}）" if LANG == "zh" else c for c in missing]
+        st.caption(tr("仓库中的快照未提供：", "Not provided by the stored snapshots: ")
+                   + ("、" if LANG == "zh" else ", ").join(names)
+                   + tr("（页面上显示为“未提供”）。", " (shown as 'not provided')."))
 log = ingest.history(ROOT)
 if log.is_empty():
     st.info(ui.tr("还没有导入记录。", "Nothing has been imported yet."))

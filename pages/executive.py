@@ -12,6 +12,7 @@ import streamlit as st
 import app_data
 import auth
 import ui
+from analytics import ingest
 from analytics.core.months import month_label, quarter_label
 from analytics.metrics import assessment, bridge, programme
 from analytics.pack import charts, content, tables
@@ -137,9 +138,16 @@ with st.expander(ui.tr("本季目标（可编辑，保存后可在数据导入�
     targets = app_data.run(assessment.quarter_targets, quarter=quarter)
     edited = st.data_editor(targets, key="ex_targets_editor", hide_index=True, disabled=["branch_id", "quarter"])
     if st.button(ui.tr("保存目标", "Save targets"), key="ex_save_targets", disabled=not auth.can("configure")):
-        change = app_data.save_targets(edited)
-        st.session_state["ex_notice"] = ui.tr(f"目标已保存（变更号 {change}）。", f"Targets saved (change {change}).")
-        st.rerun()
+        try:
+            change, skipped = app_data.save_targets(edited)
+        except (ingest.LoadRejected, ingest.IngestError) as exc:
+            st.error(exc.message(ui.lang()))
+        else:
+            left = ("；" + ui.tr("未填完整而未保存：", "") + ", ".join(skipped)) if skipped else ""
+            left_en = (f"; not saved (incomplete): {', '.join(skipped)}") if skipped else ""
+            st.session_state["ex_notice"] = ui.tr(f"目标已保存（变更号 {change}）{left}。",
+                                                  f"Targets saved (change {change}){left_en}.")
+            st.rerun()
 
 # --- programme -----------------------------------------------------------------------------------------
 st.subheader(ui.tr("项目效果评估", "Programme evaluation"))

@@ -60,8 +60,10 @@ def tables() -> dict[str, pl.DataFrame]:
         "industry": [None] * len(LOANS), "internal_rating": ["A"] * len(LOANS),
     })
     n = len(SNAPSHOTS)
+    branch_of = {r[0]: r[1] for r in LOANS}
     snaps = pl.DataFrame({
         "month": [r[0] for r in SNAPSHOTS], "loan_id": [r[1] for r in SNAPSHOTS],
+        "branch_id": [branch_of[r[1]] for r in SNAPSHOTS],
         "outstanding_principal": [D(r[3]) for r in SNAPSHOTS], "overdue_principal": [D(0)] * n,
         "overdue_interest": [D(0)] * n, "dpd": [r[2] for r in SNAPSHOTS],
         "booked_class": [1] * n, "status": [r[4] for r in SNAPSHOTS], "tech_overdue": [False] * n,

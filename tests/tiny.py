@@ -36,10 +36,11 @@ def loans(rows: list[dict]) -> pl.DataFrame:
     return _frame(schema.LOANS, rows, LOAN_DEFAULTS)
 
 
-def snapshots(rows: list[dict]) -> pl.DataFrame:
+def snapshots(rows: list[dict], loan_branches: dict[str, str] | None = None) -> pl.DataFrame:
+    """Snapshot rows; the managing branch defaults to the loan's branch (``loan_branches``), else B1."""
     out = []
     for r in rows:
-        r = SNAPSHOT_DEFAULTS | r
+        r = SNAPSHOT_DEFAULTS | {"branch_id": (loan_branches or {}).get(r["loan_id"], "B1")} | r
         overdue = Decimal("1.00") if r["dpd"] > 0 else Decimal("0")
         r["overdue_principal"] = r["overdue_principal"] if r["overdue_principal"] is not None else overdue
         r["overdue_interest"] = r["overdue_interest"] if r["overdue_interest"] is not None else Decimal("0")
@@ -56,7 +57,8 @@ def write_store(root: Path, loan_rows: list[dict], snapshot_rows: list[dict],
                 branch_ids: tuple[str, ...] = ("B1", "B2")) -> Path:
     store.write_table(root, "branches", branches(branch_ids))
     store.write_table(root, "loans", loans(loan_rows))
-    store.write_table(root, "snapshots", snapshots(snapshot_rows))
+    branch_of = {r["loan_id"]: r.get("branch_id", LOAN_DEFAULTS["branch_id"]) for r in loan_rows}
+    store.write_table(root, "snapshots", snapshots(snapshot_rows, branch_of))
     return root
 
 

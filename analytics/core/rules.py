@@ -35,12 +35,13 @@ class FloorRule:
 
 DEFAULT_FLOOR = FloorRule()
 
-# Needs columns dpd, tech_overdue; parameters from FloorRule.params().
+# Needs columns dpd, tech_overdue; parameters from FloorRule.params(). A tech_overdue not provided (null) grants
+# no exemption.
 FLOOR_SQL = """CASE
     WHEN dpd > $floor_loss_after THEN 5
     WHEN dpd > $floor_doubtful_after THEN 4
     WHEN dpd > $floor_substandard_after THEN 3
-    WHEN dpd >= 1 AND NOT (tech_overdue AND dpd <= $floor_tech_grace_days) THEN 2
+    WHEN dpd >= 1 AND NOT (coalesce(tech_overdue, FALSE) AND dpd <= $floor_tech_grace_days) THEN 2
     ELSE 1 END"""
 
 
@@ -50,7 +51,7 @@ def floor_expr(rule: FloorRule = DEFAULT_FLOOR) -> pl.Expr:
         pl.when(dpd > rule.loss_after).then(5)
         .when(dpd > rule.doubtful_after).then(4)
         .when(dpd > rule.substandard_after).then(3)
-        .when((dpd >= 1) & ~(pl.col("tech_overdue") & (dpd <= rule.tech_grace_days))).then(2)
+        .when((dpd >= 1) & ~(pl.col("tech_overdue").fill_null(False) & (dpd <= rule.tech_grace_days))).then(2)
         .otherwise(1)
         .cast(pl.Int8)
         .alias("floor_class")

@@ -10,8 +10,17 @@ from collections.abc import Iterable
 
 import duckdb
 
-SLICE_SQL = """(len($branches) = 0 OR list_contains($branches, l.branch_id))
-  AND (len($products) = 0 OR list_contains($products, l.product))"""
+
+def slice_sql(branch: str = "l.branch_id", product: str = "l.product") -> str:
+    """The slice condition on the given branch and product columns (e.g. a snapshot's managing branch
+    ``s.branch_id`` with the loan's ``l.product``)."""
+    return (f"(len($branches) = 0 OR list_contains($branches, {branch}))\n"
+            f"  AND (len($products) = 0 OR list_contains($products, {product}))")
+
+
+SLICE_SQL = slice_sql()
+# The managing branch of a snapshot row ``s`` (snapshots.branch_id) with the product of its loan ``l``.
+MANAGED_SLICE_SQL = slice_sql("s.branch_id", "l.product")
 
 
 def list_param(values: Iterable[object], sql_type: str = "VARCHAR") -> duckdb.Value:

@@ -5,6 +5,10 @@ never imported. Readers never decide "derived view or inline SQL" themselves: th
 ``analytics.derived.source(con, name, ...)``, which names the built view when it exists and otherwise the
 same SQL as an inline subquery (one fallback rule; results are identical, tests prove it).
 
+Branch: the cubes and ``transitions`` carry the MANAGING branch of the snapshot row (``snapshots.branch_id`` at
+that month); ``loan_facts`` (vintage) carries the ORIGINATION branch (``loans.branch_id``), and ``transitions``
+also carries it as ``origination_branch_id`` for the point-in-time vintage.
+
 - ``quality_cube``: month x branch x product counts and balances of every named measure (on-book loans).
 - ``aging_cube``: month x branch x product x (M-bucket, regulatory band) counts, balances, NPL.
 - ``loan_facts``: one row per loan: cohort, branch, product, principal, first/last month, the first month
@@ -52,7 +56,7 @@ def _quality_sql() -> str:
     for name, m in MEASURES.items():
         aggs.append("count(*) FILTER (WHERE " + m.sql + ")::BIGINT AS " + name + "_count")
         aggs.append("coalesce(sum(s.outstanding_principal) FILTER (WHERE " + m.sql + "), 0) AS " + name + "_balance")
-    return ("SELECT s.month, l.branch_id, l.product,\n  " + ",\n  ".join(aggs)
+    return ("SELECT s.month, s.branch_id, l.product,\n  " + ",\n  ".join(aggs)
             + "\nFROM snapshots s JOIN loans l USING (loan_id)\nWHERE s.status = 'active'\nGROUP BY ALL")
 
 
@@ -76,7 +80,7 @@ AGING_VALUES_SCHEMA = {"total_count": pl.Int64, "total_balance": MONEY, "overdue
 
 AGING_CUBE = DerivedTable(
     "aging_cube",
-    "SELECT s.month, l.branch_id, l.product, " + BUCKETS_SQL + ",\n       " + AGING_VALUES_SQL
+    "SELECT s.month, s.branch_id, l.product, " + BUCKETS_SQL + ",\n       " + AGING_VALUES_SQL
     + "\nFROM snapshots s JOIN loans l USING (loan_id)\nWHERE s.status = 'active'\nGROUP BY ALL",
     {"month": pl.Date, "branch_id": pl.String, "product": pl.String, "m_bucket": pl.Int8, "reg_band": pl.Int8}
     | AGING_VALUES_SCHEMA,
@@ -128,7 +132,7 @@ TRANSITIONS = DerivedTable(
     "transitions",
     """
 WITH cur AS (
-    SELECT month, loan_id, status, dpd, """ + BALANCE_SQL + """ AS balance, """ + M_BUCKET_SQL + """ AS bucket
+    SELECT month, loan_id, branch_id, status, dpd, """ + BALANCE_SQL + """ AS balance, """ + M_BUCKET_SQL + """ AS bucket
     FROM snapshots WHERE month BETWEEN $t_from AND $t_to
 ),
 prev AS (
@@ -136,7 +140,7 @@ prev AS (
            """ + M_BUCKET_SQL + """ AS from_bucket, outstanding_principal AS prev_balance
     FROM snapshots WHERE month BETWEEN $p_from AND $p_to AND status = 'active'
 )
-SELECT c.month, c.loan_id, l.branch_id, l.product,
+SELECT c.month, c.loan_id, c.branch_id, l.product, l.branch_id AS origination_branch_id,
        CAST(date_trunc('month', l.origination_date) AS DATE) AS cohort_month,
        p.from_bucket,
        CASE WHEN c.status = 'active' THEN c.bucket END AS to_bucket,
@@ -148,7 +152,7 @@ WHERE c.status = 'active' OR p.loan_id IS NOT NULL
 """,  # noqa: S608 (constant SQL fragments only)
     {
         "month": pl.Date, "loan_id": pl.String, "branch_id": pl.String, "product": pl.String,
-        "cohort_month": pl.Date, "from_bucket": pl.Int8, "to_bucket": pl.Int8, "status": pl.String,
+        "origination_branch_id": pl.String, "cohort_month": pl.Date, "from_bucket": pl.Int8, "to_bucket": pl.Int8, "status": pl.String,
         "dpd": pl.Int32, "prev_balance": MONEY, "balance": MONEY,
     },
     partition="month",

@@ -179,7 +179,7 @@ def _snapshot_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
          "paid_off_open", "status"),
         (("status", "outstanding_principal"), status.is_in(list(schema.EXIT_STATUSES)) & (out_p != 0),
          "exit_outstanding", "outstanding_principal"),
-        (("status", "disposed_principal"), status.is_in(list(schema.DISPOSAL_STATUSES)) & ~(disp > 0),
+        (("status", "disposed_principal"), status.is_in(list(schema.DISPOSAL_STATUSES)) & ~(disp > 0).fill_null(False),
          "disposal_without_principal", "disposed_principal"),
         (("status", "disposed_principal"), (status == "active") & (disp != 0), "active_disposed",
          "disposed_principal"),

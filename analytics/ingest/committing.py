@@ -49,6 +49,8 @@ class LoadResult:
     rows_rejected: int
     quarantine: str | None = None
     warning: str | None = None
+    loans_created: int = 0  # loans a snapshot file created
+    vanished_by_quarantine: list[str] | None = None  # loans without a row this month because their row is quarantined
 
 
 def _reject(root: Path, prepared: Prepared, change_id: str, zh: str, en: str) -> LoadRejected:
@@ -64,6 +66,15 @@ def _log_entry(prepared: Prepared, change_id: str, kind: str, status: str, accep
             "profile": prepared.profile.name, "replaced": bool(prepared.existing_months),
             **({"vanished_loans": prepared.n_vanished, "after_exit_rows": prepared.n_after_exit}
                if prepared.table == "snapshots" else {}), **extra}
+
+
+def _load_notes(prepared: Prepared, vanished: list[str]) -> str | None:
+    """The import log's message of a load: columns not loaded / not provided / derived, loans created, and the
+    loans that quarantining makes vanish (English, one line; the journal's log has no column for each)."""
+    notes = prepared.notes("en")
+    if vanished:
+        notes.append(prepared.quarantine_warning_text("en"))
+    return "; ".join(notes) or None
 
 
 def _check_committable(root: Path, prepared: Prepared, on_bad: str, replace: bool, change_id: str) -> None:
@@ -86,10 +97,24 @@ def _check_committable(root: Path, prepared: Prepared, on_bad: str, replace: boo
                       f"Months {months} already exist: confirm the replacement to load (--replace).")
 
 
+def _complete(table: Table, df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with every contract column (those the file does not provide empty), in contract order."""
+    return df.with_columns(pl.lit(None, dtype=c.dtype).alias(c.name) for c in table.columns
+                           if c.name not in df.columns).select(table.names)
+
+
 def _good_rows(prepared: Prepared) -> pl.DataFrame:
     table = TABLES[prepared.table]
     good = typed(prepared.table, prepared.rows).filter(~pl.col(ROW).is_in(prepared.bad_rows.implode()))
-    return good.select(table.names)
+    return _complete(table, good)
+
+
+def _new_loans(prepared: Prepared) -> pl.DataFrame:
+    """The loans a snapshot file creates (those whose loan fields passed the loans contract)."""
+    if prepared.loans.is_empty():
+        return pl.DataFrame()
+    good = typed("loans", prepared.loans).filter(~pl.col(ROW).cast(pl.Int64).is_in(prepared.loan_bad_rows))
+    return _complete(TABLES["loans"], good)
 
 
 def _stage_partitioned(root: Path, stage: Path, table: Table, good: pl.DataFrame) -> tuple[list[str], list[str]]:
@@ -143,10 +168,16 @@ def commit(root: str | os.PathLike | None, prepared: Prepared, *, on_bad: str = 
         prepared.existing_months = sorted(set(prepared.months) & set(stored_months(root, table)))
         _check_committable(root, prepared, on_bad, replace, change_id)
         good = _good_rows(prepared)
+        new_loans = _new_loans(prepared)
+        vanished = prepared.quarantine_warnings()["value"].unique(maintain_order=True).to_list() \
+            if on_bad == "quarantine" else []
         stage = tx.staging_dir(root, change_id)
         try:
             stage_fn = _stage_partitioned if table.partition else _stage_upsert
             new, aside = stage_fn(root, stage, table, good)
+            if not new_loans.is_empty():  # the loans the snapshot file names, in the same atomic change
+                loans_new, loans_aside = _stage_upsert(root, stage, TABLES["loans"], new_loans)
+                new, aside = new + loans_new, aside + loans_aside
             quarantine = _write_quarantine(root, prepared, change_id)
             months = sorted(good[table.partition].unique().to_list()) if table.partition else []
             info = {"table": table.name, "months": [f"{m:%Y-%m-%d}" for m in months], "source": prepared.source.name}
@@ -157,13 +188,14 @@ def commit(root: str | os.PathLike | None, prepared: Prepared, *, on_bad: str = 
             shutil.rmtree(tx.inside(root, f"{tx.QUARANTINE}/{change_id}"), ignore_errors=True)
             raise
         tx.log_change(root, _log_entry(prepared, change_id, "load", "loaded", good.height, prepared.n_bad,
-                                       quarantine=quarantine))
+                                       quarantine=quarantine, message=_load_notes(prepared, vanished)))
         # Under the lock: a concurrent load's rebuild must not swap in derived tables of an older store.
         warning = rebuild_derived(root)
     if save_as:
         prepared.profile.name = save_as
         save_profile(root, prepared.profile)
-    return LoadResult(change_id, table.name, months, good.height, prepared.n_bad, quarantine, warning)
+    return LoadResult(change_id, table.name, months, good.height, prepared.n_bad, quarantine, warning,
+                      new_loans.height, vanished)
 
 
 def rebuild_derived(root: Path) -> str | None:

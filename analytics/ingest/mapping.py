@@ -40,6 +40,8 @@ class Profile:
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # contract column -> {source: code}
     constants: dict[str, str] = field(default_factory=dict)  # contract column -> text for every row
     month_any_day: bool = True  # a date within the month (e.g. month end 2024-03-31) means that month
+    # snapshots only: loans columns -> source column, so that one snapshot file also creates the loans it names
+    loan_columns: dict[str, str | None] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -100,6 +102,70 @@ def list_profiles(root: Path, table: str | None = None) -> list[Profile]:
     return [p for p in profiles if table is None or p.table == table]
 
 
+def _option_error(option: str, text: str, zh: str, en: str) -> ProfileError:
+    return ProfileError("mapping_option", f"{option} {text}：{zh}", f"{option} {text}: {en}")
+
+
+def _target(profile: Profile, column: str, option: str, text: str) -> tuple[str, bool]:
+    """(column, is a loan field) of ``column`` or ``loans.<column>`` (loan fields only on a snapshot file)."""
+    table = TABLES[profile.table]
+    if column.startswith("loans.") and profile.table == "snapshots":
+        name = column.removeprefix("loans.")
+        if name in SNAPSHOT_LOAN_FIELDS:
+            return name, True
+    elif column in table.names:
+        return column, False
+    elif profile.table == "snapshots" and column in SNAPSHOT_LOAN_FIELDS:
+        return column, True
+    fields = ", ".join(table.names) + (", loans.<" + "|".join(SNAPSHOT_LOAN_FIELDS) + ">"
+                                       if profile.table == "snapshots" else "")
+    raise _option_error(option, text, f"表 {profile.table} 没有字段「{column}」（可用：{fields}）",
+                        f"table {profile.table} has no column '{column}' (columns: {fields})")
+
+
+def apply_options(profile: Profile, source_columns: list[str], *, maps: list[str] = (),
+                  value_maps: list[str] = ()) -> Profile:
+    """The command line's mapping options applied to ``profile`` (the same choices as the page's widgets).
+
+    ``maps``: ``column=source`` (the source column feeding a contract column; ``loans.<column>=source`` for a loan
+    field of a snapshot file), ``column=`` (not mapped: not provided) or ``column=<empty>`` (loaded empty on every
+    row, for a nullable column). ``value_maps``: ``column:source value=code``. Unknown columns or source columns and
+    malformed options raise ``ProfileError``.
+    """
+    for text in maps:
+        column, sep, src = text.partition("=")
+        column, src = column.strip(), src.strip()
+        if not sep or not column:
+            raise _option_error("--map", text, "格式应为 字段=源列", "expected COLUMN=SOURCE")
+        name, loan = _target(profile, column, "--map", text)
+        if src and src != ALL_EMPTY and src not in source_columns:
+            raise _option_error("--map", text, f"文件中没有列「{src}」（现有：{', '.join(source_columns)}）",
+                                f"the file has no column '{src}' (columns: {', '.join(source_columns)})")
+        target = profile.loan_columns if loan else profile.columns
+        if src == ALL_EMPTY and not loan:
+            profile.constants[name] = ""
+            target[name] = None
+        else:
+            target[name] = src or None
+            if not loan:
+                profile.constants.pop(name, None)
+            unit = header_unit(src) if src else None
+            key = f"loans.{name}" if loan else name
+            if unit:
+                profile.units[key] = unit
+            else:
+                profile.units.pop(key, None)
+    for text in value_maps:
+        column, sep, rest = text.partition(":")
+        value, eq, code = rest.rpartition("=")
+        if not sep or not eq or not column.strip() or not value.strip():
+            raise _option_error("--value-map", text, "格式应为 字段:源取值=代码", "expected COLUMN:SOURCE_VALUE=CODE")
+        name, loan = _target(profile, column.strip(), "--value-map", text)
+        key = f"loans.{name}" if loan else name
+        profile.value_maps.setdefault(key, {})[value.strip()] = code.strip()
+    return profile
+
+
 # --- suggestions ------------------------------------------------------------------------------------
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -125,6 +191,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "month": ("数据月份", "数据日期", "月份", "统计日期", "报表日期", "快照日期", "asof", "asofdate", "reportdate",
               "month"),
     "outstanding_principal": ("本金余额", "贷款余额", "余额", "剩余本金", "当前余额", "balance", "outstanding"),
+    "origination_month": ("放款月份", "发放月份", "放款年月"),
     "overdue_principal": ("逾期本金", "逾期金额"),
     "overdue_interest": ("逾期利息", "欠息"),
     "dpd": ("逾期天数", "dayspastdue", "dpd", "overduedays"),
@@ -166,6 +233,20 @@ def _norm(header: str) -> str:
     return re.sub(r"[\s_\-（）()]", "", text)
 
 
+_KNOWN_HEADERS: set[str] = set()
+
+
+def is_known_header(text: object) -> bool:
+    """Whether ``text`` is a header the importer recognises (a contract name, its 中文/English label or a synonym)."""
+    if not _KNOWN_HEADERS:
+        for t in TABLES.values():
+            for c in t.columns:
+                _KNOWN_HEADERS.update(_candidates(c))
+        _KNOWN_HEADERS.update(_norm(w) for words in SYNONYMS.values() for w in words)
+        _KNOWN_HEADERS.update(_norm(w) for w in ORIGINATION_BRANCH_WORDS)
+    return isinstance(text, str) and _norm(text) in _KNOWN_HEADERS
+
+
 def header_unit(header: str) -> str | None:
     m = _UNIT_IN_HEADER.search(str(header))
     return m.group(1) if m else None
@@ -190,24 +271,52 @@ def builtin_value_map(column: Column) -> dict[str, str]:
     return out
 
 
+# Loan fields a snapshot file may carry (to create its loans); loan_id is the snapshot's own, and the
+# origination branch comes from a column of its own or else the managing branch at the loan's first month.
+SNAPSHOT_LOAN_FIELDS = tuple(c.name for c in schema.LOANS.columns if c.name not in ("loan_id", "collateral_value"))
+ORIGINATION_BRANCH_WORDS = ("放款机构", "发放机构", "放款网点", "经办机构", "originationbranch")
+
+
+def _suggest(columns: tuple[Column, ...], by_norm: dict[str, str], used: set[str]) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for c in columns:
+        words = _candidates(c) + ([_norm(w) for w in SYNONYMS["origination_month"]] if c.name == "origination_date"
+                                  else [])
+        hit = next((by_norm[w] for w in words if w in by_norm and by_norm[w] not in used), None)
+        mapping[c.name] = hit
+        if hit:
+            used.add(hit)
+    return mapping
+
+
 def suggest_profile(source_columns: list[str], table_name: str, *, name: str = "",
                     sample: pl.DataFrame | None = None) -> Profile:
-    """A first mapping: header synonyms first, then value patterns for code columns still unmapped."""
+    """A first mapping: header synonyms first, then value patterns for code columns still unmapped.
+
+    For snapshots, the source columns left over are also matched to loan fields (``Profile.loan_columns``):
+    e.g. 放款日期 / 放款金额 / 产品 let the snapshot file create the loans it names.
+    """
     table = TABLES[table_name]
     by_norm = {}
     for src in source_columns:
         by_norm.setdefault(_norm(src), src)
-    mapping: dict[str, str | None] = {}
     used: set[str] = set()
-    for c in table.columns:
-        hit = next((by_norm[w] for w in _candidates(c) if w in by_norm and by_norm[w] not in used), None)
-        mapping[c.name] = hit
-        if hit:
-            used.add(hit)
+    # an explicit origination-branch header is never the managing branch
+    origination_branch = next((by_norm[_norm(w)] for w in ORIGINATION_BRANCH_WORDS if _norm(w) in by_norm), None)
+    if table_name == "snapshots" and origination_branch:
+        used.add(origination_branch)
+    mapping = _suggest(table.columns, by_norm, used)
     if sample is not None:
         _match_by_values(table, mapping, used, sample)
     units = {c: header_unit(src) for c, src in mapping.items() if src and header_unit(src)}
     profile = Profile(name=name or table_name, table=table_name, columns=mapping, units=units)
+    if table_name == "snapshots":
+        loan_fields = tuple(c for c in schema.LOANS.columns if c.name in SNAPSHOT_LOAN_FIELDS and c.name != "branch_id")
+        loans = {k: v for k, v in _suggest(loan_fields, by_norm, used).items() if v}
+        if origination_branch:
+            loans["branch_id"] = origination_branch
+        profile.loan_columns = loans
+        profile.units |= {f"loans.{c}": header_unit(src) for c, src in loans.items() if header_unit(src)}
     if sample is not None:
         profile.value_maps = suggest_value_maps(profile, sample)
     return profile
@@ -229,17 +338,21 @@ def _match_by_values(table: Table, mapping: dict, used: set, sample: pl.DataFram
 
 
 def suggest_value_maps(profile: Profile, frame: pl.DataFrame, *, max_values: int = 50) -> dict[str, dict[str, str]]:
-    """For each mapped code/boolean column: the distinct source values and the code each would become."""
+    """For each mapped code/boolean column: the distinct source values and the code each would become.
+
+    Loan fields of a snapshot file are keyed ``loans.<column>`` (e.g. ``loans.product``)."""
     table = TABLES[profile.table]
     maps: dict[str, dict[str, str]] = {}
-    for c in table.columns:
-        src = profile.columns.get(c.name)
+    pairs = [(c.name, c, profile.columns.get(c.name)) for c in table.columns]
+    if profile.table == "snapshots":
+        pairs += [(f"loans.{c.name}", c, profile.loan_columns.get(c.name)) for c in schema.LOANS.columns]
+    for key, c, src in pairs:
         if not src or src not in frame.columns or (c.allowed is None and c.dtype != pl.Boolean):
             continue
         words = builtin_value_map(c)
         values = frame[src].drop_nulls().str.strip_chars().unique().sort().head(max_values).to_list()
-        given = profile.value_maps.get(c.name, {})
-        maps[c.name] = {v: given.get(v, words.get(v.lower(), "")) for v in values if v != ""}
+        given = profile.value_maps.get(key, {})
+        maps[key] = {v: given.get(v, words.get(v.lower(), "")) for v in values if v != ""}
     return maps
 
 
@@ -296,7 +409,7 @@ def date_expr(expr: pl.Expr, month: bool = False) -> pl.Expr:
     if month:
         for fmt, pattern in (("%Y-%m-%d", r"^\d{4}-\d{1,2}$"), ("%Y%m%d", r"^\d{6}$"), ("%Y年%m月%d日", r"^\d{4}年\d{1,2}月$"),
                              ("%Y/%m/%d", r"^\d{4}/\d{1,2}$")):
-            suffix = "日" if "年" in fmt else ("01" if fmt == "%Y%m%d" else "-01" if "-" in fmt else "/01")
+            suffix = "1日" if "年" in fmt else ("01" if fmt == "%Y%m%d" else "-01" if "-" in fmt else "/01")
             parts.append(pl.when(s.str.contains(pattern)).then((s + pl.lit(suffix)).str.to_date(fmt, strict=False)))
     return pl.coalesce(parts)
 
@@ -317,17 +430,21 @@ def coded_text(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return key.replace_strict(low, default=expr, return_dtype=pl.String)
 
 
-def _column_text(c: Column, profile: Profile) -> pl.Expr:
+def _column_text(c: Column, profile: Profile, key: str | None = None) -> pl.Expr:
+    key = key or c.name  # the value-map / unit key: the column, or loans.<column> for a snapshot file's loan fields
     expr = pl.col(c.name)
     blank = expr.str.strip_chars() == ""
     expr = pl.when(blank).then(None).otherwise(expr)
     if c.allowed is not None or c.dtype == pl.Boolean:
-        mapping = builtin_value_map(c) | {k.lower(): v for k, v in profile.value_maps.get(c.name, {}).items()}
+        mapping = builtin_value_map(c) | {k.lower(): v for k, v in profile.value_maps.get(key, {}).items()}
         return coded_text(expr, mapping)
     if isinstance(c.dtype, pl.Decimal):
-        return money_text(expr, profile.units.get(c.name) or profile.unit)
+        return money_text(expr, profile.units.get(key) or profile.unit)
     if c.dtype == pl.Date:
-        return date_text(expr, month=c.name in ("month", "quarter"), any_day=profile.month_any_day and c.name == "month")
+        # an origination MONTH (2024-03, 202403, 2024年3月) is read as the first day of that month; a full date keeps
+        # its day
+        month = c.name in ("month", "quarter", "origination_date")
+        return date_text(expr, month=month, any_day=profile.month_any_day and c.name == "month")
     if c.dtype.is_integer():
         return integer_text(expr)
     if c.dtype.is_float():
@@ -352,3 +469,35 @@ def normalise(mapped: pl.DataFrame, profile: Profile) -> pl.DataFrame:
     """Canonical text for every mapped column (see module doc); unparseable cells keep their raw text."""
     table = TABLES[profile.table]
     return mapped.with_columns(_column_text(c, profile).alias(c.name) for c in table.columns if c.name in mapped.columns)
+
+
+def loan_fields(frame: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+    """The loan fields a snapshot file carries (``Profile.loan_columns``) as canonical text in loans columns,
+    one row per source row (+ __row__/__file__); empty when none is mapped."""
+    srcs = {c: s for c, s in profile.loan_columns.items() if s and s in frame.columns and c in schema.LOANS.names}
+    if not srcs:
+        return pl.DataFrame()
+    mapped = frame.select(pl.col(ROW), pl.col(FILE), *[pl.col(s).cast(pl.String).alias(c) for c, s in srcs.items()])
+    return mapped.with_columns(_column_text(schema.LOANS.column(c), profile, f"loans.{c}").alias(c) for c in srcs)
+
+
+def used_sources(profile: Profile) -> set[str]:
+    """The source columns the profile reads (contract columns and, for snapshots, loan fields)."""
+    return {s for s in (*profile.columns.values(), *profile.loan_columns.values()) if s}
+
+
+def unknown_targets(profile: Profile) -> dict[str, str]:
+    """Mappings of ``profile`` onto columns the contract does not have (e.g. a profile saved for an older contract or
+    edited by hand): target -> source. Such a source column is not loaded, so it is reported as unused."""
+    table = TABLES[profile.table]
+    out = {k: v for k, v in profile.columns.items() if v and k not in table.names}
+    out |= {f"loans.{k}": v for k, v in profile.loan_columns.items() if v and k not in SNAPSHOT_LOAN_FIELDS}
+    return out
+
+
+def unused_columns(source_columns: list[str], profile: Profile) -> list[str]:
+    """Source columns the contract has no place for under ``profile`` (they are not loaded: reported, not dropped
+    silently), including those a profile maps onto a column the contract does not have."""
+    unknown = set(unknown_targets(profile).values())
+    used = used_sources(profile) - unknown
+    return [c for c in source_columns if c not in used]

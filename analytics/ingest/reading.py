@@ -1,5 +1,9 @@
 """Reading a bank's export into an all-text frame: CSV (UTF-8/GBK), Excel .xlsx, Parquet.
 
+The header is the row the user names (``header_row``, 1-based as Excel and a text editor number rows), else the
+first row in which most cells are filled with text and most of those are known header names (so merged title
+rows above the header are skipped; ``detect_header``), else the first non-empty row.
+
 Every cell comes back as text (or null) so the mapping step parses each column explicitly and
 every unparseable cell can be reported with its row and value. Files are only read: no Excel
 formula is evaluated (cached values are used; a formula without one is an error cell), no
@@ -54,6 +58,7 @@ class Source:
     kind: str  # csv | xlsx | parquet
     frame: pl.DataFrame  # text columns as in the file + __row__ (1-based data row) + __file__
     encoding: str | None = None
+    header_row: int | None = None  # 1-based row of the header in the sheet / file
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     cell_problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CELL_PROBLEM_SCHEMA))
@@ -110,6 +115,43 @@ def _empty(name: str) -> IngestError:
                        f"The file '{name}' is empty (no header or no data rows).")
 
 
+HEADER_SCAN_ROWS = 30  # rows looked at for the header
+
+
+def _is_text(value: object) -> bool:
+    if not isinstance(value, str) or not value.strip():
+        return False
+    try:
+        float(value.replace(",", ""))
+        return False
+    except ValueError:
+        return True
+
+
+def detect_header(rows: list[tuple | list]) -> int:
+    """The 0-based index of the header row among ``rows`` (see the module doc); 0 when nothing is filled."""
+    from analytics.ingest.mapping import is_known_header  # mapping builds on this module
+
+    head = [[v for v in r if v is not None and str(v).strip()] for r in rows[:HEADER_SCAN_ROWS]]
+    width = max((len(r) for r in head), default=0)
+    wide = [i for i, r in enumerate(head) if len(r) >= max(2, width / 2) and all(_is_text(v) for v in r)]
+    for i in wide:
+        if sum(is_known_header(v) for v in head[i]) * 2 >= len(head[i]):
+            return i
+    if wide:
+        return wide[0]
+    return next((i for i, r in enumerate(head) if r), 0)
+
+
+def _header_index(rows: list, header_row: int | None, name: str) -> int:
+    if header_row is None:
+        return detect_header(rows)
+    if not 1 <= header_row <= len(rows):
+        raise IngestError("header_row", f"文件「{name}」没有第 {header_row} 行（共 {len(rows)} 行），无法作为表头。",
+                          f"The file '{name}' has no row {header_row} (it has {len(rows)}) to use as the header.")
+    return header_row - 1
+
+
 def _finish(df: pl.DataFrame, name: str, rows: list[int] | None = None) -> pl.DataFrame:
     """Row numbers (1-based data rows, as in the file) and the file name; completely empty rows are skipped.
 
@@ -153,17 +195,27 @@ def _separator(header: str) -> str:
     return max(counts, key=counts.get) if max(counts.values()) else ","
 
 
-def read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
+def read_csv(data: bytes, name: str, *, header_row: int | None = None) -> tuple[pl.DataFrame, str, int]:
+    """The frame, the encoding and the 1-based line of the header (lines above it, e.g. a title, are skipped)."""
     if not data.strip(b" \r\n\t\xef\xbb\xbf"):
         raise _empty(name)
     text, enc = decode(data, name)
+    lines = text.splitlines(keepends=True)
+    sep = _separator(max(lines[:HEADER_SCAN_ROWS], key=lambda line: sum(line.count(s) for s in ",\t;|")))
+    try:
+        parsed = list(csv.reader(io.StringIO("".join(lines[:HEADER_SCAN_ROWS])), delimiter=sep))
+    except csv.Error:
+        parsed = [[line] for line in lines[:HEADER_SCAN_ROWS]]
+    start = _header_index(parsed if header_row is None else lines, header_row, name)
+    if start:
+        text = "".join(lines[start:])
     header = text.split("\n", 1)[0]
     sep = _separator(header)
     try:
         df = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=sep)
     except (pl.exceptions.PolarsError, ValueError) as exc:  # ragged or otherwise malformed text
         raise _malformed(text, sep, name, exc) from exc
-    return _finish(df, name), enc
+    return _finish(df, name), enc, start + 1
 
 
 def _malformed(text: str, sep: str, name: str, exc: Exception) -> IngestError:
@@ -228,7 +280,7 @@ def _rows(data: bytes, sheet: str | None, data_only: bool) -> tuple[list[tuple],
         if chosen not in names:
             raise IngestError("sheet", f"工作表「{chosen}」不存在；现有：{', '.join(names)}",
                               f"Sheet '{chosen}' does not exist; sheets: {', '.join(names)}")
-        rows = list(book[chosen].iter_rows(values_only=True))
+        rows = list(book[chosen].iter_rows(min_row=1, values_only=True))
     finally:
         book.close()
     return rows, names, chosen
@@ -238,11 +290,12 @@ def _blank(row: tuple) -> bool:
     return not any(v is not None and str(v).strip() for v in row)
 
 
-def read_xlsx(data: bytes, name: str, *, sheet: str | None = None,
-              limit: int | None = None) -> tuple[pl.DataFrame, list[str], str, pl.DataFrame]:
+def read_xlsx(data: bytes, name: str, *, sheet: str | None = None, limit: int | None = None,
+              header_row: int | None = None) -> tuple[pl.DataFrame, list[str], str, pl.DataFrame, int]:
     """Cached cell values of one sheet (the first unless named); formulas are never evaluated.
 
-    The header is the first non-empty row; data rows are numbered from the row under it, as in the sheet.
+    The header is ``header_row`` (1-based sheet row) or the detected one (module doc); data rows are numbered
+    from the row under it. Also returns the 1-based sheet row of the header.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -256,8 +309,10 @@ def read_xlsx(data: bytes, name: str, *, sheet: str | None = None,
         raise
     except Exception as exc:  # a corrupt zip or workbook
         raise IngestError("xlsx", f"无法读取 Excel 文件「{name}」：{exc}", f"Cannot read the Excel file '{name}': {exc}") from exc
-    start = next((i for i, r in enumerate(rows) if not _blank(r)), None)
-    if start is None or all(_blank(r) for r in rows[start + 1:]):
+    if all(_blank(r) for r in rows):
+        raise _empty(name)
+    start = _header_index(rows, header_row, name)
+    if _blank(rows[start]) or all(_blank(r) for r in rows[start + 1:]):
         raise _empty(name)
     header = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(rows[start])]
     body = rows[start + 1:]
@@ -268,7 +323,7 @@ def read_xlsx(data: bytes, name: str, *, sheet: str | None = None,
                       schema=dict.fromkeys(header, pl.String))
     problems = _formula_problems(data, chosen, start, body, header) if _has_formulas(data) else \
         pl.DataFrame(schema=CELL_PROBLEM_SCHEMA)
-    return _finish(df, name, numbers), names, chosen, problems
+    return _finish(df, name, numbers), names, chosen, problems, start + 1
 
 
 def _formula_problems(data: bytes, sheet: str, start: int, cached: list[tuple], header: list[str]) -> pl.DataFrame:
@@ -319,7 +374,8 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def read_source(data: bytes, name: str, *, sheet: str | None = None, limit: int | None = None) -> Source:
+def read_source(data: bytes, name: str, *, sheet: str | None = None, limit: int | None = None,
+                header_row: int | None = None) -> Source:
     """Read uploaded bytes into a ``Source``; raises ``IngestError`` for a file that cannot be used."""
     check_size(len(data), limit)
     kind = kind_of(name)
@@ -328,9 +384,10 @@ def read_source(data: bytes, name: str, *, sheet: str | None = None, limit: int 
     if not data:
         raise _empty(base)
     if kind == "csv":
-        frame, enc = read_csv(data, base)
-        return Source(base, digest, len(data), kind, frame, encoding=enc)
+        frame, enc, at = read_csv(data, base, header_row=header_row)
+        return Source(base, digest, len(data), kind, frame, encoding=enc, header_row=at)
     if kind == "xlsx":
-        frame, sheets, chosen, problems = read_xlsx(data, base, sheet=sheet, limit=limit)
-        return Source(base, digest, len(data), kind, frame, sheet=chosen, sheets=sheets, cell_problems=problems)
+        frame, sheets, chosen, problems, at = read_xlsx(data, base, sheet=sheet, limit=limit, header_row=header_row)
+        return Source(base, digest, len(data), kind, frame, sheet=chosen, sheets=sheets, cell_problems=problems,
+                      header_row=at)
     return Source(base, digest, len(data), kind, read_parquet(data, base, limit=limit))

@@ -33,9 +33,15 @@ def _source_values(prepared: Prepared, back: dict[str, str]) -> pl.DataFrame:
 def error_report(prepared: Prepared, lang: str = "zh") -> pl.DataFrame:
     """Every problem with the file's own column header and cell value, in Chinese or English."""
     back = {col: src for col, src in prepared.profile.columns.items() if src}
+    # the loan fields of a snapshot file (problems of table "loans") come from the profile's loan columns
+    loan_back = {col: src for col, src in prepared.profile.loan_columns.items() if src} \
+        if prepared.table == "snapshots" else {}
+    own = pl.col("column").replace_strict(back, default=pl.lit(""), return_dtype=pl.String)
+    loan = pl.col("column").replace_strict(loan_back, default=own, return_dtype=pl.String)
     p = prepared.problems.with_columns(
-        pl.col("column").replace_strict(back, default=pl.lit(""), return_dtype=pl.String).alias("source_column"))
-    p = p.join(_source_values(prepared, back), on=["row", "source_column"], how="left", maintain_order="left")
+        pl.when(pl.col("table") == "loans").then(loan).otherwise(own).alias("source_column"))
+    p = p.join(_source_values(prepared, back | {f"loans.{k}": v for k, v in loan_back.items()}),
+               on=["row", "source_column"], how="left", maintain_order="left")
     p = p.with_columns(pl.when(pl.col("rule").is_in(CELL_RULES) & pl.col("row").is_not_null()
                                & (pl.col("source_column") != ""))
                        .then(pl.col("raw").fill_null("")).otherwise(pl.col("value")).alias("value"))

@@ -19,7 +19,7 @@ from analytics.core.expr import safe_div
 from analytics.core.months import EARLIEST, LATEST, previous_quarter_end
 from analytics.core.rules import M_BUCKET_EDGES, REG_BAND_EDGES, bucket_bounds
 from analytics.core.schema import MONEY
-from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.slice import MANAGED_SLICE_SQL, SLICE_SQL, slice_params
 from analytics.core.store import query
 from analytics.derived.tables import AGING_VALUES_SCHEMA, AGING_VALUES_SQL, BUCKETS_SQL
 
@@ -37,7 +37,7 @@ CAUSE_SQL = """
 SELECT s.month, """ + BUCKETS_SQL + """, s.overdue_cause,
        """ + AGING_VALUES_SQL + """
 FROM snapshots s JOIN loans l USING (loan_id)
-WHERE s.status = 'active' AND s.month IN ($month, $compare_month) AND """ + SLICE_SQL + """
+WHERE s.status = 'active' AND s.month IN ($month, $compare_month) AND """ + MANAGED_SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """
 CAUSE_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8, "overdue_cause": pl.String} | VALUE_SCHEMA
@@ -200,6 +200,10 @@ def aging_report(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tu
         at_month,
         at_month.filter(pl.col("bucket") > 0).with_columns(pl.lit(OVERDUE_ROW, pl.Int8).alias("bucket")),
     ]).group_by("bucket", "overdue_cause").agg(pl.col("total_balance").sum())
+    # overdue principal the bank does not provide (an optional contract column) stays empty: "not provided", not 0
+    at = causes_df.filter(pl.col("month") == month)
+    if not at.is_empty() and at["overdue_principal"].null_count() == at.height:
+        now = now.with_columns(pl.lit(None, MONEY).alias("overdue_principal"))
     return (
         now.join(prev, on="bucket", how="left")
         .join(_top_causes(cause_rows, top), on="bucket", how="left")

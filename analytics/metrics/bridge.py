@@ -46,32 +46,34 @@ LINES = ("new", "transfer_in", "cured", "repaid", "cash_recovered", "written_off
 """Bridge lines between the opening and the closing balance, in display order."""
 OUTFLOWS = ("cured", "repaid", "cash_recovered", "written_off", "transferred", "foreclosed")
 
-# The branch that manages a loan in a snapshot row.
-BRANCH_SQL = "l.branch_id"
+# The branch that manages a loan in a snapshot row (the managing branch of that month).
+BRANCH_SQL = "s.branch_id"
 
 
 def _loans_sql(condition: str) -> str:
     # Three month slices of the snapshots (partition pruning), no join until the few members are known.
     return """
 WITH o AS (
-    SELECT s.loan_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
+    SELECT s.loan_id, """ + BRANCH_SQL + """ AS branch_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
     FROM snapshots s WHERE s.month = $open_month AND s.status = 'active'
 ),
 c AS (
-    SELECT s.loan_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
+    SELECT s.loan_id, """ + BRANCH_SQL + """ AS branch_id, s.outstanding_principal AS bal, (""" + condition + """) AS in_group
     FROM snapshots s WHERE s.month = $close_month AND s.status = 'active'
 ),
 members AS (
     SELECT loan_id FROM o WHERE in_group UNION SELECT loan_id FROM c WHERE in_group
 ),
 x AS (
-    SELECT s.loan_id, arg_min(s.status, s.month) AS exit_status, arg_min(s.disposed_principal, s.month) AS exit_bal
+    SELECT s.loan_id, arg_min(s.status, s.month) AS exit_status, arg_min(s.disposed_principal, s.month) AS exit_bal,
+           arg_min(""" + BRANCH_SQL + """, s.month) AS exit_branch
     FROM snapshots s
     WHERE s.month > $open_month AND s.month <= $close_month AND s.status <> 'active'
       AND s.loan_id IN (SELECT loan_id FROM members)
     GROUP BY s.loan_id
 )
-SELECT m.loan_id, l.product, """ + BRANCH_SQL + """ AS open_branch, """ + BRANCH_SQL + """ AS close_branch,
+SELECT m.loan_id, l.product, o.branch_id AS open_branch,
+       coalesce(c.branch_id, x.exit_branch, o.branch_id) AS close_branch,
        coalesce(o.in_group, FALSE) AS open_in, coalesce(c.in_group, FALSE) AS close_in,
        o.bal AS open_bal, c.bal AS close_bal, x.exit_status, x.exit_bal
 FROM members m
@@ -198,7 +200,7 @@ def reconciliation_gap(bridge_frame: pl.DataFrame) -> pl.DataFrame:
 WRITEOFF_RECOVERY_SQL = """
 WITH w AS (
     SELECT s.loan_id, min(s.month) AS wo_month, arg_min(""" + BRANCH_SQL + """, s.month) AS branch_id
-    FROM snapshots s JOIN loans l USING (loan_id)
+    FROM snapshots s
     WHERE s.status = 'written_off'
     GROUP BY s.loan_id
 )

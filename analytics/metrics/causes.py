@@ -16,7 +16,7 @@ import polars as pl
 from analytics.core.expr import pct_change, share_of_total
 from analytics.core.months import EARLIEST, previous_quarter_end
 from analytics.core.schema import CAUSES, MONEY
-from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.slice import MANAGED_SLICE_SQL, slice_params
 from analytics.core.store import query
 
 NOT_REPORTED = "not_reported"
@@ -25,13 +25,13 @@ BASIS_COLUMN = {"balance": "total_balance", "count": "total_count"}
 DIMENSION_COLUMN = {"branch": "branch_id", "product": "product"}
 
 CAUSE_BASE_SQL = """
-SELECT s.month, l.branch_id, l.product,
+SELECT s.month, s.branch_id, l.product,
        coalesce(s.overdue_cause, $not_reported) AS cause,
        count(*)::BIGINT AS total_count,
        coalesce(sum(s.outstanding_principal), 0) AS total_balance
 FROM snapshots s JOIN loans l ON l.loan_id = s.loan_id
 WHERE s.status = 'active' AND s.dpd >= $dpd_min AND s.month BETWEEN $month_from AND $month_to
-  AND """ + SLICE_SQL + """
+  AND """ + MANAGED_SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """
 # Month x cause without the loans join (it needs no branch or product): the unfiltered mix over time.

@@ -27,6 +27,8 @@ from analytics.core.store import query
 
 ROW_MODES = ("at_month", "first_exit", "latest", "first_hit")
 """Which snapshot row of each loan is listed (see ``DrillSpec.rows``)."""
+BRANCH_BASES = ("managing", "origination", "previous")
+"""Which branch ``DrillSpec.branches`` filters on and the list shows (see ``DrillSpec.branch_basis``)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class DrillSpec:
     - ``new_overdue``: DPD ≥ 1 at ``month`` and not overdue (DPD 0 or absent) at ``prev_month``
       (default: the month before ``month``), as ``analytics.metrics.trends`` counts new overdue.
     - ``cause_not_reported``: overdue cause is null (未填报).
+    - ``branch_basis``: "managing" (default) filters and lists the managing branch of the listed row
+      (``snapshots.branch_id``, as every portfolio-quality number counts it); "origination" the loan's
+      origination branch (``loans.branch_id``, as vintage counts it); "previous" the managing branch at the
+      ``prev_month`` snapshot (as the supervisory migration counts a loan: in its branch at the period start).
 
     Contradictory combinations raise ValueError when the spec is built.
     """
@@ -78,8 +84,13 @@ class DrillSpec:
     title: str = ""
     rows: str = "at_month"
     ever_mob_max: int | None = None
+    branch_basis: str = "managing"
 
     def __post_init__(self) -> None:
+        if self.branch_basis not in BRANCH_BASES:
+            raise ValueError(f"DrillSpec.branch_basis must be one of {BRANCH_BASES}, not {self.branch_basis!r}")
+        if self.branch_basis == "previous" and self.prev_month is None and not self.new_overdue:
+            raise ValueError("branch_basis='previous' filters on the branch at prev_month: give prev_month")
         if self.rows not in ROW_MODES:
             raise ValueError(f"DrillSpec.rows must be one of {ROW_MODES}, not {self.rows!r}")
         if self.rows == "first_exit":
@@ -155,18 +166,19 @@ _OUTER_HEAD = "WITH cur AS (\n"
 _OUTER_BODY = """
 ),
 prev AS (
-    SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding
+    SELECT loan_id, dpd AS prev_dpd, booked_class AS prev_class, outstanding_principal AS prev_outstanding,
+           branch_id AS prev_branch_id
     FROM snapshots
     WHERE month = $prev_month
 )
-SELECT c.loan_id, l.customer_id, l.branch_id, b.branch_name, l.product, l.origination_date, l.principal,
+SELECT c.loan_id, l.customer_id, {branch} AS branch_id, b.branch_name, l.product, l.origination_date, l.principal,
        c.outstanding_principal, c.overdue_principal, c.dpd, c.booked_class, c.floor_class, c.status,
        c.overdue_cause, c.collector_id, c.restructured, c.disposed_principal,
        p.prev_dpd, p.prev_class, p.prev_outstanding
 FROM cur c
 JOIN loans l USING (loan_id)
-LEFT JOIN branches b ON b.branch_id = l.branch_id
 LEFT JOIN prev p USING (loan_id)
+LEFT JOIN branches b ON b.branch_id = {branch}
 WHERE """
 _OUTER_TAIL = "\nORDER BY c.outstanding_principal DESC, c.loan_id"
 
@@ -180,10 +192,13 @@ Condition = tuple[str, dict[str, object]]
 
 
 def _loan_conditions(spec: DrillSpec) -> list[Condition]:
-    """Conditions on the loan row ``l``: the portfolio slice and the origination cohort."""
+    """Conditions on the loan row ``l``: the portfolio slice (its branch part only on the origination basis)
+    and the origination cohort."""
     out: list[Condition] = []
-    if spec.branches or spec.products:
+    if spec.branch_basis == "origination" and (spec.branches or spec.products):
         out.append((SLICE_SQL, slice_params(spec.branches, spec.products)))
+    elif spec.products:
+        out.append(("list_contains($products, l.product)", {"products": list_param(spec.products)}))
     if spec.cohort_start is not None:
         out.append(("l.origination_date >= $cohort_start", {"cohort_start": spec.cohort_start}))
     if spec.cohort_end is not None:
@@ -194,6 +209,9 @@ def _loan_conditions(spec: DrillSpec) -> list[Condition]:
 def _row_conditions(spec: DrillSpec) -> list[Condition]:
     """Conditions on the listed row ``c`` and the previous-month state ``p``."""
     out: list[Condition] = []
+    if spec.branch_basis in ("managing", "previous") and spec.branches:
+        column = "c.branch_id" if spec.branch_basis == "managing" else "p.prev_branch_id"
+        out.append((f"list_contains($managed_branches, {column})", {"managed_branches": list_param(spec.branches)}))
     if spec.statuses:
         out.append(("list_contains($statuses, c.status)", {"statuses": list_param(spec.statuses)}))
     if spec.dpd_min is not None:
@@ -252,7 +270,8 @@ def loans_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, di
     for _, p in conditions:
         params |= p
     params |= {"prev_month": spec.previous_month} | rule.params()
-    return _OUTER_HEAD + rows_sql + _OUTER_BODY + where + _OUTER_TAIL, params
+    branch = {"origination": "l.branch_id", "previous": "p.prev_branch_id"}.get(spec.branch_basis, "c.branch_id")
+    return _OUTER_HEAD + rows_sql + _OUTER_BODY.replace("{branch}", branch) + where + _OUTER_TAIL, params
 
 
 def loans_behind(con: duckdb.DuckDBPyConnection, spec: DrillSpec, *, rule: FloorRule = DEFAULT_FLOOR,
@@ -337,6 +356,7 @@ def describe(spec: DrillSpec) -> list[tuple[str, dict[str, object]]]:
 
 HISTORY_SCHEMA = {
     "month": pl.Date,
+    "branch_id": pl.String,
     "outstanding_principal": MONEY,
     "overdue_principal": MONEY,
     "overdue_interest": MONEY,
@@ -352,8 +372,8 @@ HISTORY_SCHEMA = {
 }
 
 _HISTORY_SQL = """
-SELECT month, outstanding_principal, overdue_principal, overdue_interest, dpd, booked_class, status, overdue_cause,
-       collector_id, restructured, amount_due, amount_paid, disposed_principal
+SELECT month, branch_id, outstanding_principal, overdue_principal, overdue_interest, dpd, booked_class, status,
+       overdue_cause, collector_id, restructured, amount_due, amount_paid, disposed_principal
 FROM snapshots WHERE loan_id = $loan_id ORDER BY month
 """
 

@@ -54,8 +54,9 @@ _LEGAL_SQL = """
 SELECT count(DISTINCT a.loan_id)::BIGINT AS n, coalesce(sum(a.amount_collected), 0) AS collected,
        coalesce(sum(a.cost), 0) AS cost
 FROM collection_actions a JOIN loans l USING (loan_id)
+LEFT JOIN snapshots s ON s.loan_id = a.loan_id AND s.month = a.month
 WHERE a.channel = 'litigation' AND a.month BETWEEN $start AND $month
-  AND (len($branches) = 0 OR list_contains($branches, l.branch_id))
+  AND (len($branches) = 0 OR list_contains($branches, coalesce(s.branch_id, l.branch_id)))
   AND (len($products) = 0 OR list_contains($products, l.product))
 """  # noqa: S608 (constant SQL fragments only)
 

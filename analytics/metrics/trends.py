@@ -23,7 +23,7 @@ from analytics import derived
 from analytics.core.expr import pct_change
 from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.schema import MONEY
-from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.slice import SLICE_SQL, slice_params, slice_sql
 from analytics.core.store import query
 from analytics.metrics import portfolio
 
@@ -33,7 +33,7 @@ KEYS = ("month", "branch_id", "product")
 
 NEW_OVERDUE_SQL = """
 WITH cur AS (
-    SELECT s.month, s.loan_id, s.outstanding_principal
+    SELECT s.month, s.loan_id, s.branch_id, s.outstanding_principal
     FROM snapshots s
     WHERE s.status = 'active' AND s.dpd >= $dpd_min AND s.month BETWEEN $month_from AND $month_to
 ),
@@ -42,13 +42,13 @@ prev AS (
     FROM snapshots p
     WHERE p.dpd >= $dpd_min AND p.month BETWEEN $prev_from AND $prev_to
 )
-SELECT c.month, l.branch_id, l.product,
+SELECT c.month, c.branch_id, l.product,
        count(*)::BIGINT AS new_overdue_count,
        coalesce(sum(c.outstanding_principal), 0) AS new_overdue_balance
 FROM cur c
 JOIN loans l ON l.loan_id = c.loan_id
 LEFT JOIN prev p ON p.loan_id = c.loan_id AND p.month = c.month
-WHERE p.loan_id IS NULL AND """ + SLICE_SQL + """
+WHERE p.loan_id IS NULL AND """ + slice_sql("c.branch_id", "l.product") + """
 GROUP BY ALL ORDER BY ALL
 """  # noqa: S608 (constant SQL fragments only)
 

@@ -80,10 +80,10 @@ def _pit_sql(trans: str) -> str:
     return """
 SELECT """ + _COHORT_SQL + """ AS cohort, date_diff('month', cohort_month, month) + $mob_base AS mob,
        count(*)::BIGINT AS pit_count, sum(balance) AS pit_balance
-FROM """ + trans + """ l
+FROM (SELECT * EXCLUDE (branch_id), origination_branch_id AS branch_id FROM """ + trans + """) l
 WHERE month BETWEEN $month_from AND $month_to AND status = 'active' AND dpd > $threshold AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
-"""
+"""  # noqa: S608 (constant SQL fragments and a view name or derive's constant subquery)
 
 
 PIT_SCHEMA = {"cohort": pl.Date, "mob": pl.Int32, "pit_count": pl.Int64, "pit_balance": MONEY}
@@ -229,7 +229,7 @@ def point_spec(cohort: dt.date, grain: str, mob: int, measure: str, threshold: i
     obs_end = min(end, last_month) if last_month else end
     month = add_months(obs_end, mob - mob_base)
     common = {"month": month, "branches": branches, "products": products, "cohort_start": start, "cohort_end": end,
-              "title": title}
+              "title": title, "branch_basis": "origination"}
     if measure == "ever":
         return DrillSpec(**common, statuses=(), ever_dpd_min=threshold + 1, rows="first_hit",
                          ever_mob_max=mob - mob_base)

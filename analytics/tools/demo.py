@@ -126,6 +126,12 @@ BRANCHES = (
     ("B12", "沈阳分行", "东北", .05, 2.00),
 )
 MISCLASSIFYING_BRANCH = "B11"  # books secured 90+ DPD loans as 关注 (偏离度 above 100%)
+# The special-assets department: originates nothing; large NPL loans are moved there to be managed (the snapshot's
+# managing branch); kept out of BRANCHES so the random draws (branch shares, collectors) stay as they were.
+SPECIAL_ASSETS = ("B99", "特殊资产经营部", "总行")
+SPECIAL_ASSETS_MIN_BALANCE = 50_000_000  # cents: an NPL loan with at least 50万元 outstanding ...
+SPECIAL_ASSETS_SHARE = 60  # ... is moved (the month after it first qualifies) when its loan number hash % 100 < this
+MANAGING_BRANCH_IDS = (*(b[0] for b in BRANCHES), SPECIAL_ASSETS[0])
 
 INDIVIDUAL_INDUSTRIES = {  # occupation -> risk multiplier
     "公务员/事业单位": .6, "教师": .65, "医生/医护": .7, "国企职员": .75, "民企职员": 1.0, "IT/互联网": .9,
@@ -393,6 +399,9 @@ class _Book:
         self.hold_until = np.zeros(n, np.int64)
         self.last_due = loans["last_due"].copy()
         self.branch_risk = np.array([b[4] for b in BRANCHES])[loans["branch"]]
+        self.managed = loans["branch"].astype(np.int16)  # managing branch (index into MANAGING_BRANCH_IDS)
+        number = np.arange(n, dtype=np.uint64)
+        self.may_move = (number * np.uint64(2654435761) % np.uint64(2**32)) % np.uint64(100) < SPECIAL_ASSETS_SHARE
         self.c_m1, self.cure = _per_loan(loans, "c_m1"), _per_loan(loans, "cure")
         self.prepay, self.p_restructure = _per_loan(loans, "prepay"), _per_loan(loans, "restructure")
         self.hpi_at_origination = _house_price_index(loans["orig"])
@@ -417,6 +426,7 @@ class _Book:
         zeros = np.zeros(new.size, np.int64)
         month = {
             "loan": rows.astype(np.int32),
+            "branch": self.managed[rows].copy(),
             "due": np.r_[due + interest + prev["odp"] + prev["odi"], zeros],
             "paid": np.r_[flows["paid"], zeros],
             "disposed": np.r_[flows["disposed"], zeros],
@@ -429,6 +439,9 @@ class _Book:
             "booked": self.booked[rows], "cause": self.cause[rows], "restructured": self.restructured[rows],
             "tech_overdue": self.tech[rows] & (self.dpd[rows] >= 1) & (self.dpd[rows] <= 7),
         }
+        # large NPL loans move to the special-assets department; their rows show it from the next month on
+        move = self.may_move[rows] & (self.booked[rows] >= 3) & (self.out[rows] >= SPECIAL_ASSETS_MIN_BALANCE)
+        self.managed[rows[move]] = len(BRANCHES)
         overdue_before = prev["n"] > 0
         collection = {"loan": i[overdue_before], "n": prev["n"][overdue_before],
                       "arrears": (prev["odp"] + prev["odi"])[overdue_before],
@@ -768,6 +781,7 @@ def _snapshots_frame(t: int, rows: dict, loan_ids: pl.Series, collector_ids: pl.
     return pl.DataFrame({
         "month": pl.repeat(month_date(t), rows["loan"].size, eager=True),
         "loan_id": loan_ids.gather(rows["loan"]),
+        "branch_id": _codes(MANAGING_BRANCH_IDS, rows["branch"]),
         "outstanding_principal": _money(rows["out"]),
         "overdue_principal": _money(rows["odp"]),
         "overdue_interest": _money(rows["odi"]),
@@ -836,7 +850,8 @@ def _collectors_frame(collectors) -> tuple[pl.DataFrame, pl.Series]:
 
 
 def _branches_frame() -> pl.DataFrame:
-    df = pl.DataFrame([b[:3] for b in BRANCHES], schema=["branch_id", "branch_name", "region"], orient="row")
+    df = pl.DataFrame([b[:3] for b in BRANCHES] + [SPECIAL_ASSETS], schema=["branch_id", "branch_name", "region"],
+                      orient="row")
     return schema.conform(df, schema.BRANCHES)
 
 

@@ -67,8 +67,8 @@ def test_from_empty_folder_to_loaded_tables(import_app):
     at.session_state["imp_table"] = "loans"
     at.session_state["imp_source"] = src
     at.run()
-    at.selectbox(key="imp_map_industry").select("").run()  # unmapped: a missing column is an error
-    assert any("industry" in e.value for e in at.error) or at.metric[1].value == "0"
+    at.selectbox(key="imp_map_industry").select("").run()  # unmapped: an optional column is shown as not provided
+    assert not at.error and any("未提供" in i.value and "industry" in i.value for i in at.info)
     at.selectbox(key="imp_map_industry").select(mapping.ALL_EMPTY).run()  # explicitly empty for every row
     assert at.selectbox(key="imp_map_industry").value == mapping.ALL_EMPTY
     at.button(key="imp_load").click().run()
@@ -81,7 +81,7 @@ def test_bad_file_shows_summary_report_and_quarantine_choice(import_app):
     make, root = import_app
     load(root, BRANCHES_CSV, "b.csv", "branches")
     load(root, LOANS_CSV, "l.csv", "loans")
-    bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
+    bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,B1,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
     at = open_with(make, reading.read_source(bad.encode(), "m.csv"), "snapshots", lang="en")
     assert [m.value for m in at.metric] == ["4", "3", "1"]
     assert at.get("download_button")  # the error report (CSV and Excel)

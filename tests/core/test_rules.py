@@ -57,3 +57,16 @@ def test_bucket_bounds():
     assert rules.bucket_bounds(rules.M_BUCKET_EDGES, 1) == (1, 30)
     assert rules.bucket_bounds(rules.M_BUCKET_EDGES, 7) == (181, None)
     assert rules.bucket_bounds(rules.REG_BAND_EDGES, 4) == (91, 180)
+
+
+def test_tech_overdue_not_provided_grants_no_exemption():
+    """A bank export without the technical-overdue flag (null): the floor comes from DPD alone (2 at DPD 3)."""
+    from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, floor_expr
+
+    df = pl.DataFrame({"dpd": [3, 3, 0], "tech_overdue": [None, True, None]}, schema={"dpd": pl.Int32,
+                                                                                     "tech_overdue": pl.Boolean})
+    assert df.select(floor_expr())["floor_class"].to_list() == [2, 1, 1]
+    con = duckdb.connect()
+    con.register("t", df.to_arrow())
+    got = con.execute("SELECT " + FLOOR_SQL + " AS f FROM t", DEFAULT_FLOOR.params()).fetchall()  # noqa: S608
+    assert [r[0] for r in got] == [2, 1, 1]

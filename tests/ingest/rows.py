@@ -18,7 +18,7 @@ M = dt.date(2024, 3, 1)
 
 def snap(**over) -> dict:
     row = {
-        "month": M, "loan_id": "L1", "outstanding_principal": D("100.00"), "overdue_principal": D("0.00"),
+        "month": M, "loan_id": "L1", "branch_id": "B1", "outstanding_principal": D("100.00"), "overdue_principal": D("0.00"),
         "overdue_interest": D("0.00"), "dpd": 0, "booked_class": 1, "status": "active", "tech_overdue": False,
         "overdue_cause": None, "collector_id": None, "restructured": False, "collateral_value": None,
         "amount_due": D("10.00"), "amount_paid": D("10.00"), "disposed_principal": D("0.00"),

@@ -26,7 +26,7 @@ def test_cli_load_history_restore(base: Path, tmp_path: Path, capsys):
     assert "confirm" in capsys.readouterr().err
     report = tmp_path / "errors.csv"
     bad = tmp_path / "bad.csv"
-    bad.write_text(SNAP_HEADER + "2024/3/31,L9,1,0,0,0,正常,正常,否,,,否,,0,0,0\n", encoding="utf-8")
+    bad.write_text(SNAP_HEADER + "2024/3/31,L9,B1,1,0,0,0,正常,正常,否,,,否,,0,0,0\n", encoding="utf-8")
     assert ingest.main(["--data", str(base), "load", str(bad), "--table", "snapshots", "--report", str(report)]) == 1
     assert "L9" in report.read_text(encoding="utf-8-sig")
     change_id = ingest.history(base).filter(pl.col("status") == "loaded")["change_id"][0]

@@ -106,7 +106,7 @@ def test_killed_load_is_rolled_back_by_the_next_operation(base: Path, tmp_path: 
 
 
 def test_quarantine_loads_valid_rows_and_keeps_the_rest_with_reasons(base: Path):
-    text = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
+    text = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,B1,1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
     result = load(base, text, "m.csv", "snapshots", on_bad="quarantine")
     assert (result.rows_accepted, result.rows_rejected) == (3, 1)
     assert snapshots(base)["loan_id"].to_list() == ["L1", "L2", "L3"]

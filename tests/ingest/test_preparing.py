@@ -111,7 +111,7 @@ def test_xlsx_formula_without_cached_value_is_an_error_and_never_computed(tmp_pa
 
 
 def test_parquet_and_one_file_holding_several_months(base: Path, tmp_path: Path):
-    rows = [{"month": m, "loan_id": "L1", "outstanding_principal": "1000", "overdue_principal": "0",
+    rows = [{"month": m, "loan_id": "L1", "branch_id": "B1", "outstanding_principal": "1000", "overdue_principal": "0",
              "overdue_interest": "0", "dpd": "0", "booked_class": "1", "status": "active", "tech_overdue": "false",
              "overdue_cause": None, "collector_id": None, "restructured": "false", "collateral_value": None,
              "amount_due": "10", "amount_paid": "10", "disposed_principal": "0"}
@@ -125,8 +125,8 @@ def test_parquet_and_one_file_holding_several_months(base: Path, tmp_path: Path)
 
 
 def test_profile_saved_with_value_maps_and_reused_next_month(base: Path):
-    header = "月份,借据号,余额,逾期本金,逾期利息,DPD,风险等级,状态,技术性逾期,逾期原因,催收员,重组,押品现值,应还金额,实还金额,处置本金\n"
-    march = "2024-03,L1,100,0,0,0,A,正常,N,,,N,,1,1,0\n"
+    header = "月份,借据号,网点,余额,逾期本金,逾期利息,DPD,风险等级,状态,技术性逾期,逾期原因,催收员,重组,押品现值,应还金额,实还金额,处置本金\n"
+    march = "2024-03,L1,B1,100,0,0,0,A,正常,N,,,N,,1,1,0\n"
     prepared = ingest.prepare(base, (header + march).encode(), "m3.csv", "snapshots")
     assert prepared.profile.columns["booked_class"] is None  # "风险等级" is not a known synonym
     profile = prepared.profile
@@ -135,7 +135,7 @@ def test_profile_saved_with_value_maps_and_reused_next_month(base: Path):
     prepared = ingest.prepare(base, (header + march).encode(), "m3.csv", "snapshots", profile=profile)
     assert prepared.n_bad == 0, prepared.problems
     ingest.commit(base, prepared, save_as="我行快照")
-    april = "2024-04,L1,90,10,1,15,B,正常,N,,,N,,1,0,0\n"
+    april = "2024-04,L1,B1,90,10,1,15,B,正常,N,,,N,,1,0,0\n"
     result = load(base, header + april, "m4.csv", "snapshots", profile="我行快照")
     assert result.months == [dt.date(2024, 4, 1)]
     assert snapshots(base)["booked_class"].to_list() == [1, 2]
@@ -164,11 +164,11 @@ def test_missing_required_column(base: Path):
 
 
 @pytest.mark.parametrize(("row", "rule", "column", "value"), [
-    ("2024/13/45,L1,1,0,0,0,正常,正常,否,,,否,,0,0,0", "parse", "month", "2024/13/45"),
-    ("2024/3/31,L1,-1,0,0,0,正常,正常,否,,,否,,0,0,0", "min", "outstanding_principal", "-1"),  # as in the file (万元)
-    ("2024/3/31,L1,abc,0,0,0,正常,正常,否,,,否,,0,0,0", "parse", "outstanding_principal", "abc"),
-    ("2024/3/31,L9,1,0,0,0,正常,正常,否,,,否,,0,0,0", "reference", "loan_id", "L9"),
-    ("2024/3/31,L1,1,0,0,3天,正常,正常,否,,,否,,0,0,0", "parse", "dpd", "3天"),
+    ("2024/13/45,L1,B1,1,0,0,0,正常,正常,否,,,否,,0,0,0", "parse", "month", "2024/13/45"),
+    ("2024/3/31,L1,B1,-1,0,0,0,正常,正常,否,,,否,,0,0,0", "min", "outstanding_principal", "-1"),  # as in the file (万元)
+    ("2024/3/31,L1,B1,abc,0,0,0,正常,正常,否,,,否,,0,0,0", "parse", "outstanding_principal", "abc"),
+    ("2024/3/31,L9,B1,1,0,0,0,正常,正常,否,,,否,,0,0,0", "reference", "loan_id", "L9"),
+    ("2024/3/31,L1,B1,1,0,0,3天,正常,正常,否,,,否,,0,0,0", "parse", "dpd", "3天"),
 ])
 def test_bad_row_rejects_the_file_with_row_column_value(base: Path, row, rule, column, value):
     good = SNAP_ROWS.splitlines()[1]
@@ -230,7 +230,7 @@ def test_zip_bomb_xlsx_and_highly_compressed_parquet_are_refused_before_unpackin
 def test_empty_rows_are_skipped_and_rows_keep_their_numbers_in_the_file(base: Path):
     good, other = SNAP_ROWS.splitlines()[:2]
     bad = good.replace(",0,0,0,正常", ",0,0,3天,正常")
-    text = SNAP_HEADER + good + "\n\n" + other + "\n" + ",,,,,,,,,,,,,,,\n" + bad.replace("L1", "L3") + "\n\n"
+    text = SNAP_HEADER + good + "\n\n" + other + "\n" + ",,,,,,,,,,,,,,,,\n" + bad.replace("L1", "L3") + "\n\n"
     prepared = ingest.prepare(base, text.encode(), "x.csv", "snapshots")
     assert prepared.n_rows == 3
     assert ingest.error_report(prepared, "en").select("row", "field", "value").rows() == [(5, "dpd", "3天")]
@@ -251,7 +251,7 @@ def test_empty_rows_are_skipped_and_rows_keep_their_numbers_in_the_file(base: Pa
 def test_ragged_csv_says_which_line(base: Path):
     text = SNAP_HEADER + SNAP_ROWS + SNAP_ROWS.splitlines()[0].replace("L1", "L1,") + "\n"
     message = rejected(base, text, "x.csv", "snapshots")
-    assert "line 5 (data row 4) has 17 fields but the header has 16" in message
+    assert "line 5 (data row 4) has 18 fields but the header has 17" in message
     assert "truncate_ragged_lines" not in message
 
 

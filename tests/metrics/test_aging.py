@@ -23,8 +23,9 @@ def D(x) -> Decimal:  # noqa: N802 - short constructor for money literals
 
 def make_store(tmp_path, snaps: list[tuple], loans: list[tuple]):
     """snaps: (month, loan_id, balance, dpd, class, cause); loans: (loan_id, branch, product)."""
+    branch_of = {lid: br for lid, br, _ in loans}  # the managing branch is the loan's branch
     rows = [{
-        "month": month, "loan_id": lid, "outstanding_principal": D(bal), "overdue_principal": D(bal // 10 if dpd else 0),
+        "month": month, "loan_id": lid, "branch_id": branch_of.get(lid, "B1"), "outstanding_principal": D(bal), "overdue_principal": D(bal // 10 if dpd else 0),
         "overdue_interest": D(0), "dpd": dpd, "booked_class": cls, "status": "active", "tech_overdue": False,
         "overdue_cause": cause, "collector_id": None, "restructured": False, "collateral_value": None,
         "amount_due": D(0), "amount_paid": D(0), "disposed_principal": D(0),

@@ -125,3 +125,23 @@ def test_bank_total_of_the_branch_bridges_is_the_bank_bridge(demo_con):
         kw = {"measure": measure, "open_month": open_month, "close_month": close_month}
         by_branch = bridge.bridge(demo_con, by_branch=True, **kw)
         assert bridge.bank_total(by_branch).equals(bridge.bridge(demo_con, **kw))
+
+
+def test_a_loan_moving_branch_is_a_transfer_never_a_gap(tmp_path):
+    # G: NPL at B1 at the opening (400), managed by the special-assets branch B9 at the closing (380).
+    # H: NPL at B1 at the opening (700), moved to B9 in July and written off there in August (650 disposed).
+    snaps = [
+        {**_row(JUN, "G", 400, 120, 3), "branch_id": "B1"}, {**_row(SEP, "G", 380, 210, 3), "branch_id": "B9"},
+        {**_row(JUN, "H", 700, 100, 3), "branch_id": "B1"}, {**_row(JUL, "H", 690, 130, 3), "branch_id": "B9"},
+        {**_row(AUG, "H", 0, 160, 4, "written_off", 650), "branch_id": "B9"},
+    ]
+    con = store.connect(write_store(tmp_path, [{"loan_id": "G"}, {"loan_id": "H"}], snaps, ("B1", "B9")))
+    b = bridge.bridge(con, measure="npl", open_month=JUN, close_month=SEP, by_branch=True)
+    b1 = _lines(b.filter(pl.col("branch_id") == "B1"))
+    b9 = _lines(b.filter(pl.col("branch_id") == "B9"))
+    assert b1 == {"opening": (2, D("1100.00")), "transfer_out": (2, D("-1100.00"))}
+    assert b9 == {"transfer_in": (2, D("1100.00")), "written_off": (1, D("-650.00")), "cash_recovered": (1, D("-50.00")),
+                  "stayer": (1, D("-20.00")), "closing": (1, D("380.00"))}
+    assert set(bridge.reconciliation_gap(b)["gap"].to_list()) == {D("0.00")}
+    bank = bridge.bank_total(b)
+    assert _lines(bank).get("transfer_in", (0, 0))[1] + _lines(bank).get("transfer_out", (0, 0))[1] == 0

@@ -25,10 +25,11 @@ def D(x) -> Decimal:  # noqa: N802 - short constructor for money literals
 def make_store(tmp_path, snaps: list[tuple], loans: list[tuple]):
     """snaps: (month, loan_id, balance, dpd, class, status[, tech_overdue]); loans: (loan_id, branch, product)."""
     rows = []
+    branch_of = {lid: br for lid, br, _ in loans}  # the managing branch is the loan's branch
     for s in snaps:
         month, loan_id, bal, dpd, cls, status, *rest = s
         rows.append({
-            "month": month, "loan_id": loan_id, "outstanding_principal": D(bal), "overdue_principal": D(0),
+            "month": month, "loan_id": loan_id, "branch_id": branch_of.get(loan_id, "B1"), "outstanding_principal": D(bal), "overdue_principal": D(0),
             "overdue_interest": D(0), "dpd": dpd, "booked_class": cls, "status": status,
             "tech_overdue": bool(rest and rest[0]), "overdue_cause": "income_drop" if dpd else None,
             "collector_id": None, "restructured": False, "collateral_value": None, "amount_due": D(0),

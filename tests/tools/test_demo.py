@@ -214,7 +214,7 @@ def test_cause_and_collector_exactly_when_overdue(tables):
 
 
 def test_collector_belongs_to_the_loan_branch(tables):
-    s = (tables["snapshots"].drop_nulls("collector_id")
+    s = (tables["snapshots"].drop_nulls("collector_id").drop("branch_id")  # the origination branch's collectors
          .join(tables["loans"].select("loan_id", "branch_id"), on="loan_id")
          .join(tables["collectors"].select("collector_id", collector_branch="branch_id"), on="collector_id"))
     assert (s["branch_id"] == s["collector_branch"]).all()
@@ -400,3 +400,22 @@ def test_demo_never_replaces_imported_data(tmp_path):
         demo.write_demo(root, tables, force=True)
     assert demo.main(["--loans", "200", "--months", "3", "--output", str(root), "--force"]) == 1
     assert sorted(p.name for p in root.rglob("*")) == ["_meta", "import_log.jsonl"]
+
+
+def test_managing_branch_is_the_loan_branch_except_moves_to_special_assets(tables):
+    """The snapshot's managing branch is the loan's branch, or B99 for large NPL loans moved there, from the
+    month after they first qualified and until they leave the book."""
+    s = tables["snapshots"].join(tables["loans"].select("loan_id", origination="branch_id"), on="loan_id")
+    assert set(tables["branches"]["branch_id"]) >= set(s["branch_id"])
+    moved = s.filter(pl.col("branch_id") != pl.col("origination"))
+    assert not moved.is_empty() and (moved["branch_id"] == demo.SPECIAL_ASSETS[0]).all()
+    assert "B99" not in set(tables["loans"]["branch_id"])
+    for loan_id in moved["loan_id"].unique().to_list():
+        path = s.filter(pl.col("loan_id") == loan_id).sort("month")
+        at = path["branch_id"].to_list()
+        first = at.index("B99")
+        assert all(b == "B99" for b in at[first:])  # managed there afterwards
+        if first > 0:  # moved inside the window: the month before it was NPL with at least 50万元
+            before = path.row(first - 1, named=True)
+            assert before["booked_class"] >= 3
+            assert before["outstanding_principal"] * 100 >= demo.SPECIAL_ASSETS_MIN_BALANCE
