@@ -83,3 +83,81 @@ def _name(root, branch):
     finally:
         con.close()
 
+
+
+@pytest.fixture()
+def oidc_app(users, monkeypatch):
+    """An AppTest of app.py with [auth] configured (OIDC) and ``at.user`` set before the first run."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    from tests.conftest import APP
+
+    class NavigationPagesManager(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
+    d = access.Directory.load(users)
+    d.add("li.wei@bank.example", "viewer", branches=("B05",), auth="oidc")
+    d.add("head@bank.example", "head_office", auth="oidc")
+    d.save()
+
+    def make(user: dict) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                              "client_id": "dashboard", "client_secret": "s",
+                              "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+        at.user = user
+        at.run()
+        return at
+
+    return make
+
+
+def test_oidc_sign_in_maps_roles_and_scopes(oidc_app):
+    out = oidc_app({"is_logged_in": False})
+    assert out.button(key="auth_login") and not out.sidebar.multiselect
+    viewer = oidc_app({"is_logged_in": True, "email": "Li.Wei@bank.example", "name": "李伟"})
+    assert not viewer.exception
+    assert [o.split()[0] for o in viewer.sidebar.multiselect(key="f_branches").options] == ["B05"]
+    head = oidc_app({"is_logged_in": True, "email": "head@bank.example"})
+    assert len(head.sidebar.multiselect(key="f_branches").options) > 5
+    stranger = oidc_app({"is_logged_in": True, "email": "someone@else.example"})
+    assert any("尚未获授权" in e.value for e in stranger.error)
+
+
+def test_a_non_loopback_bind_address_needs_sign_in(app_test, monkeypatch):
+    from streamlit import config
+
+    monkeypatch.setattr(config, "get_option", lambda key, _real=config.get_option: "0.0.0.0"
+                        if key == "server.address" else _real(key))
+    import streamlit as st
+
+    monkeypatch.setattr(st, "get_option", config.get_option)
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import APP
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("尚未配置登录" in e.value for e in at.error)
+    assert not at.sidebar.multiselect
+
+
+def test_admin_manages_users_and_reads_the_audit_log(app_test, users):
+    d = access.Directory.load(users)
+    d.add("boss", "admin", password="pw-admin")
+    d.save()
+    at = _sign_in(app_test, "boss", "pw-admin")
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    assert "bm" in at.dataframe[0].value.iloc[:, 0].tolist()
+    at.selectbox(key="ad_edit_user").set_value("bm").run()
+    at.multiselect(key="ad_edit_branches").set_value(["B03", "B04"]).run()
+    at.button(key="ad_edit_save").click().run()
+    assert access.Directory.load(users).get("bm").branches == ("B03", "B04")
+    events = [e["event"] for e in access.read_audit(users)]
+    assert "user_change" in events and "sign_in" in events
+    assert any("审计" in s.value for s in at.subheader)

@@ -28,6 +28,10 @@ def require_chromium() -> None:
         pytest.skip("Debian Chromium not installed (apt-get install chromium)")
 
 
+def free_port() -> int:
+    return _free_port()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,12 +39,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(data_root: Path, log_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` over ``data_root`` on a free loopback port; yields the URL."""
-    port = _free_port()
-    env = os.environ | {"OVERDUE_DATA_DIR": str(data_root)}
+def serve(data_root: Path, log_path: Path, *, port: int | None = None, env: dict | None = None,
+          args: tuple[str, ...] = ()) -> Iterator[str]:
+    """``streamlit run app.py`` over ``data_root`` on a free (or the given) loopback port; yields the URL."""
+    port = port or _free_port()
+    env = os.environ | {"OVERDUE_DATA_DIR": str(data_root)} | (env or {})
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", *args]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
