@@ -10,7 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import app_data
+import auth
 import ui
+from analytics import access
 from analytics.core import months as mo
 from analytics.metrics import collection_scorecard as sc
 from analytics.metrics import collections as coll
@@ -142,8 +144,10 @@ with st.expander(ui.tr("考核方案（权重、封顶、否决、难度系数�
     except ValueError as exc:
         problem = str(exc)
         st.error(problem)
-    if st.button(ui.tr("保存为新版本", "Save as a new version"), key="co_save", disabled=problem is not None):
+    if st.button(ui.tr("保存为新版本", "Save as a new version"), key="co_save",
+                 disabled=problem is not None or not auth.can("configure")):
         saved = sc.save_scheme(scheme)
+        access.audit("config_change", auth.current().username, {"config": "collection_scheme"})
         st.session_state["co_base_scheme"] = saved
         st.session_state["co_saved_version"] = saved.version
         st.session_state["co_pending_version"] = saved.version
