@@ -25,6 +25,7 @@ PAGES = (
     ("pages/causes.py", "逾期原因", "Overdue causes", ":material/troubleshoot:", "analysis"),
     ("pages/drilldown.py", "借据明细", "Loan drill-down", ":material/list:", "analysis"),
     ("pages/data_import.py", "数据导入", "Data import", ":material/upload_file:", "data"),
+    ("pages/model.py", "违约风险模型", "Default-risk model", ":material/model_training:", "analysis"),
 )
 SECTIONS = {"analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data")}
 

@@ -114,15 +114,18 @@ def cmd_score(args) -> int:
     try:
         month = args.month or store.months(con)[-1]
         scores = scoring.score_month(con, month=month, model=model, reason_min_pd=args.reason_min_pd)
-        by_branch = scoring.expected_defaults_by_branch(con, month=month, model=model)
+        scored_in = time.perf_counter() - started
+        by_branch = scoring.expected_defaults(con, scores, month=month)
     finally:
         con.close()
     out_dir = Path(args.out) if args.out else model.path
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"scores-{month:%Y-%m}.parquet"
     scores.write_parquet(out, compression="zstd")
-    print(f"scored {scores.height:,} loans at {month:%Y-%m} in {time.perf_counter() - started:.1f} s "
-          f"(peak memory {_peak_mb():.0f} MB); mean PD {scores['pd'].mean():.4f}")
+    with_reasons = scores.height - scores["reason_1"].null_count()
+    print(f"scored {scores.height:,} loans at {month:%Y-%m} in {scored_in:.1f} s, {with_reasons:,} with reasons "
+          f"(PD >= {args.reason_min_pd}); total {time.perf_counter() - started:.1f} s, "
+          f"peak memory {_peak_mb():.0f} MB; mean PD {scores['pd'].mean():.4f}")
     with pl.Config(tbl_rows=50, tbl_cols=10):
         print(by_branch.select("branch_id", "loans", "expected_default_share_count",
                                "expected_default_share_balance", "in_default_count"))

@@ -9,8 +9,9 @@ Target (DOMAIN.md §8.1, aligned with NPL / 90+ DPD): 1 when, within months t+1 
 DPD > 90 or leaves by write-off, transfer or foreclosure; 0 otherwise (paying off, or staying at or below
 90 DPD). An observation is labelled only when the store holds month t+H (the whole performance window).
 
-The lookback windows (3, 6, 12 months) are definitions of the features, written into the SQL; months are
-consecutive first-of-month dates, so a RANGE frame of ``INTERVAL 2 MONTH PRECEDING`` is "the last 3 months".
+The lookback windows (3, 6, 12 months) are definitions of the features, written into the SQL: each
+observation row is joined to the loan's snapshot rows k = 0 .. 11 months before it ("the last 3 months" is
+k <= 2), so a missing month in the data is simply absent, never shifted.
 """
 
 from __future__ import annotations
@@ -89,52 +90,55 @@ s AS (
     AND (len($loan_ids) = 0 OR list_contains($loan_ids, s.loan_id))
 )"""
 
+# Each observation row (loan, month t) joined to the loan's own snapshot rows k = 0 .. 11 months before t:
+# nothing after t can reach a feature.
 FEATURES_SQL = "WITH" + _BASE_SQL + """,
+c AS (
+  SELECT s.loan_id, s.month, s.dpd, s.outstanding_principal::DOUBLE AS balance,
+    s.collateral_value::DOUBLE AS collateral_now, s.restructured,
+    s.amount_due::DOUBLE AS due_1m, s.amount_paid::DOUBLE AS paid_1m
+  FROM s JOIN loans l USING (loan_id)
+  WHERE list_contains($obs_months, s.month) AND s.status = 'active' AND s.dpd <= $default_dpd
+    AND """ + SLICE_SQL + """
+),
+h AS (
+  SELECT c.loan_id, c.month, date_diff('month', s.month, c.month) AS k, s.dpd,
+    s.outstanding_principal::DOUBLE AS balance, s.amount_due::DOUBLE AS due, s.amount_paid::DOUBLE AS paid
+  FROM c JOIN s ON s.loan_id = c.loan_id AND s.month <= c.month AND s.month >= c.month - INTERVAL 11 MONTH
+),
 w AS (
-  SELECT s.loan_id, s.month, s.status, s.dpd,
-    s.outstanding_principal::DOUBLE AS balance,
-    s.collateral_value::DOUBLE AS collateral_now,
-    s.restructured,
-    s.amount_due::DOUBLE AS due_1m, s.amount_paid::DOUBLE AS paid_1m,
-    max(s.dpd) OVER last3 AS max_dpd_3m,
-    max(s.dpd) OVER last6 AS max_dpd_6m,
-    max(s.dpd) OVER last12 AS max_dpd_12m,
-    count(*) FILTER (WHERE s.dpd > 30) OVER last12 AS times_30p_12m,
-    max(CASE WHEN s.dpd > 0 THEN s.month END) OVER last12 AS last_delinquent,
-    first_value(s.outstanding_principal::DOUBLE) OVER last7 AS balance_6m_ago,
-    sum(s.amount_due::DOUBLE) OVER last3 AS due_3m, sum(s.amount_paid::DOUBLE) OVER last3 AS paid_3m,
-    sum(s.amount_paid::DOUBLE) OVER prior3 AS paid_prior_3m,
-    sum(s.amount_due::DOUBLE) OVER last12 AS due_12m, sum(s.amount_paid::DOUBLE) OVER last12 AS paid_12m
-  FROM s
-  WINDOW
-    last3 AS (PARTITION BY s.loan_id ORDER BY s.month RANGE BETWEEN INTERVAL 2 MONTH PRECEDING AND CURRENT ROW),
-    last6 AS (PARTITION BY s.loan_id ORDER BY s.month RANGE BETWEEN INTERVAL 5 MONTH PRECEDING AND CURRENT ROW),
-    last7 AS (PARTITION BY s.loan_id ORDER BY s.month RANGE BETWEEN INTERVAL 6 MONTH PRECEDING AND CURRENT ROW),
-    last12 AS (PARTITION BY s.loan_id ORDER BY s.month RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW),
-    prior3 AS (PARTITION BY s.loan_id ORDER BY s.month
-               RANGE BETWEEN INTERVAL 5 MONTH PRECEDING AND INTERVAL 3 MONTH PRECEDING)
+  SELECT h.loan_id, h.month,
+    max(h.dpd) FILTER (WHERE h.k <= 2) AS max_dpd_3m,
+    max(h.dpd) FILTER (WHERE h.k <= 5) AS max_dpd_6m,
+    max(h.dpd) AS max_dpd_12m,
+    count(*) FILTER (WHERE h.dpd > 30) AS times_30p_12m,
+    min(h.k) FILTER (WHERE h.dpd > 0) AS months_since_delinquent,
+    arg_max(h.balance, h.k) FILTER (WHERE h.k <= 6) AS balance_6m_ago,
+    sum(h.due) FILTER (WHERE h.k <= 2) AS due_3m, sum(h.paid) FILTER (WHERE h.k <= 2) AS paid_3m,
+    sum(h.paid) FILTER (WHERE h.k BETWEEN 3 AND 5) AS paid_prior_3m,
+    sum(h.due) AS due_12m, sum(h.paid) AS paid_12m
+  FROM h
+  GROUP BY h.loan_id, h.month
 )
-SELECT w.loan_id, w.month, l.branch_id, l.product, w.balance,
-  w.dpd::DOUBLE AS dpd, w.max_dpd_3m::DOUBLE AS max_dpd_3m, w.max_dpd_6m::DOUBLE AS max_dpd_6m,
+SELECT c.loan_id, c.month, l.branch_id, l.product, c.balance,
+  c.dpd::DOUBLE AS dpd, w.max_dpd_3m::DOUBLE AS max_dpd_3m, w.max_dpd_6m::DOUBLE AS max_dpd_6m,
   w.max_dpd_12m::DOUBLE AS max_dpd_12m, w.times_30p_12m::DOUBLE AS times_30p_12m,
-  coalesce(date_diff('month', w.last_delinquent, w.month), $never)::DOUBLE AS months_since_delinquent,
-  w.balance / NULLIF(w.balance_6m_ago, 0) - 1 AS balance_change_6m,
+  coalesce(w.months_since_delinquent, $never)::DOUBLE AS months_since_delinquent,
+  c.balance / NULLIF(w.balance_6m_ago, 0) - 1 AS balance_change_6m,
   w.paid_3m / NULLIF(w.paid_prior_3m, 0) - 1 AS paid_change_3m,
-  w.paid_1m / NULLIF(w.due_1m, 0) AS pay_ratio_1m,
+  c.paid_1m / NULLIF(c.due_1m, 0) AS pay_ratio_1m,
   w.paid_3m / NULLIF(w.due_3m, 0) AS pay_ratio_3m,
   w.paid_12m / NULLIF(w.due_12m, 0) AS pay_ratio_12m,
-  date_diff('month', date_trunc('month', l.origination_date), w.month)::DOUBLE AS mob,
-  w.balance / NULLIF(w.collateral_now, 0) AS ltv,
-  w.restructured::INT::DOUBLE AS restructured,
-  (l.borrower_age + date_diff('month', date_trunc('month', l.origination_date), w.month) // 12)::DOUBLE
+  date_diff('month', date_trunc('month', l.origination_date), c.month)::DOUBLE AS mob,
+  c.balance / NULLIF(c.collateral_now, 0) AS ltv,
+  c.restructured::INT::DOUBLE AS restructured,
+  (l.borrower_age + date_diff('month', date_trunc('month', l.origination_date), c.month) // 12)::DOUBLE
     AS borrower_age,
   l.annual_income::DOUBLE AS annual_income,
   list_position($ratings, l.internal_rating)::DOUBLE - 1 AS rating_rank,
   l.guarantee_type
-FROM w JOIN loans l USING (loan_id)
-WHERE list_contains($obs_months, w.month) AND w.status = 'active' AND w.dpd <= $default_dpd
-  AND """ + SLICE_SQL + """
-ORDER BY w.month, w.loan_id"""
+FROM c JOIN w USING (loan_id, month) JOIN loans l USING (loan_id)
+ORDER BY c.month, c.loan_id"""
 
 # The next month after each row in which the loan is bad (DPD above the default line or disposed of).
 TARGET_SQL = "WITH" + _BASE_SQL + """,

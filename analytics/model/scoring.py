@@ -20,14 +20,16 @@ import numpy as np
 import polars as pl
 
 from analytics.core import store
+from analytics.core.expr import safe_div
 from analytics.core.slice import SLICE_SQL, slice_params
 from analytics.model import artifact as art
 from analytics.model import features as feat
 from analytics.model import pipeline
+from analytics.model.validation import SUMMARY_SCHEMA as _SUMMARY
 
 TOP_REASONS = 3
-REASON_MIN_PD = 0.05
-"""[ILLUS] On a whole book, reasons are worked out for loans at or above this PD."""
+REASON_MIN_PD = 0.20
+"""[ILLUS] On a whole book, reasons are worked out for loans at or above this PD (a lookup always gets them)."""
 PD_BANDS = (0.01, 0.02, 0.05, 0.10, 0.20)
 """Upper edges of the PD bands of ``pd_bands_by_branch`` (the last band is open)."""
 
@@ -57,24 +59,35 @@ def points(p: np.ndarray) -> np.ndarray:
 
 def reasons(model: art.Artifact, x: pl.DataFrame, top: int = TOP_REASONS) -> pl.DataFrame:
     """The ``top`` features whose own value raises the main model's log-odds most over the neutral value
-    (null where fewer features raise it)."""
-    names = [c for c in x.columns if model.report["neutral"].get(c) is not None]
+    (null where fewer features raise it). Only rows whose value differs from the neutral one are re-predicted."""
+    neutral = model.report["neutral"]
+    names = [c for c in x.columns if neutral.get(c) is not None]
     empty = {f"reason_{i}": pl.String for i in range(1, top + 1)}
     if x.is_empty() or not names:
         return pl.DataFrame({k: [None] * x.height for k in empty}, schema=empty)
     base = model.model.decision_function(x)
-    stacked = pl.concat([x.with_columns(pl.lit(model.report["neutral"][n]).cast(x.schema[n]).alias(n))
-                         for n in names])
-    what_if = model.model.decision_function(stacked).reshape(len(names), x.height)
-    raise_ = base[None, :] - what_if  # > 0: the loan's own value raises the risk
+    raise_ = np.zeros((len(names), x.height))  # > 0: the loan's own value raises the risk
+    parts, where = [], []
+    for j, n in enumerate(names):
+        rows = np.flatnonzero((x[n] != neutral[n]).fill_null(True).to_numpy())
+        if rows.size:
+            parts.append(x[rows].with_columns(pl.lit(neutral[n]).cast(x.schema[n]).alias(n)))
+            where.append((j, rows))
+    if parts:
+        what_if = model.model.decision_function(pl.concat(parts))
+        start = 0
+        for j, rows in where:
+            raise_[j, rows] = base[rows] - what_if[start:start + rows.size]
+            start += rows.size
     order = np.argsort(-raise_, axis=0, kind="stable")[:top]
     out = {}
-    for i in range(min(top, len(names))):
+    for i in range(top):
+        if i >= len(names):
+            out[f"reason_{i + 1}"] = [None] * x.height
+            continue
         idx = order[i]
         own = raise_[idx, np.arange(x.height)] > 1e-9
         out[f"reason_{i + 1}"] = [names[j] if keep else None for j, keep in zip(idx, own, strict=True)]
-    for i in range(len(names), top):
-        out[f"reason_{i + 1}"] = [None] * x.height
     return pl.DataFrame(out, schema=empty)
 
 
@@ -126,6 +139,12 @@ def expected_defaults_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.dat
     """Per branch: loans scored, balance, expected defaults within H months (Σ PD, Σ PD × balance), their
     shares, and the loans already in default (not scored)."""
     scored = score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0, model=model)
+    return expected_defaults(con, scored, month=month, branches=branches, products=products)
+
+
+def expected_defaults(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, *, month: dt.date,
+                      branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``expected_defaults_by_branch`` from an already scored book (``score_month`` output)."""
     expected = scored.group_by("branch_id").agg(
         pl.len().cast(pl.Int64).alias("loans"), pl.col("balance").sum(),
         pl.col("pd").sum().alias("expected_defaults_count"),
@@ -134,14 +153,11 @@ def expected_defaults_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.dat
                                                    **slice_params(branches, products)},
                              {"branch_id": pl.String, "in_default_count": pl.Int64, "in_default_balance": pl.Float64})
     out = expected.join(in_default, on="branch_id", how="full", coalesce=True).with_columns(
-        pl.col("loans", "in_default_count").fill_null(0), pl.col("balance", "expected_defaults_count",
-                                                                 "expected_defaults_balance",
-                                                                 "in_default_balance").fill_null(0.0))
+        pl.col("loans", "in_default_count").fill_null(0),
+        pl.col("balance", "expected_defaults_count", "expected_defaults_balance", "in_default_balance").fill_null(0.0))
     return out.with_columns(
-        (pl.col("expected_defaults_count") / pl.when(pl.col("loans") > 0).then(pl.col("loans"))
-         ).alias("expected_default_share_count"),
-        (pl.col("expected_defaults_balance") / pl.when(pl.col("balance") > 0).then(pl.col("balance"))
-         ).alias("expected_default_share_balance"),
+        safe_div(pl.col("expected_defaults_count"), pl.col("loans")).alias("expected_default_share_count"),
+        safe_div(pl.col("expected_defaults_balance"), pl.col("balance")).alias("expected_default_share_balance"),
     ).select(list(BRANCH_SCHEMA)).cast(BRANCH_SCHEMA).sort("branch_id")
 
 
@@ -178,3 +194,33 @@ def model_card(model: art.Artifact) -> dict:
     return {"version": model.version, "created": meta["created"], "data_version": meta["data_version"],
             "contract": meta["contract"], "versions": meta["versions"], **meta["report"]["card"],
             "metrics": meta["report"]["metrics"]}
+
+
+def metrics_table(model: art.Artifact) -> pl.DataFrame:
+    """The out-of-time metrics of the stored report, one row per model."""
+    rows = [{"model": name, **m} for name, m in model.report["metrics"].items()]
+    return pl.DataFrame(rows, schema={"model": pl.String, **_SUMMARY})
+
+
+def stability_table(model: art.Artifact) -> pl.DataFrame:
+    """PSI (variable ``pd``) and CSI of each feature by month, as stored at training."""
+    rows = model.report.get("stability") or []
+    schema = {"month": pl.String, "variable": pl.String, "n": pl.Int64, "psi": pl.Float64, "level": pl.String}
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    return frame.with_columns(pl.col("month").str.to_date())
+
+
+def stability_wide(model: art.Artifact, variables: tuple[str, ...]) -> pl.DataFrame:
+    """CSI by month (rows) and variable (columns) for a heatmap."""
+    long = stability_table(model).filter(pl.col("variable").is_in(list(variables)))
+    if long.is_empty():
+        return pl.DataFrame({"month": []}, schema={"month": pl.Date})
+    return long.pivot(on="variable", index="month", values="psi").sort("month").select("month", *[
+        v for v in variables if v in long["variable"].unique().to_list()])
+
+
+def group_table(model: art.Artifact, *, which: str, group: str) -> pl.DataFrame:
+    """The stored metrics of one model (``model`` | ``scorecard``) by ``branch_id`` or ``product``."""
+    rows = model.report["by_group"][which].get(group) or []
+    return pl.DataFrame(rows, schema={group: pl.String, **_SUMMARY}) if rows else pl.DataFrame(
+        schema={group: pl.String, **_SUMMARY})
