@@ -68,17 +68,17 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _load(args) -> artifact.Artifact:
-    path = Path(args.model) if args.model else artifact.latest(_models_out(args))
+def _load(args, models: Path) -> artifact.Artifact:
+    path = Path(args.model) if args.model else artifact.latest(models)
     if path is None:
-        raise artifact.ArtifactError("missing", f"no model under {_models_out(args)}: run train first")
+        raise artifact.ArtifactError("missing", f"no model under {models}: run train first")
     return artifact.load(path, contract=artifact.store_contract())
 
 
 def cmd_evaluate(args) -> int:
     root = store.data_root(args.data)
     try:
-        model = _load(args)
+        model = _load(args, _models_out(args))
     except artifact.ArtifactError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -105,7 +105,7 @@ def cmd_evaluate(args) -> int:
 def cmd_score(args) -> int:
     root = store.data_root(args.data)
     try:
-        model = _load(args)
+        model = _load(args, artifact.models_dir(args.data))
     except artifact.ArtifactError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -191,7 +191,8 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(run=cmd_evaluate)
 
     s = sub.add_parser("score", help="score the book at a month")
-    store_args(s)
+    s.add_argument("--data", default=None, help=f"store folder (default ${store.DATA_ENV} or <project>/data)")
+    s.add_argument("--out", default=None, help="folder of the scores file (default: the model's folder)")
     s.add_argument("--model", default=None, help="artifact folder (default: the newest under <data>/_models)")
     s.add_argument("--month", type=_month, default=None, metavar="YYYY-MM", help="default: the latest month")
     s.add_argument("--reason-min-pd", type=float, default=scoring.REASON_MIN_PD,
