@@ -138,7 +138,7 @@ SELECT c.loan_id, c.month, l.branch_id, l.product, c.balance,
   list_position($ratings, l.internal_rating)::DOUBLE - 1 AS rating_rank,
   l.guarantee_type
 FROM c JOIN w USING (loan_id, month) JOIN loans l USING (loan_id)
-ORDER BY c.month, c.loan_id"""
+ORDER BY c.month, c.loan_id"""  # noqa: S608 - constant SQL fragments only; values are bound parameters
 
 # The next month after each row in which the loan is bad (DPD above the default line or disposed of).
 TARGET_SQL = "WITH" + _BASE_SQL + """,
@@ -154,7 +154,7 @@ SELECT b.loan_id, b.month,
 FROM b JOIN loans l USING (loan_id)
 WHERE list_contains($obs_months, b.month) AND b.status = 'active' AND b.dpd <= $default_dpd
   AND """ + SLICE_SQL + """
-ORDER BY b.month, b.loan_id"""
+ORDER BY b.month, b.loan_id"""  # noqa: S608 - constant SQL fragments only; values are bound parameters
 
 
 @dataclass(frozen=True)
