@@ -182,9 +182,8 @@ else:
 
 # --- the book at the as-of month ---------------------------------------------------------------------------------
 st.subheader(ui.tr(f"{ui.month_label(f.month)} 在账贷款的 PD", f"PD of the loans on book, {ui.month_label(f.month)}"))
-bands = app_data.run_model(scoring.pd_bands_by_branch, month=f.month, branches=f.branches, products=f.products)
-expected = app_data.run_model(scoring.expected_defaults_by_branch, month=f.month, branches=f.branches,
-                              products=f.products)
+expected, bands = app_data.run_model(scoring.book_by_branch, month=f.month, branches=f.branches,
+                                     products=f.products)
 if bands.is_empty():
     ui.empty_notice()
 else:
@@ -192,7 +191,8 @@ else:
                      format_func=lambda b: ui.tr("笔数", "Count") if b == "count" else ui.tr("金额", "Balance"))
     measure = "loans" if basis == "count" else "balance"
     stacked = go.Figure()
-    for (label,), part in bands.partition_by("band_label", as_dict=True, maintain_order=False).items():
+    for label in scoring.band_labels():
+        part = bands.filter(bands["band_label"] == label)
         stacked.add_bar(x=part["branch_id"].to_list(), y=part[measure].to_list(), name=f"PD {label}")
     stacked.update_layout(barmode="stack", barnorm="percent",
                           title=ui.tr("各机构 PD 分布（占比）", "PD distribution by branch (share)"))

@@ -169,7 +169,12 @@ def band_labels() -> list[str]:
 def pd_bands_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
                        products: tuple[str, ...] = (), model: art.Artifact | None = None) -> pl.DataFrame:
     """Loans and balance per branch and PD band (bands of ``PD_BANDS``; ``band`` 0 = lowest)."""
-    scored = score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0, model=model)
+    return pd_bands(score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0,
+                                model=model))
+
+
+def pd_bands(scored: pl.DataFrame) -> pl.DataFrame:
+    """``pd_bands_by_branch`` from an already scored book."""
     labels = band_labels()
     band = pl.Series("band", np.searchsorted(np.asarray(PD_BANDS), scored["pd"].to_numpy(), side="right"),
                      dtype=pl.Int64)
@@ -178,6 +183,14 @@ def pd_bands_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branch
             .with_columns(pl.col("band").replace_strict(dict(enumerate(labels)), return_dtype=pl.String)
                           .alias("band_label"))
             .sort("branch_id", "band"))
+
+
+def book_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
+                   products: tuple[str, ...] = (), model: art.Artifact | None = None
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``expected_defaults_by_branch``, ``pd_bands_by_branch``) from one scoring of the book."""
+    scored = score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0, model=model)
+    return expected_defaults(con, scored, month=month, branches=branches, products=products), pd_bands(scored)
 
 
 def report_frame(model: art.Artifact, *path: str) -> pl.DataFrame:

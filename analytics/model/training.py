@@ -264,8 +264,8 @@ def table_spec(df: pl.DataFrame, *, target: str, time: str | None = None, column
         raise ValueError(f"the target column {target!r} must hold 0/1 values without gaps")
     chosen = columns or tuple(c for c in df.columns if c not in (target, time))
     numeric = tuple(c for c in chosen if df.schema[c].is_numeric() or df.schema[c] == pl.Boolean)
-    categorical = tuple(c for c in chosen if c not in numeric and df.schema[c] in (pl.String, pl.Categorical)
-                        or isinstance(df.schema[c], pl.Enum))
+    categorical = tuple(c for c in chosen if c not in numeric
+                        and (df.schema[c] in (pl.String, pl.Categorical) or isinstance(df.schema[c], pl.Enum)))
     skipped = [c for c in chosen if c not in numeric + categorical]
     if skipped:
         raise ValueError(f"columns neither numeric nor text (give --features without them): {', '.join(skipped)}")

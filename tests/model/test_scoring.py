@@ -55,7 +55,9 @@ def test_expected_defaults_and_bands_on_the_book(small_root, model):
     book = scoring.score_month(con, month=month, model=model)
     by_branch = scoring.expected_defaults_by_branch(con, month=month, model=model)
     bands = scoring.pd_bands_by_branch(con, month=month, branches=("B01",), model=model)
+    both = scoring.book_by_branch(con, month=month, branches=("B01",), model=model)
     con.close()
+    assert both[1].equals(bands) and both[0]["branch_id"].to_list() == ["B01"]
     assert by_branch["loans"].sum() == book.height
     assert by_branch["expected_defaults_count"].sum() == pytest.approx(book["pd"].sum())
     assert bands["branch_id"].unique().to_list() == ["B01"]
