@@ -103,9 +103,10 @@ c AS (
 ),
 h AS (
   SELECT c.loan_id, c.month, date_diff('month', s.month, c.month) AS k, s.dpd,
-    s.outstanding_principal::DOUBLE AS balance, s.amount_due::DOUBLE AS due, s.amount_paid::DOUBLE AS paid
+    s.outstanding_principal::DOUBLE AS balance, s.amount_due AS due, s.amount_paid AS paid
   FROM c JOIN s ON s.loan_id = c.loan_id AND s.month <= c.month AND s.month >= c.month - INTERVAL 11 MONTH
 ),
+-- money sums stay DECIMAL (exact) until the end: a parallel sum of doubles is not reproducible to the last bit
 w AS (
   SELECT h.loan_id, h.month,
     max(h.dpd) FILTER (WHERE h.k <= 2) AS max_dpd_3m,
@@ -114,9 +115,9 @@ w AS (
     count(*) FILTER (WHERE h.dpd > 30) AS times_30p_12m,
     min(h.k) FILTER (WHERE h.dpd > 0) AS months_since_delinquent,
     arg_max(h.balance, h.k) FILTER (WHERE h.k <= 6) AS balance_6m_ago,
-    sum(h.due) FILTER (WHERE h.k <= 2) AS due_3m, sum(h.paid) FILTER (WHERE h.k <= 2) AS paid_3m,
-    sum(h.paid) FILTER (WHERE h.k BETWEEN 3 AND 5) AS paid_prior_3m,
-    sum(h.due) AS due_12m, sum(h.paid) AS paid_12m
+    (sum(h.due) FILTER (WHERE h.k <= 2))::DOUBLE AS due_3m, (sum(h.paid) FILTER (WHERE h.k <= 2))::DOUBLE AS paid_3m,
+    (sum(h.paid) FILTER (WHERE h.k BETWEEN 3 AND 5))::DOUBLE AS paid_prior_3m,
+    (sum(h.due))::DOUBLE AS due_12m, (sum(h.paid))::DOUBLE AS paid_12m
   FROM h
   GROUP BY h.loan_id, h.month
 )

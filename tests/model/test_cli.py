@@ -99,3 +99,13 @@ def test_module_entry_point():
     done = subprocess.run([sys.executable, "-m", "analytics.model", "--help"], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert "fit-table" in done.stdout
+
+
+def test_training_is_reproducible(small_root, trained):
+    from analytics.model import training
+
+    con = store.connect(small_root)
+    again = training.train_store(con, horizon=3, history=3, max_iter=40).report  # the arguments of TRAIN_ARGS
+    con.close()
+    stored = artifact.read_meta(trained)["report"]
+    assert again["metrics"] == stored["metrics"] and again["reference"] == stored["reference"]

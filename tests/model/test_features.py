@@ -139,3 +139,11 @@ def test_features_at_t_ignore_every_later_month(small_root, tmp_path):
     assert before.height > 500
     assert_frame_equal(before, after)
     assert targets_after["target"].min() == 1  # the target does see the later months
+
+
+def test_features_are_reproducible_to_the_bit(small_root):
+    con = store.connect(small_root)
+    months = tuple(store.months(con)[4:8])
+    first, second = feat.features(con, months=months), feat.features(con, months=months)
+    con.close()
+    assert first.equals(second)  # money sums are exact DECIMAL sums, not parallel float sums
