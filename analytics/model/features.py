@@ -87,7 +87,7 @@ s AS (
   FROM snapshots s
   WHERE s.month BETWEEN $read_from AND $read_to
     AND ($keep_per_mille >= 1000 OR hash(s.loan_id) % 1000 < $keep_per_mille)
-    AND (len($loan_ids) = 0 OR list_contains($loan_ids, s.loan_id))
+    AND (len($loan_ids) = 0 OR s.loan_id IN (SELECT unnest($loan_ids)))
 )"""
 
 # Each observation row (loan, month t) joined to the loan's own snapshot rows k = 0 .. 11 months before t:

@@ -118,12 +118,18 @@ def score_month(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tup
 
 
 def pd_for_loans(con: duckdb.DuckDBPyConnection, *, month: dt.date, loan_ids: tuple[str, ...],
-                 model: art.Artifact | None = None) -> pl.DataFrame:
-    """PD, points and top reasons of the given loans at ``month`` (loans not scorable there are absent:
-    not on the book, or already in default)."""
+                 reason_min_pd: float = 0.0, model: art.Artifact | None = None) -> pl.DataFrame:
+    """PD, points and top reasons (from ``reason_min_pd`` up) of the given loans at ``month``. Loans not
+    scorable there are absent: not on the book, or already in default."""
     if not loan_ids:
         return pl.DataFrame(schema=SCORE_SCHEMA)
     frame = feat.features(con, months=(month,), loan_ids=tuple(loan_ids))
+    return score_frame(_model(model), frame, reason_min_pd=reason_min_pd)
+
+
+def pd_history(con: duckdb.DuckDBPyConnection, *, loan_id: str, model: art.Artifact | None = None) -> pl.DataFrame:
+    """One loan's PD and reasons at every month it was scorable (active, not in default), oldest first."""
+    frame = feat.features(con, months=tuple(store.months(con)), loan_ids=(loan_id,))
     return score_frame(_model(model), frame)
 
 

@@ -63,3 +63,16 @@ def test_expected_defaults_and_bands_on_the_book(small_root, model):
     assert bands["branch_id"].unique().to_list() == ["B01"]
     assert bands["loans"].sum() == book.filter(pl.col("branch_id") == "B01").height
     assert set(bands["band_label"].to_list()) <= set(scoring.band_labels())
+
+
+def test_pd_history_matches_the_monthly_scores(small_root, model):
+    con = store.connect(small_root)
+    months = store.months(con)
+    book = scoring.score_month(con, month=months[-1], model=model)
+    loan = book["loan_id"][0]
+    history = scoring.pd_history(con, loan_id=loan, model=model)
+    earlier = scoring.pd_for_loans(con, month=history["month"][0], loan_ids=(loan,), model=model)
+    con.close()
+    assert history["month"].is_sorted() and history["month"][-1] == months[-1]
+    assert history["pd"][-1] == pytest.approx(book["pd"][0])
+    assert history["pd"][0] == pytest.approx(earlier["pd"][0])
