@@ -68,6 +68,10 @@ except artifact.ArtifactError as exc:
     st.stop()
 
 card = scoring.model_card(model)
+if card["data_version"] != app_data.version():
+    st.warning(ui.tr("数据在模型训练后已变化：下方的验证与监测仍是训练时的结果；请运行 `python -m analytics.model evaluate` 或重新训练。",
+                     "The data changed after this model was trained: the validation and monitoring below are as of "
+                     "training; run `python -m analytics.model evaluate` or retrain."))
 
 # --- model card ----------------------------------------------------------------------------------------------
 st.subheader(ui.tr("模型卡", "Model card"))

@@ -20,7 +20,9 @@ import numpy as np
 import polars as pl
 import sklearn
 
+from analytics.core import months as mo
 from analytics.core import store
+from analytics.core.slice import list_param
 from analytics.model import features as feat
 from analytics.model import pipeline, validation
 
@@ -194,7 +196,7 @@ def keep_per_mille(con: duckdb.DuckDBPyConnection, months: list[dt.date], max_ro
     if not months:
         return 1000
     n = store.query(con, "SELECT count(*)::BIGINT AS n FROM snapshots WHERE list_contains($m, month)",
-                    {"m": feat.list_param(months, "DATE")})["n"][0]
+                    {"m": list_param(months, "DATE")})["n"][0]
     return 1000 if n <= max_rows else max(1, math.floor(1000 * max_rows / n))
 
 
@@ -241,7 +243,7 @@ def monitor(con: duckdb.DuckDBPyConnection, fitted: Fitted, *, history: int = fe
     """PSI of the PD and CSI of each numeric and categorical feature, every month with ``history`` months
     of lookback in the store (targets not needed), against the training window's bins."""
     all_months = store.months(con)
-    months = [m for m in all_months if feat.mo.months_between(all_months[0], m) >= history - 1]
+    months = [m for m in all_months if mo.months_between(all_months[0], m) >= history - 1]
     keep = keep_per_mille(con, months, max_rows)
     frame = feat.features(con, months=tuple(months), keep_per_mille=keep)
     if frame.is_empty():

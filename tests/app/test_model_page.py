@@ -133,3 +133,13 @@ def test_refuses_another_sklearn_version(app_test, fresh_store, trained_copy):
     assert not at.exception
     assert "another scikit-learn version" in at.error[0].value
     assert at.button(key="model_train").label == "Train on the current data"
+
+
+def test_warns_when_the_data_changed_after_training(app_test, fresh_store, trained_copy):
+    # The copied artifact was trained on another store folder: its data version is not this store's.
+    shutil.copytree(artifact.latest(artifact.models_dir(trained_copy)),
+                    artifact.models_dir(fresh_store) / artifact.latest(artifact.models_dir(trained_copy)).name)
+    at = app_test(PAGE)
+    assert not at.exception
+    assert "数据在模型训练后已变化" in at.warning[0].value
+    assert at.metric[0].label == "样本外 AUC"
