@@ -243,3 +243,10 @@ def group_table(model: art.Artifact, *, which: str, group: str) -> pl.DataFrame:
     rows = model.report["by_group"][which].get(group) or []
     return pl.DataFrame(rows, schema={group: pl.String, **_SUMMARY}) if rows else pl.DataFrame(
         schema={group: pl.String, **_SUMMARY})
+
+
+def attach(frame: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (any table with ``loan_id``) with the PD, points and reasons of ``scores`` joined on the loan
+    (null where the loan was not scored: not on the book at the month, or already in default)."""
+    columns = ["loan_id", "pd", "score", *[f"reason_{i}" for i in range(1, TOP_REASONS + 1)]]
+    return frame.join(scores.select(columns), on="loan_id", how="left", maintain_order="left")

@@ -76,3 +76,13 @@ def test_pd_history_matches_the_monthly_scores(small_root, model):
     assert history["month"].is_sorted() and history["month"][-1] == months[-1]
     assert history["pd"][-1] == pytest.approx(book["pd"][0])
     assert history["pd"][0] == pytest.approx(earlier["pd"][0])
+
+
+def test_attach_keeps_every_row():
+    frame = pl.DataFrame({"loan_id": ["b", "a", "z"], "x": [1, 2, 3]})
+    scores = pl.DataFrame({"loan_id": ["a", "b"], "pd": [0.1, 0.2], "score": [600.0, 580.0], "reason_1": ["dpd", None],
+                           "reason_2": [None, None], "reason_3": [None, None]},
+                          schema_overrides={"reason_2": pl.String, "reason_3": pl.String})
+    got = scoring.attach(frame, scores)
+    assert got["loan_id"].to_list() == ["b", "a", "z"] and got["pd"].to_list() == [0.2, 0.1, None]
+    assert got["reason_1"].to_list() == [None, "dpd", None]
