@@ -76,6 +76,9 @@ if card["data_version"] != app_data.version():
 # --- model card ----------------------------------------------------------------------------------------------
 st.subheader(ui.tr("模型卡", "Model card"))
 windows = card["windows"]
+sample_zh = "全部借据（未抽样）" if card["sample_per_mille"] >= 1000 else f"按借据号哈希抽样 {card['sample_per_mille']}‰"
+sample_en = ("all loans (no sampling)" if card["sample_per_mille"] >= 1000
+             else f"{card['sample_per_mille']}‰ of the loans sampled by a hash of their id")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(ui.tr("样本外 AUC", "Out-of-time AUC"), f"{card['metrics']['model']['auc']:.3f}")
 c2.metric("KS", f"{card['metrics']['model']['ks']:.3f}")
@@ -86,7 +89,7 @@ st.markdown(ui.tr(
     f"- **窗口（观察月）**：训练 {windows['train'][0]} 至 {windows['train'][1]}；校准 {windows['calibration'][0]} 至 "
     f"{windows['calibration'][1]}；样本外测试 {windows['test'][0]} 至 {windows['test'][1]}。\n"
     f"- **样本**：训练 {card['rows']['train']['n']:,} 条（违约 {card['rows']['train']['bads']:,}），测试 "
-    f"{card['rows']['test']['n']:,} 条；抽样 {card['sample_per_mille']}‰ 的借据。\n"
+    f"{card['rows']['test']['n']:,} 条；{sample_zh}。\n"
     f"- **特征**：{len(card['features'])} 个（{'、'.join(feature_label(c) for c in card['features'])}）；"
     f"单调约束：{'、'.join(feature_label(c) for c in card['increasing'])}。\n"
     f"- **版本**：模型 {card['version']}，数据版本 {card['data_version']}，数据契约 {card['contract']}，"
@@ -97,7 +100,7 @@ st.markdown(ui.tr(
     f"{windows['calibration'][0]} to {windows['calibration'][1]}; out-of-time test {windows['test'][0]} to "
     f"{windows['test'][1]}.\n"
     f"- **Rows**: train {card['rows']['train']['n']:,} ({card['rows']['train']['bads']:,} defaults), test "
-    f"{card['rows']['test']['n']:,}; {card['sample_per_mille']}‰ of the loans sampled.\n"
+    f"{card['rows']['test']['n']:,}; {sample_en}.\n"
     f"- **Features**: {len(card['features'])} ({', '.join(feature_label(c) for c in card['features'])}); "
     f"monotonic: {', '.join(feature_label(c) for c in card['increasing'])}.\n"
     f"- **Versions**: model {card['version']}, data version {card['data_version']}, contract {card['contract']}, "
@@ -158,7 +161,8 @@ if group == "product":
 ui.show_table(by_group, "model_by_group", name=f"validation_by_{group}", pct=("bad_rate", "mean_pd"),
               headers={"branch_id": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product"),
                        "n": ui.tr("样本数", "Rows"), "bads": ui.tr("违约数", "Defaults"),
-                       "bad_rate": ui.tr("实际违约率", "Observed rate"), "mean_pd": ui.tr("平均预测 PD", "Mean PD")})
+                       "bad_rate": ui.tr("实际违约率", "Observed rate"), "mean_pd": ui.tr("平均预测 PD", "Mean PD"),
+                       "auc": "AUC", "gini": "Gini", "ks": "KS", "brier": "Brier"})
 
 # --- monitoring ------------------------------------------------------------------------------------------------
 st.subheader(ui.tr("稳定性监测（PSI / CSI，相对训练窗口）", "Stability monitoring (PSI / CSI vs the training window)"))
@@ -195,9 +199,11 @@ else:
                      format_func=lambda b: ui.tr("笔数", "Count") if b == "count" else ui.tr("金额", "Balance"))
     measure = "loans" if basis == "count" else "balance"
     stacked = go.Figure()
-    for label in scoring.band_labels():
+    colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027")  # low to high risk
+    for label, color in zip(scoring.band_labels(), colors, strict=True):
         part = bands.filter(bands["band_label"] == label)
-        stacked.add_bar(x=part["branch_id"].to_list(), y=part[measure].to_list(), name=f"PD {label}")
+        stacked.add_bar(x=part["branch_id"].to_list(), y=part[measure].to_list(), name=f"PD {label}",
+                        marker_color=color)
     stacked.update_layout(barmode="stack", barnorm="percent",
                           title=ui.tr("各机构 PD 分布（占比）", "PD distribution by branch (share)"))
     stacked.update_xaxes(title_text=ui.tr("机构", "Branch"))
