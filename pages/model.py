@@ -167,6 +167,13 @@ ui.show_table(by_group, "model_by_group", name=f"validation_by_{group}", pct=("b
 # --- monitoring ------------------------------------------------------------------------------------------------
 st.subheader(ui.tr("稳定性监测（PSI / CSI，相对训练窗口）", "Stability monitoring (PSI / CSI vs the training window)"))
 stab = scoring.stability_table(model)
+evaluation = model.latest_evaluation()
+if evaluation:
+    st.caption(ui.tr(f"来自最近一次评估（{evaluation['file']}，python -m analytics.model evaluate）。",
+                     f"From the latest evaluation ({evaluation['file']}, python -m analytics.model evaluate)."))
+else:
+    st.caption(ui.tr("训练时计算；新增月份后运行 `python -m analytics.model evaluate` 更新。",
+                     "As computed at training; run `python -m analytics.model evaluate` after new months arrive."))
 psi = stab.filter(stab["variable"] == "pd")
 fig = go.Figure(go.Scatter(x=psi["month"].to_list(), y=psi["psi"].to_list(), mode="lines+markers", name="PSI"))
 for level, color in ((0.1, "orange"), (0.25, "red")):

@@ -71,6 +71,13 @@ class Artifact:
     def report(self) -> dict:
         return self.meta["report"]
 
+    def latest_evaluation(self) -> dict | None:
+        """The newest ``evaluation-*.json`` the evaluate command wrote next to the model, if any."""
+        found = sorted(self.path.glob("evaluation-*.json"))
+        if not found:
+            return None
+        return json.loads(found[-1].read_text(encoding="utf-8")) | {"file": found[-1].name}
+
 
 def store_contract() -> str:
     """Fingerprint of the store's data contract (tables, columns, dtypes) and the feature definitions."""

@@ -222,8 +222,10 @@ def metrics_table(model: art.Artifact) -> pl.DataFrame:
 
 
 def stability_table(model: art.Artifact) -> pl.DataFrame:
-    """PSI (variable ``pd``) and CSI of each feature by month, as stored at training."""
-    rows = model.report.get("stability") or []
+    """PSI (variable ``pd``) and CSI of each feature by month: from the newest evaluation when there is one
+    (it covers the months added since training), else as computed at training."""
+    evaluation = model.latest_evaluation()
+    rows = (evaluation or {}).get("stability") or model.report.get("stability") or []
     schema = {"month": pl.String, "variable": pl.String, "n": pl.Int64, "psi": pl.Float64, "level": pl.String}
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return frame.with_columns(pl.col("month").str.to_date())

@@ -109,3 +109,14 @@ def test_training_is_reproducible(small_root, trained):
     con.close()
     stored = artifact.read_meta(trained)["report"]
     assert again["metrics"] == stored["metrics"] and again["reference"] == stored["reference"]
+
+
+def test_the_page_reads_the_newest_evaluation(small_root, trained):
+    from analytics.model import scoring
+
+    assert cli.main(["evaluate", "--data", str(small_root)]) == 0
+    model = artifact.load(trained)
+    evaluation = model.latest_evaluation()
+    assert evaluation["file"].startswith("evaluation-")
+    table = scoring.stability_table(model)
+    assert table.height == len(evaluation["stability"]) and table["month"].dtype == pl.Date
