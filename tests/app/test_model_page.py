@@ -90,6 +90,11 @@ def test_every_widget(app_test, with_model):
     at.number_input(key="model_retrain_horizon").set_value(3).run()
     at.number_input(key="model_retrain_history").set_value(3).run()
     assert not at.exception
+    before = sorted(artifact.models_dir(with_model).iterdir())
+    at.button(key="model_retrain").click().run()  # a new artifact folder (versions are timestamps)
+    assert not at.exception
+    after = sorted(artifact.models_dir(with_model).iterdir())
+    assert len(after) == len(before) + 1 and artifact.read_meta(after[-1])["report"]["card"]["history"] == 3
 
 
 def test_english(app_test, with_model):
