@@ -26,6 +26,7 @@ from analytics.model import artifact as art
 from analytics.model import features as feat
 from analytics.model import pipeline
 from analytics.model.validation import SUMMARY_SCHEMA as _SUMMARY
+from analytics.model.validation import model_card as model_card_of
 
 TOP_REASONS = 3
 REASON_MIN_PD = 0.20
@@ -208,11 +209,8 @@ def report_frame(model: art.Artifact, *path: str) -> pl.DataFrame:
 
 
 def model_card(model: art.Artifact) -> dict:
-    """The model card: windows, target, features, rows, metrics, versions, limits."""
-    meta = model.meta
-    return {"version": model.version, "created": meta["created"], "data_version": meta["data_version"],
-            "contract": meta["contract"], "versions": meta["versions"], **meta["report"]["card"],
-            "metrics": meta["report"]["metrics"]}
+    """The model card of a loaded artifact (``validation.model_card``)."""
+    return model_card_of(model.meta, version=model.version)
 
 
 def metrics_table(model: art.Artifact) -> pl.DataFrame:

@@ -210,3 +210,14 @@ def importance(model, x: pl.DataFrame, y: np.ndarray, *, n_repeats: int = 3, max
             x.with_columns(x[name].gather(rng.permutation(x.height))))[:, 1]) for _ in range(n_repeats)]
         rows.append({"feature": name, "importance": float(np.mean(drops)), "std": float(np.std(drops))})
     return pl.DataFrame(rows).sort("importance", descending=True)
+
+
+# --- model card ------------------------------------------------------------------------------------------
+
+
+def model_card(meta: dict, *, version: str) -> dict:
+    """The model card of an artifact's metadata: version, creation time, data version and contract, library
+    versions, target, horizon, features, windows, rows, exclusions, limits and the out-of-time metrics."""
+    return {"version": version, "created": meta["created"], "data_version": meta["data_version"],
+            "contract": meta["contract"], "versions": meta["versions"], **meta["report"]["card"],
+            "metrics": meta["report"]["metrics"]}

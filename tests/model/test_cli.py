@@ -120,3 +120,12 @@ def test_the_page_reads_the_newest_evaluation(small_root, trained):
     assert evaluation["file"].startswith("evaluation-")
     table = scoring.stability_table(model)
     assert table.height == len(evaluation["stability"]) and table["month"].dtype == pl.Date
+
+
+def test_model_card(trained):
+    from analytics.model import validation
+
+    card = validation.model_card(artifact.read_meta(trained), version=trained.name)
+    assert card["version"] == trained.name and card["target"] == "target" and card["horizon"] == 3
+    assert {"windows", "rows", "features", "exclusions", "limits", "metrics", "versions"} <= set(card)
+    assert card["versions"]["scikit-learn"] and len(card["limits"]) == 4
