@@ -164,6 +164,15 @@ ui.show_table(by_group, "model_by_group", name=f"validation_by_{group}", pct=("b
                        "bad_rate": ui.tr("实际违约率", "Observed rate"), "mean_pd": ui.tr("平均预测 PD", "Mean PD"),
                        "auc": "AUC", "gini": "Gini", "ks": "KS", "brier": "Brier"})
 
+if "calibration_by" in model.report:
+    with st.expander(ui.tr("分组校准（每组内按 PD 十分位）", "Calibration within each group (PD deciles)")):
+        cal_by = scoring.report_frame(model, "calibration_by", which, group)
+        ui.show_table(cal_by, "model_cal_by", name=f"calibration_by_{group}", pct=("mean_pd", "observed_rate"),
+                      headers={"branch_id": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product"),
+                               "bin": ui.tr("十分位", "Decile"), "n": ui.tr("笔数", "Loans"),
+                               "mean_pd": ui.tr("平均预测 PD", "Mean PD"),
+                               "observed_rate": ui.tr("实际违约率", "Observed rate")})
+
 # --- monitoring ------------------------------------------------------------------------------------------------
 st.subheader(ui.tr("稳定性监测（PSI / CSI，相对训练窗口）", "Stability monitoring (PSI / CSI vs the training window)"))
 stab = scoring.stability_table(model)

@@ -145,8 +145,12 @@ def _report(fitted: Fitted, parts: dict, x: dict, y: dict, spec: Spec, spans: di
         report["calibration"][name] = _records(validation.calibration_table(y["test"], pds[name]))
         report["lift"][name] = _records(validation.lift_table(y["test"], pds[name]))
         scored = test.with_columns(pl.Series("pd", pds[name]))
-        report["by_group"][name] = {g: _records(validation.summary_by(scored, g, y=spec.target))
-                                    for g in spec.group_columns if g in test.columns}
+        groups = [g for g in spec.group_columns if g in test.columns]
+        report["by_group"][name] = {g: _records(validation.summary_by(scored, g, y=spec.target)) for g in groups}
+        report["calibration_by"] = report.get("calibration_by", {}) | {name: {
+            g: _records(validation.tables_by(scored, g, validation.calibration_table, y=spec.target)) for g in groups}}
+        report["lift_by"] = report.get("lift_by", {}) | {name: {
+            g: _records(validation.tables_by(scored, g, validation.lift_table, y=spec.target)) for g in groups}}
     report["importance"] = _records(validation.importance(fitted.calibrated, x["test"], y["test"]))
     train_pd = pipeline.predict_pd(fitted.calibrated, x["train"])
     reference = validation.reference_bins(parts["train"].with_columns(pl.Series("pd", train_pd)),

@@ -110,6 +110,14 @@ def lift_table(y, p, n_bins: int = N_BINS) -> pl.DataFrame:
     ).select("bin", "n", "bads", "bad_rate", "lift", "cum_bads", "capture", "cum_lift", "min_pd", "max_pd")
 
 
+def tables_by(frame: pl.DataFrame, group: str, table, *, y: str = "target", p: str = "pd",
+              n_bins: int = N_BINS) -> pl.DataFrame:
+    """``calibration_table`` or ``lift_table`` (``table``) within each value of ``group``, stacked."""
+    parts = [table(part[y].to_numpy(), part[p].to_numpy(), n_bins).select(pl.lit(key).alias(group), pl.all())
+             for (key,), part in sorted(frame.partition_by(group, as_dict=True).items())]
+    return pl.concat(parts) if parts else pl.DataFrame()
+
+
 # --- stability -------------------------------------------------------------------------------------------
 
 

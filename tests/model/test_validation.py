@@ -120,3 +120,13 @@ def test_permutation_importance_finds_the_only_signal():
     got = v.importance(Named(), x, y, n_repeats=2)
     assert got["feature"].to_list() == ["signal", "noise"]
     assert got["importance"][0] > 0.2 and abs(got["importance"][1]) < 0.02
+
+
+def test_tables_by_group_are_the_tables_of_each_group():
+    frame = pl.DataFrame({"g": ["a"] * 4 + ["b"] * 4, "target": [0, 0, 1, 0, 1, 0, 0, 1],
+                          "pd": [0.1, 0.2, 0.3, 0.4, 0.9, 0.1, 0.2, 0.8]})
+    got = v.tables_by(frame, "g", v.calibration_table, n_bins=2)
+    assert_frame_equal(got.filter(pl.col("g") == "a").drop("g"),
+                       v.calibration_table([0, 0, 1, 0], [0.1, 0.2, 0.3, 0.4], n_bins=2))
+    lift = v.tables_by(frame, "g", v.lift_table, n_bins=2)
+    assert lift.filter(pl.col("g") == "b")["bads"].to_list() == [2, 0]
