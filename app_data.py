@@ -149,3 +149,63 @@ def save_targets(edited) -> tuple[str, list[str]]:
 
     access.audit("config_change", auth.current().username, {"config": "targets", "change_id": change})
     return change, skipped
+# --- the default-risk model ---------------------------------------------------------------------------------
+# Loaded once per artifact folder (st.cache_resource: the fitted estimators are shared, never copied); results
+# computed with it are cached like every other result, keyed on the data version AND the artifact.
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _load_model(path: str, stamp: int):
+    from analytics.model import artifact
+
+    return artifact.load(path, contract=artifact.store_contract())
+
+
+def model():
+    """The newest model under ``<data root>/_models/``; raises ``artifact.ArtifactError`` (reason ``missing``,
+    ``sklearn_version``, ``contract`` or ``untrusted``) when there is none or it must not be used."""
+    from analytics.model import artifact
+
+    path = artifact.latest(artifact.models_dir())
+    if path is None:
+        raise artifact.ArtifactError("missing", "no model has been trained on this store yet")
+    return _load_model(str(path), (path / artifact.META_FILE).stat().st_mtime_ns)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _run_model(module: str, name: str, data_version: str, model_path: str, kwargs: tuple, scope: tuple | None):
+    fn = getattr(importlib.import_module(module), name)
+    con = store.connect()
+    try:
+        if not _loans_in_scope(con, dict(kwargs), scope):
+            raise PermissionError("loan outside the user's branches")
+        return _scoped(fn(con, model=model(), **dict(kwargs)), scope)
+    finally:
+        con.close()
+
+
+def run_model(fn: Callable, **kwargs):
+    """``fn(con, model=<the newest model>, **kwargs)`` through the cache (keyword arguments only), limited to the
+    user's branches like ``run``."""
+    import inspect
+
+    user_scope = scope()
+    if user_scope is not None and "branches" not in kwargs and "branches" in inspect.signature(fn).parameters:
+        kwargs = kwargs | {"branches": ()}
+    _, kwargs = _restrict((), kwargs, user_scope)
+    return _run_model(fn.__module__, fn.__qualname__, version(), str(model().path), tuple(sorted(kwargs.items())),
+                      user_scope)
+
+
+def train_model(*, horizon: int, history: int) -> str:
+    """Train on the current store and write a new artifact under ``<data root>/_models/``; its folder name."""
+    from analytics.model import artifact, training
+
+    con = store.connect()
+    try:
+        fitted = training.train_store(con, horizon=horizon, history=history)
+    finally:
+        con.close()
+    path = artifact.save(fitted, artifact.models_dir(), contract=artifact.store_contract(), data_version=version())
+    (path / "report.md").write_text(training.markdown(fitted.report), encoding="utf-8")
+    return path.name
