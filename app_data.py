@@ -19,7 +19,10 @@ import streamlit as st
 
 from analytics.core import store
 
-_LOAN_BRANCH_SQL = "SELECT DISTINCT l.branch_id FROM loans l WHERE list_contains($ids, l.loan_id)"
+# A loan belongs to the branch that manages it now (its latest snapshot), or to its branch if it has no snapshot.
+_LOAN_BRANCH_SQL = """SELECT coalesce(arg_max(s.branch_id, s.month), any_value(l.branch_id)) AS branch_id
+FROM loans l LEFT JOIN snapshots s ON s.loan_id = l.loan_id
+WHERE list_contains($ids, l.loan_id) GROUP BY l.loan_id"""
 
 
 def _scoped(value, scope: tuple[str, ...] | None):

@@ -69,6 +69,15 @@ CATALOGUE: dict[str, dict[str, Pair]] = {
 }
 
 
+def _model_features() -> dict[str, Pair]:
+    from analytics.model.features import LABELS as FEATURE_LABELS
+
+    return {code: tuple(pair) for code, pair in FEATURE_LABELS.items()}
+
+
+CATALOGUE["model_feature"] = _model_features()
+
+
 def label(kind: str, code: object, lang: str) -> str:
     """The label of ``code`` in ``lang`` ("zh" or "en"); unknown codes pass through as text."""
     pair = CATALOGUE.get(kind, {}).get(str(code))

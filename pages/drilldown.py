@@ -11,6 +11,7 @@ import app_data
 import ui
 from analytics.metrics import drilldown
 from analytics.metrics.drilldown import DrillSpec
+from analytics.model import artifact, scoring
 
 ui.require_data()
 f = ui.filters()
@@ -77,6 +78,15 @@ with st.expander(ui.tr("筛选条件", "Criteria"), expanded=False):
     st.markdown("\n".join(f"- {criterion_text(key, values)}" for key, values in drilldown.describe(spec)))
 
 loans = app_data.run(drilldown.loans_behind, spec)
+try:  # the default-risk model's PD and top reasons next to each loan, when a model has been trained
+    scores = app_data.run_model(scoring.pd_for_loans, month=spec.month, loan_ids=tuple(loans["loan_id"].to_list()),
+                                reason_min_pd=0.2)
+    loans = scoring.attach(loans, scores)
+    loans = ui.with_code_labels(loans, {f"reason_{i}": "model_feature" for i in range(1, scoring.TOP_REASONS + 1)})
+except artifact.ArtifactError:
+    st.caption(ui.tr("尚未训练违约风险模型：训练后此处显示每笔借据的违约概率(PD)及主要原因（见“违约风险模型”页）。",
+                     "No default-risk model yet: once trained, each loan shows its PD and top reasons here "
+                     "(see the Default-risk model page)."))
 c1, c2, c3 = st.columns(3)
 c1.metric(ui.tr("借据笔数", "Loans"), f"{loans.height:,}")
 c2.metric(ui.tr("本金余额", "Outstanding principal"), ui.fmt_money(loans["outstanding_principal"].sum()))
@@ -88,7 +98,10 @@ shown = ui.with_code_labels(shown)
 ui.show_table(
     shown, "dd_table", name="loans_behind",
     money=("principal", "outstanding_principal", "overdue_principal", "disposed_principal", "prev_outstanding"),
-    headers={"loan_id": ui.tr("借据号", "Loan id"), "customer_id": ui.tr("客户号", "Customer id"),
+    pct=("pd",),
+    headers={"pd": ui.tr("违约概率(PD)", "PD"), "score": ui.tr("评分", "Score"),
+             **{f"reason_{i}": ui.tr(f"原因{i}", f"Reason {i}") for i in range(1, scoring.TOP_REASONS + 1)},
+             "loan_id": ui.tr("借据号", "Loan id"), "customer_id": ui.tr("客户号", "Customer id"),
              "branch_name": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product"),
              "outstanding_principal": ui.tr("本金余额", "Outstanding"), "dpd": ui.tr("逾期天数", "DPD"),
              "booked_class": ui.tr("五级分类", "Class"), "floor_class": ui.tr("监管底线分类", "Floor class"),
@@ -107,6 +120,21 @@ if not shown.is_empty():
     fig.update_layout(yaxis={"title": ui.tr("本金余额（元）", "Outstanding (CNY)")},
                       yaxis2={"title": ui.tr("逾期天数（天）", "DPD (days)"), "overlaying": "y", "side": "right"},
                       xaxis={"title": ui.tr("月份", "Month")})
+    try:
+        pd_path = app_data.run_model(scoring.pd_history, loan_id=loan_id)
+    except artifact.ArtifactError:
+        pd_path = None
+    if pd_path is not None and pd_path.height:
+        fig.add_scatter(x=pd_path["month"].to_list(), y=[v * 100 for v in pd_path["pd"]], yaxis="y3",
+                        name=ui.tr("违约概率 PD（%，右二轴）", "PD (%, second right axis)"), mode="lines")
+        fig.update_layout(yaxis3={"title": "PD (%)", "overlaying": "y", "side": "right", "position": 0.95,
+                                  "anchor": "free", "showgrid": False}, xaxis={"domain": [0, 0.9]})
+        latest = pd_path.row(-1, named=True)
+        reasons = [ui.label("model_feature", latest[f"reason_{i}"]) for i in range(1, scoring.TOP_REASONS + 1)
+                   if latest[f"reason_{i}"]]
+        st.caption(ui.tr(f"最近 PD {ui.fmt_pct(latest['pd'])}（{ui.month_label(latest['month'])}），主要原因：{'、'.join(reasons)}",
+                         f"Latest PD {ui.fmt_pct(latest['pd'])} ({ui.month_label(latest['month'])}); top reasons: "
+                         f"{', '.join(reasons)}"))
     ui.chart(fig, "dd_history_chart")
     ui.show_table(ui.with_code_labels(history), "dd_history", name=f"loan_{loan_id}",
                   money=("outstanding_principal", "overdue_principal", "overdue_interest", "amount_due",

@@ -12,6 +12,7 @@ from analytics.core import measures
 from analytics.core.months import window_start
 from analytics.metrics import portfolio
 from analytics.metrics.drilldown import DrillSpec
+from analytics.model import artifact, scoring
 
 ui.require_data()
 f = ui.filters()
@@ -97,6 +98,28 @@ ui.show_table(
              "overdue_ratio_count": ui.tr("逾期率(笔数)", "Overdue ratio (count)"),
              "npl_ratio_count": ui.tr("不良率(笔数)", "NPL ratio (count)")},
 )
+
+st.subheader(ui.tr("未来 12 个月预期违约（违约风险模型）", "Expected defaults over the next 12 months (default-risk model)"))
+try:
+    expected = app_data.run_model(scoring.expected_defaults_by_branch, month=f.month, branches=f.branches,
+                                  products=f.products)
+except artifact.ArtifactError:
+    st.info(ui.tr("尚未训练违约风险模型，请在“违约风险模型”页训练后查看。",
+                  "No default-risk model yet: train one on the Default-risk model page."))
+else:
+    names = dict(app_data.run(portfolio.dimensions)["branches"])
+    ed = go.Figure()
+    ed.add_bar(x=[names.get(b, b) for b in expected["branch_id"]],
+               y=[None if v is None else v * 100 for v in expected["expected_default_share_balance"]],
+               name=ui.tr("预期违约占比（余额，%）", "Expected default share (balance, %)"))
+    ed.add_bar(x=[names.get(b, b) for b in expected["branch_id"]],
+               y=[None if v is None else v * 100 for v in expected["expected_default_share_count"]],
+               name=ui.tr("预期违约占比（笔数，%）", "Expected default share (count, %)"))
+    ed.update_layout(barmode="group", yaxis_title="%", yaxis_tickformat=".1f")
+    ui.chart(ed, "ov_expected_defaults")
+    st.caption(ui.tr("按在账且未违约贷款的 PD 汇总：余额口径 = Σ PD × 余额 ÷ 余额，笔数口径 = Σ PD ÷ 笔数；已逾期 90 天以上的贷款另计。",
+                     "Σ PD of on-book loans not in default: balance = Σ PD × balance ÷ balance, count = Σ PD ÷ loans; "
+                     "loans already over 90 DPD are counted apart."))
 
 st.subheader(ui.tr("查看明细", "Loans behind the numbers"))
 drill_labels = {m: ui.label("measure", m) for m in ("overdue", "npl", "dpd90")}

@@ -148,3 +148,17 @@ def test_warns_when_the_data_changed_after_training(app_test, fresh_store, train
     assert not at.exception
     assert "数据在模型训练后已变化" in at.warning[0].value
     assert at.metric[0].label == "样本外 AUC"
+
+
+def test_scores_appear_on_the_drill_down_and_the_overview(app_test, with_model):
+    at = app_test("pages/drilldown.py")
+    table = next(d.value for d in at.dataframe if "借据号" in d.value.columns)
+    assert "违约概率(PD)" in table.columns and table["违约概率(PD)"].notna().any()
+    scored = table[table["违约概率(PD)"].notna()]["借据号"].iloc[0]  # loans in default have no PD
+    at.selectbox(key="dd_loan").set_value(scored).run()
+    assert not at.exception
+    assert any(c.value.startswith("最近 PD") for c in at.caption)
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    keys = [json.loads(c.proto.spec)["layout"].get("barmode") for c in at.get("plotly_chart")]
+    assert "group" in keys  # the expected-defaults-by-branch chart
