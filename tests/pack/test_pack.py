@@ -101,3 +101,37 @@ def test_command_writes_both_formats(demo_root, summary, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "analytics.pack", "--quarter", "2026Q5", "--out", str(tmp_path / "x")],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "2026Q5" in bad.stderr
+
+
+def test_summary_and_pack_on_imported_data(tmp_path):
+    """A bank's minimal export (snapshots only, GBK, Chinese headers) imported into an empty store: the quarter's
+    bridge is the hand-computed one, including the move of two loans to the special-assets branch."""
+    from decimal import Decimal as D
+
+    from analytics import ingest
+    from analytics.core import store
+    from tests.ingest import minimal
+
+    root = tmp_path / "data"
+    ingest.commit(root, ingest.prepare(root, minimal.branches_csv(), "机构.csv", "branches"))
+    text = minimal.snapshots_csv(title=False).decode("gbk")
+    lines = text.splitlines()
+    december = [line.replace("2024-02", "2023-12") for line in lines[1:] if "2024-02" in line]
+    january = [line.replace("2024-02", "2024-01") for line in lines[1:] if "2024-02" in line]
+    text = "\n".join([lines[0], *december, *january, *lines[1:]]) + "\n"
+    ingest.commit(root, ingest.prepare(root, text.encode("gbk"), "快照.csv", "snapshots"))
+    con = store.connect(root)
+    quarter = bridge.available_quarters(con)[0]
+    s = content.summary(con, quarter=quarter)
+    con.close()
+    assert quarter_label(quarter) == "2024Q1" and s.window["open_month"].month == 12
+    npl = {r["line"]: r["amount"] for r in s.bridges["npl"].iter_rows(named=True) if r["loans_count"]}
+    # L2 (5,000 NPL at B1) written off at B99; L4 new NPL at B99 (2,400); transfers add up to zero for the bank
+    assert npl == {"opening": D("5000.00"), "new": D("2400.00"), "transfer_in": D("5000.00"),
+                   "written_off": D("-5000.00"), "cash_recovered": D("0.00"), "transfer_out": D("-5000.00"),
+                   "closing": D("2400.00")}
+    overdue = {r["line"]: r["amount"] for r in s.bridges["overdue"].iter_rows(named=True) if r["loans_count"]}
+    assert overdue["opening"] == D("7500.00") and overdue["stayer"] == D("-100.00") and overdue["closing"] == D("2400.00")
+    assert s.tiles.filter(pl.col("kpi") == "npl_balance")["target"].item() is None  # no targets imported
+    wb = openpyxl.load_workbook(BytesIO(pack.render(s, fmt="xlsx", lang="en")))
+    assert wb.sheetnames[0] == "Summary"
