@@ -43,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("history", help="list the import log")
     rest = sub.add_parser("restore", help="undo a load (put back what it replaced)")
     rest.add_argument("change_id")
+    rest.add_argument("--confirm", action="store_true", help="also undo newer loads of the same table and months")
     sub.add_parser("profiles", help="list saved mapping profiles")
-    sub.add_parser("recover", help="roll back an interrupted load")
+    sub.add_parser("recover", help="finish after an interrupted load (remove unpublished files, log lines)")
     return p
 
 
@@ -84,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(history(root).select("change_id", "time", "kind", "status", "table", "months", "source",
                                            "rows_accepted", "rows_rejected", "profile", "restorable"))
         elif args.command == "restore":
-            result = restore(root, args.change_id)
+            result = restore(root, args.change_id, confirm=args.confirm)
             print(f"restored {args.change_id} as {result.change_id}")
         elif args.command == "profiles":
             for prof in list_profiles(root):
                 print(f"{prof.name}\t{prof.table}\tunit={prof.unit}")
         elif args.command == "recover":
-            print(f"rolled back {recover(root)}")
+            print(f"recovered {recover(root)}")
     except (IngestError, LoadRejected) as exc:
         print(exc.message(args.lang), file=sys.stderr)
         return 1
