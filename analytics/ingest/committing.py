@@ -345,7 +345,8 @@ def broken_references(root: Path, old: dict[str, list[str]], new: dict[str, list
                            f'AND NOT EXISTS (SELECT 1 FROM {t_name} r WHERE r."{t_col}" = s."{column}")')
                     counted = "SELECT count(*) AS n, list(DISTINCT v ORDER BY v)[1:5] AS ex FROM (" + sql + ")"  # noqa: S608
                     df = store.query(con, counted)
-                    out[(t.name, column, target)] = (int(df["n"][0]), list(df["ex"][0] or []))
+                    examples = df["ex"][0]
+                    out[(t.name, column, target)] = (int(df["n"][0]), [] if examples is None else examples.to_list())
         finally:
             con.close()
         return out

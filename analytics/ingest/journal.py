@@ -176,19 +176,28 @@ def log_row(entry: dict) -> dict:
 
 
 def log_change(root: Path, entry: dict) -> None:
-    """Append one entry; a torn last line (a write cut off by a crash) is ended first, so it never
-    swallows the new entry."""
+    """Append one entry (the caller holds the store lock). A torn last line -- a write cut off by a crash --
+    is removed first (a published change's entry is appended again by ``recover`` from its manifest), a whole
+    last line without its newline is ended, so the new entry always starts on a line of its own."""
     path = root / META / LOG
     path.parent.mkdir(parents=True, exist_ok=True)
     row = log_row(entry)
     with open(path, "a+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        prefix = b""
+        if size:
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+            if not tail.endswith(b"\n"):
+                cut = tail.rfind(b"\n")
+                last = tail[cut + 1:]
+                try:
+                    json.loads(last)
+                    prefix = b"\n"
+                except ValueError:
+                    f.truncate(size - len(last))
         f.seek(0, os.SEEK_END)
-        torn = False
-        if f.tell() > 0:
-            f.seek(-1, os.SEEK_END)
-            torn = f.read(1) != b"\n"
-        f.seek(0, os.SEEK_END)
-        f.write((("\n" if torn else "") + json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+        f.write(prefix + (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
         f.flush()
         os.fsync(f.fileno())
 

@@ -90,13 +90,22 @@ def load_profile(root: Path, name: str) -> Profile:
     path = _profile_path(root, name)
     if not path.is_file():
         raise ProfileError("profile_missing", f"映射方案「{name}」不存在。", f"There is no mapping profile '{name}'.")
-    return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, KeyError, AttributeError):  # truncated or edited by hand
+        raise ProfileError("profile_damaged", f"映射方案「{name}」的文件已损坏（{path.name}），请重新保存该方案。",
+                           f"The mapping profile '{name}' is damaged ({path.name}); save it again.") from None
 
 
 def list_profiles(root: Path, table: str | None = None) -> list[Profile]:
+    """The saved profiles; a damaged file (truncated, edited by hand) is left out (``load_profile`` names it)."""
     folder = _profile_dir(root)
-    profiles = [Profile.from_dict(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.json"))] \
-        if folder.is_dir() else []
+    profiles = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            profiles.append(Profile.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
     return [p for p in profiles if table is None or p.table == table]
 
 
