@@ -178,7 +178,18 @@ def data_version(root: str | os.PathLike | None = None) -> str:
     Parquet file (path, size, mtime).
     """
     root = data_root(root)
+    return _version_key(root, mf.read_current(root))
+
+
+def pinned(root: str | os.PathLike | None = None) -> tuple[str, dict]:
+    """The data version and the manifest of the published version, read together (one file read): what a
+    reader pins for all its queries (``connect_manifest``)."""
+    root = data_root(root)
     cur = mf.read_current(root)
+    return _version_key(root, cur), cur if cur is not None else current_manifest(root)
+
+
+def _version_key(root: Path, cur: dict | None) -> str:
     if cur is not None:
         return hashlib.sha1(f"{root.resolve()}|{cur['id']}".encode()).hexdigest()[:16]
     h = hashlib.sha1(str(root.resolve()).encode())

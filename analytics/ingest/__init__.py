@@ -29,6 +29,7 @@ from analytics.ingest.committing import (
     load_file,
     recover,
     restore,
+    restore_plan,
 )
 from analytics.ingest.preparing import LOAD_ORDER, Prepared, prepare, prepare_source
 from analytics.ingest.reading import BilingualError, IngestError
@@ -45,5 +46,5 @@ from analytics.ingest.reports import (
 __all__ = [
     "LOAD_ORDER", "ON_BAD", "BilingualError", "IngestError", "LoadRejected", "LoadResult", "Prepared",
     "coded_columns", "commit", "continuity_report", "error_report", "error_report_csv", "history", "load_file",
-    "main", "prepare", "prepare_source", "preview", "recover", "restore", "value_map_frame", "value_map_from_frame",
+    "main", "prepare", "prepare_source", "preview", "recover", "restore", "restore_plan", "value_map_frame", "value_map_from_frame",
 ]

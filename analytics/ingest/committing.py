@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from analytics import derived
@@ -351,7 +352,16 @@ def broken_references(root: Path, old: dict[str, list[str]], new: dict[str, list
             con.close()
         return out
 
-    before, after = orphans(old), orphans(new)
+    try:
+        before = orphans(old)
+    except (duckdb.Error, store.StoreDamaged):  # a damaged current file: every orphan of the result counts
+        before = {}
+    try:
+        after = orphans(new)
+    except (duckdb.Error, store.StoreDamaged) as exc:  # the result would hold a damaged file
+        bad = ", ".join(store.damaged_files(root, {"tables": new})) or str(exc)
+        raise LoadRejected(f"不能恢复：恢复后的数据包含已损坏的文件（{bad}）。",
+                           f"Cannot restore: the result would include damaged files ({bad}).") from None
     return [{"table": k[0], "column": k[1], "target": k[2], "rows": n, "examples": ex}
             for k, (n, ex) in after.items() if n > before.get(k, (0, []))[0]]
 
