@@ -202,7 +202,9 @@ else:
     done = {r["change_id"]: r["restorable"] for r in log.iter_rows(named=True) if r["status"] in ("loaded", "restored")}
     if any(done.values()):
         latest = next(iter(done))
-        if st.session_state.get("imp_restore_latest") != latest or st.session_state.get("imp_restore_id") not in done:
+        clicked = st.session_state.get("imp_restore", False)  # never move the selection under a click
+        if not clicked and (st.session_state.get("imp_restore_latest") != latest
+                            or st.session_state.get("imp_restore_id") not in done):
             st.session_state["imp_restore_latest"] = latest
             st.session_state["imp_restore_id"] = latest
         r1, r2 = st.columns([3, 1])
