@@ -417,9 +417,11 @@ def limits() -> tuple[int, int]:
     return mem, int(os.environ.get(MAX_CPU_ENV, DEFAULT_MAX_CPU_S))
 
 
-def _worker(conn, data: bytes, name: str, sheet: str | None, limit: int | None, mem: int, cpu: int) -> None:
+def _worker(conn, data: bytes, name: str, sheet: str | None, limit: int | None, mem: int, cpu: int,
+            settings: dict[str, str]) -> None:
     import resource
 
+    os.environ.update(settings)  # the caller's caps (the forkserver's own environment may be older)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
@@ -456,7 +458,8 @@ def _read_in_worker(data: bytes, name: str, sheet: str | None, limit: int | None
     mem, cpu = limits()
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(child, data, name, sheet, limit, mem, cpu), daemon=True)
+    settings = {k: os.environ[k] for k in (MAX_COLUMNS_ENV, MAX_MB_ENV) if k in os.environ}
+    proc = ctx.Process(target=_worker, args=(child, data, name, sheet, limit, mem, cpu, settings), daemon=True)
     proc.start()
     child.close()
     base = os.path.basename(name)
