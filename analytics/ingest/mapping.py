@@ -260,14 +260,23 @@ def _clean_number(expr: pl.Expr) -> pl.Expr:
 
 
 def money_text(expr: pl.Expr, unit: str) -> pl.Expr:
-    """Amounts to plain yuan text with at most 2 decimals; 万元 scaled exactly (Decimal, not float)."""
+    """Amounts to plain yuan text with at most 2 decimals; 万元 scaled exactly (Decimal, not float).
+
+    A binary-float rendering of such an amount (pandas writes 825.29 as ``825.2900000000001`` or
+    ``825.2899999999999``: five or more 0s or 9s after the allowed decimals, then noise) is rounded to the
+    allowed decimals; a real third decimal (``12.345``) is still reported, never rounded.
+    """
     s = _clean_number(expr)
     factor = UNITS[unit]
+    places = 2 if factor == 1 else 6
+    noise = s.str.contains(rf"^-?\d+\.\d{{{places}}}(0{{5,}}|9{{5,}})\d*$")
+    exact = pl.when(noise).then(s.cast(pl.Float64, strict=False).round(places).cast(pl.Decimal(38, places))
+                                 .cast(pl.String)).otherwise(s)
     if factor == 1:
-        ok = s.str.contains(r"^-?\d+(\.\d{1,2})?$")
-        return pl.when(ok).then(s).otherwise(expr)
-    ok = s.str.contains(r"^-?\d+(\.\d{1,6})?$")
-    scaled = (s.cast(pl.Decimal(38, 6), strict=False) * pl.lit(factor).cast(pl.Decimal(38, 0))).cast(
+        ok = s.str.contains(r"^-?\d+(\.\d{1,2})?$") | noise
+        return pl.when(ok).then(exact).otherwise(expr)
+    ok = s.str.contains(r"^-?\d+(\.\d{1,6})?$") | noise
+    scaled = (exact.cast(pl.Decimal(38, 6), strict=False) * pl.lit(factor).cast(pl.Decimal(38, 0))).cast(
         pl.Decimal(38, 2), strict=False).cast(pl.String)
     return pl.when(ok).then(scaled).otherwise(expr)
 

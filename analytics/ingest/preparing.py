@@ -22,7 +22,7 @@ from analytics.core import months as mo
 from analytics.core import store
 from analytics.core.schema import EXIT_STATUSES, TABLES, Table
 from analytics.ingest import problems as pb
-from analytics.ingest.checks import problems_frame, typed
+from analytics.ingest.checks import plausible_month, problems_frame, typed
 from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.mapping import (
     Profile,
@@ -188,7 +188,23 @@ def continuity_warnings(root: Path, rows: pl.DataFrame, *, months: list[dt.date]
 
 
 def prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
-    """Map and check an already read source (the page re-runs this when the user edits the mapping)."""
+    """Map and check an already read source (the page re-runs this when the user edits the mapping).
+
+    A stored file that cannot be read (the neighbouring month the continuity check needs, say) is named in
+    the error instead of a raw reader message."""
+    try:
+        return _prepare_source(root, source, table_name, profile)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        bad = store.damaged_files(root)
+        if not bad:
+            raise
+        files = ", ".join(bad)
+        raise IngestError("store_damaged", f"数据目录中的文件已损坏，无法检查本文件：{files}。请先修复（恢复写入它的导入或重新导入该月份）。",
+                          f"Files of the data folder are damaged, so this file cannot be checked: {files}. Repair them "
+                          "first (restore the load that wrote them, or load that month again).") from exc
+
+
+def _prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
     root = store.data_root(root)
     table = TABLES[table_name]
     if profile is None:
@@ -201,7 +217,8 @@ def prepare_source(root: Path, source: Source, table_name: str, profile: Profile
     months: list[dt.date] = []
     if table.partition and table.partition in rows.columns:
         parsed = typed(table_name, rows.select(table.partition, ROW))
-        months = sorted(m for m in parsed[table.partition].drop_nulls().unique().to_list() if m.day == 1)
+        months = sorted(m for m in parsed[table.partition].drop_nulls().unique().to_list()
+                        if m.day == 1 and plausible_month(m))  # 9999-12 is a row problem, not a month to load
     extra = [_cell_problems(source, profile)]
     if table_name == "collection_actions":
         extra.append(_action_id_clashes(root, rows, months, source.name))
