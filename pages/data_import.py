@@ -149,6 +149,10 @@ else:
     m1.metric(ui.tr("总行数", "Rows"), f"{prepared.n_rows:,}")
     m2.metric(ui.tr("通过", "Valid"), f"{prepared.n_good:,}")
     m3.metric(ui.tr("有问题", "With problems"), f"{prepared.n_bad:,}")
+    if prepared.n_rounded:
+        st.info(ui.tr(f"{prepared.n_rounded:,} 个金额是浮点数写法（如 825.2900000000001），已按两位小数读取。",
+                      f"{prepared.n_rounded:,} amounts were written as binary floats (e.g. 825.2900000000001) and "
+                      "read as 2-decimal amounts."))
     with st.expander(ui.tr("预览（前 20 行，已转换为契约格式）", "Preview (first 20 rows, as the contract reads them)")):
         st.dataframe(ingest.preview(prepared), key="imp_preview", hide_index=True, width="stretch")
     if not prepared.file_problems.is_empty():

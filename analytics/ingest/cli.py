@@ -54,6 +54,9 @@ def _cli_load(args: argparse.Namespace, root: Path) -> int:
     prepared = prepare_file(root, args.file, args.table, profile=args.profile, sheet=args.sheet, unit=args.unit,
                             month=args.month, limit=limit)
     print(f"{prepared.source.name}: {prepared.n_rows} rows, {prepared.n_bad} with problems")
+    if prepared.n_rounded:
+        print(f"{prepared.n_rounded} amounts written as binary floats (825.2900000000001) read as 2-decimal "
+              "amounts" if args.lang == "en" else f"{prepared.n_rounded} 个金额是浮点数写法（825.2900000000001），已按两位小数读取")
     if not prepared.problems.is_empty():
         with pl.Config(tbl_rows=30, fmt_str_lengths=70, tbl_width_chars=180):
             print(error_report(prepared, args.lang).head(30))

@@ -34,6 +34,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.problems import FILE, ROW
 from analytics.ingest.reading import IngestError, Source, check_size, read_source
+from analytics.ingest.rounding import rounded_amounts
 from analytics.ingest.store_check import store_keys
 
 # The order a bank loads an empty store in: each table's references come before it.
@@ -53,6 +54,7 @@ class Prepared:
     existing_months: list[dt.date] = field(default_factory=list)  # of those, months already in the store
     # continuity warnings (continuity.continuity_problems): shown and logged, never a reason to reject a row
     warnings: pl.DataFrame = field(default_factory=pb.no_problems)
+    n_rounded: int = 0  # amounts read from a binary-float rendering (825.2900000000001 -> 825.29)
 
     @property
     def bad_rows(self) -> pl.Series:
@@ -212,7 +214,8 @@ def _prepare_source(root: Path, source: Source, table_name: str, profile: Profil
     if profile.table != table_name:
         raise IngestError("profile_table", f"映射方案「{profile.name}」用于表 {profile.table}，不能用于 {table_name}。",
                           f"Profile '{profile.name}' is for table {profile.table}, not {table_name}.")
-    rows = normalise(apply_mapping(source.frame, profile), profile)
+    mapped = apply_mapping(source.frame, profile)
+    rows = normalise(mapped, profile)
     problems = problems_frame(table_name, rows, file=source.name, known_keys=known_keys(root, table))
     months: list[dt.date] = []
     if table.partition and table.partition in rows.columns:
@@ -224,7 +227,8 @@ def _prepare_source(root: Path, source: Source, table_name: str, profile: Profil
         extra.append(_action_id_clashes(root, rows, months, source.name))
     problems = pl.concat([problems, *extra])
     existing = sorted(set(months) & set(stored_months(root, table)))
-    prepared = Prepared(source, table_name, profile, rows, problems, months, existing)
+    prepared = Prepared(source, table_name, profile, rows, problems, months, existing,
+                        n_rounded=rounded_amounts(mapped, profile))
     if table_name == "snapshots":
         prepared.warnings = continuity_warnings(root, rows, months=months, name=source.name)
     return prepared

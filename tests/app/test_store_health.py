@@ -118,3 +118,23 @@ def test_server_refuses_other_host_names(demo_root):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_undo_box_follows_the_latest_change_and_refuses_broken_references(app_test, tmp_path, monkeypatch, lang):
+    from tests.ingest.files import BRANCHES_CSV, LOANS_CSV, load
+
+    root = tmp_path / "data"
+    branches = load(root, BRANCHES_CSV, "b.csv", "branches")
+    monkeypatch.setenv(store.DATA_ENV, str(root))
+    at = app_test("pages/data_import.py", lang=lang)
+    assert at.selectbox(key="imp_restore_id").value == branches.change_id
+    loans = load(root, LOANS_CSV, "l.csv", "loans", encoding="gbk")  # meanwhile, another window
+    at.run()
+    assert at.selectbox(key="imp_restore_id").value == loans.change_id  # not stuck on the first load
+    at.selectbox(key="imp_restore_id").select(branches.change_id).run()
+    assert any("branch_id" in w.value for w in at.warning)  # the reason is shown before the click
+    at.button(key="imp_restore").click().run()
+    assert not at.exception, at.exception
+    assert any("branches.branch_id" in e.value for e in at.error)
+    assert store.has_table(root, "branches")

@@ -123,3 +123,13 @@ def test_loan_ids_with_sheet_name_characters_export_to_excel():
         name = book.sheetnames[0]
         assert len(name) <= 31 and not set(name) & set("/\\:[]*?")
         book.close()
+
+
+def test_rounded_float_amounts_are_counted_for_the_report(base: Path, capsys, tmp_path):
+    text = SNAP_HEADER + SNAP_ROWS.replace('"8.123456"', "8.1234560000000001").replace("70.5,", "70.49999999999999,")
+    prepared = ingest.prepare(base, text.encode(), "m.csv", "snapshots")
+    assert prepared.n_rounded == 2 and prepared.n_bad == 0
+    path = tmp_path / "m.csv"
+    path.write_text(text, encoding="utf-8")
+    assert ingest.main(["--data", str(base), "--lang", "en", "load", str(path), "--table", "snapshots"]) == 0
+    assert "2 amounts written as binary floats" in capsys.readouterr().out
