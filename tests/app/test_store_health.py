@@ -138,3 +138,12 @@ def test_undo_box_follows_the_latest_change_and_refuses_broken_references(app_te
     assert not at.exception, at.exception
     assert any("branches.branch_id" in e.value for e in at.error)
     assert store.has_table(root, "branches")
+
+
+def test_browser_gets_no_tracebacks_and_only_local_host_names():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"  # no exception text, type or server paths
+    assert config["server"]["address"] == "127.0.0.1"
+    assert set(config["server"]["allowedHosts"]) == {"localhost", "127.0.0.1", "[::1]"}
