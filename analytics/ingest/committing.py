@@ -3,10 +3,12 @@
 ``commit`` loads the rows: the whole file is rejected when anything is wrong, or (``on_bad=
 "quarantine"``) the valid rows are loaded and the rejected ones kept in ``_quarantine/<id>/``
 with their reasons. Snapshot and action months are replaced whole (only with ``replace=True``
-when they exist); branches, loans, collectors and targets are upserted by key. The change is
-atomic (staged, then swapped in through the journal of ``journal``), the previous version is kept
-in ``_history/<id>/``, every load is written to the import log and the derived tables are rebuilt.
-``restore(change_id)`` puts back what a load replaced (itself a logged, reversible change).
+when they exist); branches, loans, collectors and targets are upserted by key. The change is a new
+store version (``analytics.core.manifest``): its files and its derived tables are written into
+``_versions/<id>/`` and the manifest naming them is published in one ``os.replace``; the previous versions
+stay (the undo history), every load is written to the import log. ``restore(change_id)`` puts back what a
+change replaced (itself a logged, reversible change), refused when it would break a reference and, unless
+confirmed, when newer changes of the same table and months would be undone with it (``restore_plan``).
 """
 
 from __future__ import annotations
