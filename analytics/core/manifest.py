@@ -275,7 +275,7 @@ def cleanup(root: Path) -> list[str]:
         if now - superseded_at < grace_seconds():
             continue
         for rel in _derived_files(older):
-            if rel in live or not rel.startswith(DATA_DIR + "/"):
+            if rel in live:  # derived files are never shared with base tables, nor used by a restore
                 continue
             path = root / rel
             if path.exists():
@@ -283,6 +283,7 @@ def cleanup(root: Path) -> list[str]:
                 removed.append(rel)
     for entry in sorted(data.iterdir()) if data.is_dir() else []:
         _prune_empty_dirs(entry / "derived")
+    _prune_empty_dirs(root / "derived")  # the older layout's derived folder, once its files are gone
     return removed
 
 

@@ -340,3 +340,18 @@ def test_old_derived_files_are_removed_after_the_grace_period_only(tmp_path, mon
     assert not old_derived.exists()
     assert (root / manifest.DATA_DIR / first.change_id / "snapshots").is_dir()  # base files: the undo history
     ingest.restore(root, first.change_id, confirm=True)
+
+
+def test_old_layout_derived_folder_goes_after_the_grace_period(tmp_path, monkeypatch, demo_root):
+    root = tmp_path / "data"
+    for name in ("branches", "loans", "collectors", "snapshots"):
+        store.write_table(root, name, store.query(store.connect(demo_root), f"SELECT * FROM {name}"))  # noqa: S608
+    (root / "derived").mkdir()
+    store.query(store.connect(demo_root), "SELECT * FROM loan_facts").write_parquet(root / "derived" / "loan_facts.parquet")
+    assert store.current_manifest(root)["derived"]["loan_facts"]["files"] == ["derived/loan_facts.parquet"]
+    derived.build(root)  # version 1: its own derived set
+    assert (root / "derived" / "loan_facts.parquet").exists()  # still within the grace period
+    monkeypatch.setenv(manifest.GRACE_ENV, "0")
+    ingest.recover(root)
+    assert not (root / "derived").exists()
+    assert content(root)["loan_facts"]
