@@ -102,7 +102,7 @@ def _run(ctx, op, root: Path, data, arg, kill_at: int, out: Path) -> int:
     return proc.exitcode
 
 
-def _kill_points(steps: list[str], n: int = 6) -> list[int]:
+def _kill_points(steps: list[str], n: int = 5) -> list[int]:
     """About ``n`` points spread over the whole change, plus every step next to a manifest or log write."""
     total = len(steps)
     spread = {1 + round(i * (total - 1) / (n - 1)) for i in range(n)}
@@ -169,7 +169,7 @@ def test_first_change_of_an_old_layout_store_is_atomic_too(tmp_path, forkserver)
     assert _run(forkserver, "load", full, data, None, 0, tmp_path / "steps.json") == 0
     steps = json.loads((tmp_path / "steps.json").read_text(encoding="utf-8"))
     new = content(full)
-    for k in _kill_points(steps, n=6):
+    for k in _kill_points(steps, n=3):
         root = tmp_path / f"k{k}"
         shutil.copytree(legacy, root)
         assert _run(forkserver, "load", root, data, None, k, tmp_path / "unused.json") == 9
