@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+import app_data
 import auth
 import ui
 
@@ -43,13 +44,27 @@ if PagesManager.uses_pages_directory:
 st.set_page_config(page_title="逾期贷款分析驾驶舱 · Overdue Loan Analytics", page_icon=":bar_chart:", layout="wide")
 
 auth.gate()
+app_data.begin_run()  # one store version for every query of this run
+damaged = app_data.damaged()
+if damaged:
+    # A damaged file (truncated, overwritten) must not take every page down: name it, offer the repair.
+    files = "\n".join(f"- `{f}`" for f in damaged[:10])
+    st.error(ui.tr(f"数据目录中以下文件已损坏，分析页面暂不可用：\n{files}\n\n修复：在“数据导入”页面恢复写入该文件的那次导入，"
+                   "或重新导入该月份（勾选替换）。",
+                   f"These files of the data folder are damaged; the analysis pages are unavailable:\n{files}\n\n"
+                   "Repair: on the Data import page, restore the load that wrote the file, or load that month again "
+                   "(replace)."))
+
 ui.sidebar()
 
 sections: dict[str, list] = {}
 # Pages a role may not use are not offered at all (and check the permission themselves too).
 NEEDS = {"pages/data_import.py": "import", "pages/admin.py": "manage_users"}
 for path, zh, en, icon, section in PAGES:
+    if damaged and section != "data":
+        continue
     if (HERE / path).exists() and auth.can(NEEDS.get(path, "read")):
-        page = st.Page(path, title=ui.tr(zh, en), icon=icon, default=path == PAGES[0][0])
+        page = st.Page(path, title=ui.tr(zh, en), icon=icon, default=path == PAGES[0][0] or (bool(damaged) and
+                                                                                      path == "pages/data_import.py"))
         sections.setdefault(ui.tr(*SECTIONS[section]), []).append(page)
 st.navigation(sections).run()

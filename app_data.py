@@ -1,13 +1,19 @@
 """The one place where Streamlit meets analytics: cached calls keyed on the store's data version.
 
-Pages call ``run(analytics_function, *args, **kwargs)``. The function gets a fresh DuckDB
-connection as its first argument; the result (a collected Polars frame or plain values) is
-cached per (function, data version, arguments, branch scope). Arguments must be hashable plain values.
+Pages call ``run(analytics_function, *args, **kwargs)``. The function gets a DuckDB connection as its
+first argument; the result (a collected Polars frame or plain values) is cached per (function, data
+version, arguments). Arguments must be hashable plain values.
+
+One rerun reads the published manifest once (``store.pinned``): every call of that rerun gets a cursor of
+one long-lived read connection whose views name exactly the files of that version (one connection per
+store version, kept by ``st.cache_resource``), so a load published in the middle of a rerun is seen by
+the next rerun, never by half of this one, and no call pays for opening views again.
 
 Branch scope (``auth``): the signed-in user's branches are applied HERE, below every page, so no page, export,
 drill-down, pack or cache entry can show another branch's rows: a ``branches`` argument (or a DrillSpec's) is
 limited to the scope, a loan-level call (``loan_id`` / ``loan_ids``) is refused for a loan managed elsewhere,
-and every returned frame with a ``branch_id`` column (and the sidebar's branch list) is filtered again.
+every returned frame with a ``branch_id`` column (and the sidebar's branch list) is filtered again, and the
+scope is part of every cache key.
 """
 
 from __future__ import annotations
@@ -48,11 +54,20 @@ def _loans_in_scope(con, kwargs: dict, scope: tuple[str, ...] | None) -> bool:
     return set(found) <= set(scope)
 
 
+PIN = "_store_pin"
+
+
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
+def _connection(root: str, data_version: str, _manifest: dict):
+    return store.connect_manifest(store.data_root(root), _manifest)
+
+
 # Bounded: at most 256 results (drill-down lists can be tens of MB at full size), each kept an hour.
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def _run(module: str, name: str, data_version: str, args: tuple, kwargs: tuple, scope: tuple | None):
+def _run(module: str, name: str, data_version: str, args: tuple, kwargs: tuple, _manifest: dict,
+         scope: tuple | None = None):
     fn = getattr(importlib.import_module(module), name)
-    con = store.connect()
+    con = _connection(str(store.data_root()), data_version, _manifest).cursor()
     try:
         if not _loans_in_scope(con, dict(kwargs), scope):
             raise PermissionError("loan outside the user's branches")
@@ -82,8 +97,20 @@ def _restrict(args: tuple, kwargs: dict, user_scope: tuple[str, ...] | None) -> 
     return args, kwargs
 
 
+def begin_run() -> None:
+    """Pin the published version for this script run (``app.py`` calls it first on every rerun)."""
+    st.session_state[PIN] = (str(store.data_root()), *store.pinned())
+
+
+def _pin() -> tuple[str, dict]:
+    pin = st.session_state.get(PIN)
+    if pin is None or pin[0] != str(store.data_root()):
+        return store.pinned()
+    return pin[1], pin[2]
+
+
 def version() -> str:
-    return store.data_version()
+    return _pin()[0]
 
 
 def run(fn: Callable, *args, **kwargs):
@@ -94,11 +121,9 @@ def run(fn: Callable, *args, **kwargs):
     if user_scope is not None and "branches" not in kwargs and "branches" in inspect.signature(fn).parameters:
         kwargs = kwargs | {"branches": ()}  # "all" becomes "all I may see"
     args, kwargs = _restrict(args, kwargs, user_scope)
-    return _run(fn.__module__, fn.__qualname__, version(), args, tuple(sorted(kwargs.items())), user_scope)
-
-
-def has_data() -> bool:
-    return store.has_data()
+    data_version, manifest = _pin()
+    return _run(fn.__module__, fn.__qualname__, data_version, args, tuple(sorted(kwargs.items())), manifest,
+                user_scope)
 
 
 def load_config(name: str, default: dict) -> tuple[int, dict]:
@@ -212,3 +237,17 @@ def train_model(*, horizon: int, history: int) -> str:
     path = artifact.save(fitted, artifact.models_dir(), contract=artifact.store_contract(), data_version=version())
     (path / "report.md").write_text(training.markdown(fitted.report), encoding="utf-8")
     return path.name
+
+
+@st.cache_data(max_entries=16, ttl=60, show_spinner=False)
+def _damaged(root: str, data_version: str) -> list[str]:
+    return store.damaged_files(root)
+
+
+def damaged() -> list[str]:
+    """Files of the published version that cannot be read (checked once a minute per version)."""
+    return _damaged(str(store.data_root()), version())
+
+
+def has_data() -> bool:
+    return store.has_data() and not damaged()

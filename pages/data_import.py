@@ -202,6 +202,10 @@ else:
     m1.metric(ui.tr("总行数", "Rows"), f"{prepared.n_rows:,}")
     m2.metric(ui.tr("通过", "Valid"), f"{prepared.n_good:,}")
     m3.metric(ui.tr("有问题", "With problems"), f"{prepared.n_bad:,}")
+    if prepared.n_rounded:
+        st.info(ui.tr(f"{prepared.n_rounded:,} 个金额是浮点数写法（如 825.2900000000001），已按两位小数读取。",
+                      f"{prepared.n_rounded:,} amounts were written as binary floats (e.g. 825.2900000000001) and "
+                      "read as 2-decimal amounts."))
     with st.expander(ui.tr("预览（前 20 行，已转换为契约格式）", "Preview (first 20 rows, as the contract reads them)")):
         st.dataframe(ingest.preview(prepared), key="imp_preview", hide_index=True, width="stretch")
     for note in prepared.notes(LANG):  # columns not loaded / not provided / derived, loans the file creates
@@ -241,6 +245,7 @@ else:
         else:
             access.audit("import", auth.current().username, {"change_id": result.change_id, "table": result.table,
                                                             "rows": result.rows_accepted})
+            app_data.begin_run()  # the rest of this run (history, coverage) reads the version just published
             st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。"
                              + (f"新建借据 {result.loans_created:,} 笔。" if result.loans_created else ""),
                              f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
@@ -256,7 +261,7 @@ else:
 # --- history ---------------------------------------------------------------------------------------------
 
 st.subheader(ui.tr("导入记录", "Import history"))
-if (ROOT / "snapshots").is_dir() and store.has_data(ROOT):  # what the stored snapshots do not provide
+if app_data.has_data():  # what the stored snapshots do not provide (not asked of a damaged store)
     missing = app_data.run(coverage.not_provided)
     if missing:
         names = [f"{schema.SNAPSHOTS.column(c).zh}（{c}）" if LANG == "zh" else c for c in missing]
@@ -269,22 +274,54 @@ if log.is_empty():
 else:
     ui.show_table(log, "imp_history", name="import_log")
     # The choices stay the same when a change is restored (here or elsewhere), so the selection can never slide
-    # onto another change; restoring one already restored is refused with a message.
+    # onto another change; restoring one already restored is refused with a message. A new change (a load or a
+    # restore, here or elsewhere) moves the selection to it: the default is always the latest change.
     done = {r["change_id"]: r["restorable"] for r in log.iter_rows(named=True) if r["status"] in ("loaded", "restored")}
     if any(done.values()):
+        latest = next(iter(done))
+        clicked = st.session_state.get("imp_restore", False)  # never move the selection under a click
+        if not clicked and (st.session_state.get("imp_restore_latest") != latest
+                            or st.session_state.get("imp_restore_id") not in done):
+            st.session_state["imp_restore_latest"] = latest
+            st.session_state["imp_restore_id"] = latest
         r1, r2 = st.columns([3, 1])
         change_id = r1.selectbox(ui.tr("撤销这次导入（恢复它替换前的数据）", "Undo this load (put back what it replaced)"),
                                  list(done), key="imp_restore_id",
                                  format_func=lambda c: c if done[c] else c + tr("（已恢复）", " (restored)"))
+        try:
+            plan = ingest.restore_plan(ROOT, change_id)
+        except (ingest.LoadRejected, store.StoreDamaged, OSError) as exc:
+            plan = None
+            st.caption(exc.message(ui.lang()) if isinstance(exc, ingest.LoadRejected) else str(exc))
+        confirm = False
+        if plan is not None:
+            months = ", ".join(m[:7] for m in plan["months"]) or "—"
+            st.caption(ui.tr(f"将恢复表 {plan['table']}（月份 {months}）在 {change_id} 之前的内容。",
+                             f"Puts back table {plan['table']} (months {months}) as it was before {change_id}."))
+            for b in plan["broken"]:
+                st.warning(ui.tr(f"不能恢复：{b['table']} 表有 {b['rows']} 行的 {b['column']} 将找不到对应的 {b['target']}"
+                                 f"（例如 {', '.join(b['examples'])}）。",
+                                 f"Cannot restore: {b['rows']} rows of {b['table']} would have a {b['column']} with no "
+                                 f"{b['target']} (e.g. {', '.join(b['examples'])})."))
+            if plan["later"]:
+                confirm = st.checkbox(ui.tr(f"同时撤销之后的导入 {', '.join(plan['later'])}（同一表和月份）",
+                                            f"Also undo the newer changes {', '.join(plan['later'])} (same table and "
+                                            "months)"), key="imp_restore_confirm")
         if r2.button(ui.tr("恢复", "Restore"), key="imp_restore"):
             try:
-                result = ingest.restore(ROOT, change_id)
+                result = ingest.restore(ROOT, change_id, confirm=confirm)
             except ingest.LoadRejected as exc:  # e.g. restored meanwhile from another window or the command line
                 st.error(exc.message(ui.lang()))
                 st.stop()
             access.audit("undo", auth.current().username, {"restored": change_id, "change_id": result.change_id})
-            st.success(ui.tr(f"已恢复 {change_id}（记录为 {result.change_id}，同样可以撤销）。",
-                             f"Restored {change_id} (logged as {result.change_id}; this can be undone too)."))
-            if result.warning:
-                st.warning(result.warning)
+            months = ", ".join(f"{m:%Y-%m}" for m in result.months) or "—"
+            st.session_state["imp_restored"] = (
+                ui.tr(f"已恢复 {change_id}：表 {result.table}，月份 {months}（记录为 {result.change_id}，同样可以撤销）。",
+                      f"Restored {change_id}: table {result.table}, months {months} (logged as {result.change_id}; "
+                      "this can be undone too)."), result.warning)
             st.rerun()
+if "imp_restored" in st.session_state:  # the confirmation survives the rerun that shows the new history
+    message, warning = st.session_state.pop("imp_restored")
+    st.success(message)
+    if warning:
+        st.warning(warning)

@@ -8,6 +8,12 @@ Layout under the data root (``$OVERDUE_DATA_DIR``, default ``<project>/data``)::
     derived/...                                           (rebuilt from the above, never imported)
     _meta/ _history/ _quarantine/ _staging/               (import bookkeeping, never queried)
 
+That is the older, in-place layout (what ``write_table`` and the demo generator write). Every change made
+through the importer or ``derived.build`` writes new immutable files under ``_versions/<change_id>/`` and
+publishes a manifest listing every file of the new version (``analytics.core.manifest``): ``connect`` reads
+the published manifest once and registers its views over exactly those files, so one connection sees one
+consistent version of the whole store (base and derived tables) from its first query to its last.
+
 Queries never contain file paths: ``connect`` registers one view per table and the SQL
 names the view, so another engine (Spark) can register its own views under the same names.
 """
@@ -25,11 +31,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from analytics.core import manifest as mf
 from analytics.core.schema import TABLES, Table
 
 DATA_ENV = "OVERDUE_DATA_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BOOKKEEPING = ("_meta", "_history", "_quarantine", "_staging", "_models")
+BOOKKEEPING = ("_meta", "_history", "_quarantine", "_staging", "_versions", "_models")
+
+
+class StoreDamaged(RuntimeError):
+    """A file the published version names cannot be read; ``files`` are their paths relative to the root."""
+
+    def __init__(self, files: list[str], detail: str = ""):
+        super().__init__(f"damaged store files: {', '.join(files)} {detail}".strip())
+        self.files = files
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -46,16 +61,51 @@ def table_path(root: Path, table: Table | str) -> Path:
     return root / t.name if t.partition else root / f"{t.name}.parquet"
 
 
+def current_manifest(root: str | os.PathLike | None = None) -> dict:
+    """The published version's manifest (version 0, found by scanning, for a store of the older layout)."""
+    root = data_root(root)
+    cur = mf.read_current(root)
+    if cur is None:
+        cur = mf.legacy_manifest(root, {name: bool(t.partition) for name, t in TABLES.items()})
+    return cur
+
+
+def manifest_files(root: Path, manifest: dict, table: Table | str) -> list[Path]:
+    name = table if isinstance(table, str) else table.name
+    return [root / rel for rel in manifest["tables"].get(name, [])]
+
+
 def table_files(root: Path, table: Table | str) -> list[Path]:
-    path = table_path(root, table)
-    if path.is_dir():
-        return sorted(path.glob("*=*/*.parquet"))
-    return [path] if path.is_file() else []
+    """The files of ``table`` in the published version."""
+    return manifest_files(root, current_manifest(root), table)
+
+
+def has_table(root: str | os.PathLike | None, table: Table | str) -> bool:
+    """Whether the published version has files for ``table``."""
+    name = table if isinstance(table, str) else table.name
+    return bool(current_manifest(root)["tables"].get(name))
 
 
 def has_data(root: str | os.PathLike | None = None) -> bool:
+    cur = current_manifest(root)
+    return bool(cur["tables"].get("loans")) and bool(cur["tables"].get("snapshots"))
+
+
+def damaged_files(root: str | os.PathLike | None = None, manifest: dict | None = None) -> list[str]:
+    """Files of the published version whose Parquet footer cannot be read (truncated, overwritten ...)."""
+    import pyarrow.parquet as pq
+
     root = data_root(root)
-    return bool(table_files(root, "loans")) and bool(table_files(root, "snapshots"))
+    manifest = manifest or current_manifest(root)
+    rels = [rel for files in manifest["tables"].values() for rel in files]
+    rels += [rel for spec in manifest.get("derived", {}).values() for rel in spec["files"]]
+    bad = []
+    for rel in rels:
+        try:
+            pq.read_metadata(root / rel)
+        except Exception:  # any failure to read the footer means the file is unusable
+            bad.append(rel)
+    return bad
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], schema: pl.Schema | None,
@@ -70,22 +120,34 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], sche
 
 
 def connect(root: str | os.PathLike | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with one view per contract table (empty views if absent).
+    """An in-memory DuckDB connection with one view per contract table (empty views if absent) and one per
+    derived table, all over the files of the version published when it was opened (pinned: a load or
+    restore published meanwhile is seen by the next connection, never half by this one).
 
     Open one per cache miss or per thread: DuckDB connections are not shared across
     Streamlit's script threads.
     """
     root = data_root(root)
+    return connect_manifest(root, current_manifest(root), threads=threads)
+
+
+def connect_manifest(root: Path, manifest: dict, threads: int | None = None,
+                     derived: bool = True) -> duckdb.DuckDBPyConnection:
+    """``connect`` over the files of ``manifest`` (published or about to be); ``derived=False`` leaves out the
+    derived tables (what a rebuild computes them from)."""
     con = duckdb.connect(config={"threads": threads} if threads else {})
-    for table in TABLES.values():
-        _register(con, table.name, table_files(root, table), table.polars_schema, bool(table.partition))
-    derived = root / "derived"
-    if derived.is_dir():
-        for entry in sorted(derived.iterdir()):
-            if entry.is_dir():
-                _register(con, entry.name, sorted(entry.glob("*=*/*.parquet")), None, True)
-            elif entry.suffix == ".parquet":
-                _register(con, entry.stem, [entry], None, False)
+    try:
+        for table in TABLES.values():
+            _register(con, table.name, manifest_files(root, manifest, table), table.polars_schema,
+                      bool(table.partition))
+        for name, spec in (manifest.get("derived", {}) if derived else {}).items():
+            _register(con, name, [root / rel for rel in spec["files"]], None, spec["hive"])
+    except duckdb.Error as exc:
+        con.close()
+        bad = damaged_files(root, manifest)
+        if bad:
+            raise StoreDamaged(bad, str(exc)) from exc
+        raise
     return con
 
 
@@ -109,12 +171,27 @@ def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def data_version(root: str | os.PathLike | None = None) -> str:
-    """A short fingerprint of every queryable Parquet file (path, size, mtime).
+    """The published version's id (``<N>-<change id>``, one small file read), keyed on the root folder.
 
-    It changes whenever a table or a month is written, replaced or restored, so it keys
-    every cache in the app.
+    It changes whenever a table or a month is loaded, replaced or restored, so it keys every cache in
+    the app. A store of the older layout has no manifest: there it is a fingerprint of every queryable
+    Parquet file (path, size, mtime).
     """
     root = data_root(root)
+    return _version_key(root, mf.read_current(root))
+
+
+def pinned(root: str | os.PathLike | None = None) -> tuple[str, dict]:
+    """The data version and the manifest of the published version, read together (one file read): what a
+    reader pins for all its queries (``connect_manifest``)."""
+    root = data_root(root)
+    cur = mf.read_current(root)
+    return _version_key(root, cur), cur if cur is not None else current_manifest(root)
+
+
+def _version_key(root: Path, cur: dict | None) -> str:
+    if cur is not None:
+        return hashlib.sha1(f"{root.resolve()}|{cur['id']}".encode()).hexdigest()[:16]
     h = hashlib.sha1(str(root.resolve()).encode())
     if root.is_dir():
         for path in sorted(root.rglob("*.parquet")):

@@ -1,16 +1,16 @@
-"""Reading and rebuilding the derived tables (``<root>/derived/``)."""
+"""Reading and rebuilding the derived tables (in each store version's folder, ``_versions/<id>/derived/``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from analytics.core import manifest as mf
 from analytics.core import store
 from analytics.core.months import EARLIEST, LATEST
 from analytics.derived.tables import REGISTRY, DerivedTable
@@ -53,36 +53,58 @@ def _write(con: duckdb.DuckDBPyConnection, table: DerivedTable, folder: Path, mo
             part.drop(table.partition).write_parquet(out / "part-0.parquet", compression="zstd")
 
 
-def build(root: str | os.PathLike | None = None, threads: int | None = None) -> Path:
-    """Rebuild ``<root>/derived/`` from the store; returns its path.
-
-    Written into a temp folder, then swapped in (``store.swap_dir``). With no snapshots, or when the build
-    fails, the folder is removed (an old set may no longer match the store) and readers fall back to inline SQL.
-    """
-    root = store.data_root(root)
-    target = root / DERIVED
-    tmp = root / f".{DERIVED}-tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        con = store.connect(root, threads=threads)
-    except duckdb.Error:  # an unreadable derived file: drop the old set, it is rebuilt from the store
-        shutil.rmtree(target, ignore_errors=True)
-        con = store.connect(root, threads=threads)
+def build_into(root: Path, base: dict, folder: Path, threads: int | None = None) -> dict[str, dict]:
+    """Compute every derived table from the base tables of manifest ``base`` into ``folder`` (a new folder
+    of the version being prepared); returns the manifest's ``derived`` entry (empty with no snapshots)."""
+    con = store.connect_manifest(root, base, threads=threads, derived=False)
     try:
         months = store.months(con)
         if not months:
-            shutil.rmtree(target, ignore_errors=True)
-            return target
-        tmp.mkdir(parents=True)
+            return {}
+        folder.mkdir(parents=True, exist_ok=True)
         for table in REGISTRY.values():
-            _write(con, table, tmp, months)
-    except BaseException:  # the old set no longer matches the store: drop it (readers fall back to inline SQL)
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(target, ignore_errors=True)
-        raise
+            _write(con, table, folder, months)
     finally:
         con.close()
-    store.swap_dir(tmp, target)
-    return target
+    out = {}
+    for table in REGISTRY.values():
+        if table.partition is None:
+            files = [folder / f"{table.name}.parquet"]
+        else:
+            files = sorted((folder / table.name).glob("*=*/*.parquet"))
+        out[table.name] = {"files": [f.relative_to(root).as_posix() for f in files],
+                           "hive": table.partition is not None}
+    return out
+
+
+def build(root: str | os.PathLike | None = None, threads: int | None = None) -> Path:
+    """Rebuild the derived tables of the published version and publish them as a new version (same base
+    files); returns the folder they were written to.
+
+    The tables are written into the new version's own folder before its manifest is published, so a
+    reader sees the old set or the new one, each with the base tables it was computed from. With no
+    snapshots, or when the build fails, the new version has no derived tables (readers fall back to the
+    inline SQL, on the same base tables) and the error is raised.
+    """
+    root = store.data_root(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with mf.locked(root):
+        mf.cleanup(root)
+        base = store.current_manifest(root)
+        change_id = mf.new_change_id()
+        folder = mf.change_dir(root, change_id) / DERIVED
+        try:
+            tables, error = build_into(root, base, folder, threads=threads), None
+        except Exception as exc:  # publish the base without derived tables: consistent, only slower
+            shutil.rmtree(folder.parent, ignore_errors=True)
+            tables, error = {}, exc
+        if tables or base.get("derived"):
+            mf.publish(root, base, change_id, dict(base["tables"]), tables,
+                       {"kind": "derive", "table": None, "months": []})
+        mf.cleanup(root)
+    if error is not None:
+        raise error
+    return folder
 
 
 if __name__ == "__main__":  # python -m analytics.derived.builder [root]

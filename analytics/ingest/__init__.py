@@ -1,7 +1,8 @@
 """Bring-your-own-data import, as a package: ``python -m analytics.ingest`` and the 数据导入 page.
 
 Reading and mapping a file (the modules are named for the step, the functions for the call):
-- ``reading``: untrusted bytes -> a text frame (CSV encodings, xlsx cached values, Parquet, size limits).
+- ``reading``: untrusted bytes -> a text frame (CSV encodings, xlsx cached values, Parquet, size limits), in a worker
+  process with memory, CPU and time limits.
 - ``mapping``: the user's columns and values -> the contract (profiles, suggestions, units, dates).
 
 Checking rows against the contract (``python -m analytics.ingest.validate`` checks a store):
@@ -12,9 +13,10 @@ Checking rows against the contract (``python -m analytics.ingest.validate`` chec
 
 Loading:
 - ``preparing``: ``prepare`` = read + map + check -> ``Prepared`` (nothing written).
-- ``committing``: ``commit`` = stage, swap in through the journal, quarantine, log, rebuild derived tables; restore,
-  history, recover.
-- ``journal``: the store lock, the staged atomic swap, recovery, the import log.
+- ``committing``: ``commit`` = write a new store version (derived tables included) and publish it, quarantine, log;
+  restore (``restore_plan``: what it would do, what it would break), history, recover.
+- ``journal``: the store lock, the import log, the older layout's journal rollback.
+- ``rounding``: how many amounts were read from binary-float renderings.
 - ``reports``: error and continuity reports, preview, value maps as editable frames.
 - ``cli``: the ``python -m analytics.ingest`` command.
 """
@@ -29,6 +31,7 @@ from analytics.ingest.committing import (
     load_file,
     recover,
     restore,
+    restore_plan,
 )
 from analytics.ingest.preparing import LOAD_ORDER, Prepared, prepare, prepare_source
 from analytics.ingest.reading import BilingualError, IngestError
@@ -45,5 +48,5 @@ from analytics.ingest.reports import (
 __all__ = [
     "LOAD_ORDER", "ON_BAD", "BilingualError", "IngestError", "LoadRejected", "LoadResult", "Prepared",
     "coded_columns", "commit", "continuity_report", "error_report", "error_report_csv", "history", "load_file",
-    "main", "prepare", "prepare_source", "preview", "recover", "restore", "value_map_frame", "value_map_from_frame",
+    "main", "prepare", "prepare_source", "preview", "recover", "restore", "restore_plan", "value_map_frame", "value_map_from_frame",
 ]

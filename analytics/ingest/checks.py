@@ -9,6 +9,7 @@ giving the total when a rule breaks on more rows than shown.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import polars as pl
@@ -62,7 +63,11 @@ def parse_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         return pl.when(ok).then(s.cast(dtype, strict=False))
     if dtype.is_float():
         ok = s.str.contains(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-        return pl.when(ok).then(s.cast(dtype, strict=False))
+        value = s.cast(dtype, strict=False)
+        # 1e-400 is not 0 and 1e400 is not infinite: a value a float cannot hold is reported, not stored
+        zero_text = s.str.contains(r"^-?(0*\.?0*)([eE][-+]?\d+)?$")
+        fits = value.is_finite() & ((value != 0) | zero_text)
+        return pl.when(ok & fits).then(value)
     return s.cast(dtype, strict=False)
 
 
@@ -141,11 +146,27 @@ def _reference_rules(df: pl.DataFrame, table: Table, known_keys: Mapping[str, ob
     return out
 
 
+# [CONV] plausible snapshot / action months: not before MONTH_FLOOR, not after the current month (a month-end
+# extract cannot be of a month that has not begun). 2999-12 would become the default month of every page.
+MONTH_FLOOR = dt.date(1990, 1, 1)
+
+
+def month_ceiling(today: dt.date | None = None) -> dt.date:
+    return (today or dt.date.today()).replace(day=1)
+
+
+def plausible_month(month: dt.date, today: dt.date | None = None) -> bool:
+    return MONTH_FLOOR <= month <= month_ceiling(today)
+
+
 def _date_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
     out = []
     if has_columns(df, "month"):
         m = pl.col("month")
         out.append(hits(df, table, m.dt.day() != 1, "month_not_first", "month", m))
+        low, high = MONTH_FLOOR, month_ceiling()
+        out.append(hits(df, table, (m < low) | (m > high), "month_range", "month", m,
+                        (f"{low:%Y-%m} 至 {high:%Y-%m}（当前月份）", f"{low:%Y-%m} to {high:%Y-%m}, the current month")))
     if table.name == "targets" and has_columns(df, "quarter"):
         q = pl.col("quarter")
         out.append(hits(df, table, (q.dt.day() != 1) | ~q.dt.month().is_in([1, 4, 7, 10]), "quarter_not_first",

@@ -60,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("history", help="list the import log")
     rest = sub.add_parser("restore", help="undo a load (put back what it replaced)")
     rest.add_argument("change_id")
+    rest.add_argument("--confirm", action="store_true", help="also undo newer loads of the same table and months")
     sub.add_parser("profiles", help="list saved mapping profiles")
-    sub.add_parser("recover", help="roll back an interrupted load")
+    sub.add_parser("recover", help="finish after an interrupted load (remove unpublished files, log lines)")
     return p
 
 
@@ -74,6 +75,9 @@ def _cli_load(args: argparse.Namespace, root: Path) -> int:
           + (f" (header row {prepared.source.header_row})" if prepared.source.header_row else ""))
     for note in prepared.notes(args.lang):
         print(note)
+    if prepared.n_rounded:
+        print(f"{prepared.n_rounded} amounts written as binary floats (825.2900000000001) read as 2-decimal "
+              "amounts" if args.lang == "en" else f"{prepared.n_rounded} 个金额是浮点数写法（825.2900000000001），已按两位小数读取")
     if not prepared.problems.is_empty():
         with pl.Config(tbl_rows=30, fmt_str_lengths=70, tbl_width_chars=180):
             print(error_report(prepared, args.lang).head(30))
@@ -109,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(history(root).select("change_id", "time", "kind", "status", "table", "months", "source",
                                            "rows_accepted", "rows_rejected", "profile", "restorable"))
         elif args.command == "restore":
-            result = restore(root, args.change_id)
+            result = restore(root, args.change_id, confirm=args.confirm)
             print(f"restored {args.change_id} as {result.change_id}")
         elif args.command == "profiles":
             for prof in list_profiles(root):
                 print(f"{prof.name}\t{prof.table}\tunit={prof.unit}")
         elif args.command == "recover":
-            print(f"rolled back {recover(root)}")
+            print(f"recovered {recover(root)}")
     except (IngestError, LoadRejected) as exc:
         print(exc.message(args.lang), file=sys.stderr)
         return 1

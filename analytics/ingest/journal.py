@@ -1,11 +1,11 @@
-"""Atomic store changes with history, a journal for crash recovery, and the import log.
+"""The store lock, the import log, and the file-moving swap of the older store layout.
 
-A change (a load or a restore) is a set of relative paths to move aside (the old versions,
-kept in ``_history/<change_id>/``) and a set of new files written first into
-``_staging/<change_id>/``. ``apply`` fsyncs the staged files, writes a journal in ``_meta``,
-moves the old files aside, moves the new ones in (``os.replace``: atomic per file, mtime kept)
-and deletes the journal. ``recover_journal`` rolls back any change whose journal is still there, so a
-load killed at any point leaves the store exactly as it was (same bytes, same data version).
+Changes are now published as store versions (``analytics.core.manifest``: new immutable files plus an
+atomically replaced manifest). What stays here: the lock (``locked``), the import log (``log_change``,
+``read_log``: a torn last line, e.g. from a power loss, is skipped and the next entry starts on a new
+line) and, for a store written by an older release, the journal swap and its rollback (``apply``,
+``rollback``, ``recover_journal``): a journal left by such a release is still rolled back before the
+store is first changed.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import json
 import os
 import shutil
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from analytics.core import manifest as mf
 
 META, HISTORY, QUARANTINE, STAGING = "_meta", "_history", "_quarantine", "_staging"
 JOURNAL = "journal.json"
@@ -38,8 +37,7 @@ LOG_SCHEMA = pl.Schema({
 })
 
 
-def new_change_id() -> str:
-    return f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+new_change_id = mf.new_change_id
 
 
 def inside(root: Path, rel: str) -> Path:
@@ -87,26 +85,7 @@ def _prune_empty(root: Path, path: Path) -> None:
         path = path.parent
 
 
-@contextmanager
-def locked(root: Path, wait: bool = True) -> Iterator[bool]:
-    """An exclusive lock on the store (released by the OS if the process dies); yields False if busy."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: single-user local use, no lock
-        yield True
-        return
-    path = root / META / LOCK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+locked = mf.locked
 
 
 @dataclass
@@ -190,23 +169,63 @@ def _clean_stale_staging(root: Path) -> None:
 # --- import log ------------------------------------------------------------------------------------
 
 
-def log_change(root: Path, entry: dict) -> None:
-    path = root / META / LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
+def log_row(entry: dict) -> dict:
     row = {k: entry.get(k) for k in LOG_SCHEMA.names()}
     row["time"] = row["time"] or dt.datetime.now().isoformat(timespec="seconds")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return row
+
+
+def log_change(root: Path, entry: dict) -> None:
+    """Append one entry (the caller holds the store lock). A torn last line -- a write cut off by a crash --
+    is removed first (a published change's entry is appended again by ``recover`` from its manifest), a whole
+    last line without its newline is ended, so the new entry always starts on a line of its own."""
+    path = root / META / LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = log_row(entry)
+    with open(path, "a+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        prefix = b""
+        if size:
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+            if not tail.endswith(b"\n"):
+                cut = tail.rfind(b"\n")
+                last = tail[cut + 1:]
+                try:
+                    json.loads(last)
+                    prefix = b"\n"
+                except ValueError:
+                    f.truncate(size - len(last))
+        f.seek(0, os.SEEK_END)
+        f.write(prefix + (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
         f.flush()
         os.fsync(f.fileno())
 
 
 def read_log(root: Path) -> pl.DataFrame:
+    """The import log; lines that are not whole JSON objects (torn by a crash, edited by hand) are skipped."""
     path = root / META / LOG
     if not path.is_file():
         return pl.DataFrame(schema=LOG_SCHEMA)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and row.get("change_id"):
+            rows.append({k: _cell(row.get(k), LOG_SCHEMA[k]) for k in LOG_SCHEMA.names()})
     return pl.DataFrame(rows, schema=LOG_SCHEMA, orient="row") if rows else pl.DataFrame(schema=LOG_SCHEMA)
+
+
+def _cell(value, dtype: pl.DataType):
+    if value is None:
+        return None
+    if dtype == pl.String:
+        return str(value)
+    if dtype == pl.Boolean:
+        return value if isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def manifest(root: Path, change_id: str) -> dict:

@@ -92,13 +92,22 @@ def load_profile(root: Path, name: str) -> Profile:
     path = _profile_path(root, name)
     if not path.is_file():
         raise ProfileError("profile_missing", f"映射方案「{name}」不存在。", f"There is no mapping profile '{name}'.")
-    return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, KeyError, AttributeError):  # truncated or edited by hand
+        raise ProfileError("profile_damaged", f"映射方案「{name}」的文件已损坏（{path.name}），请重新保存该方案。",
+                           f"The mapping profile '{name}' is damaged ({path.name}); save it again.") from None
 
 
 def list_profiles(root: Path, table: str | None = None) -> list[Profile]:
+    """The saved profiles; a damaged file (truncated, edited by hand) is left out (``load_profile`` names it)."""
     folder = _profile_dir(root)
-    profiles = [Profile.from_dict(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.json"))] \
-        if folder.is_dir() else []
+    profiles = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            profiles.append(Profile.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
     return [p for p in profiles if table is None or p.table == table]
 
 
@@ -364,14 +373,23 @@ def _clean_number(expr: pl.Expr) -> pl.Expr:
 
 
 def money_text(expr: pl.Expr, unit: str) -> pl.Expr:
-    """Amounts to plain yuan text with at most 2 decimals; 万元 scaled exactly (Decimal, not float)."""
+    """Amounts to plain yuan text with at most 2 decimals; 万元 scaled exactly (Decimal, not float).
+
+    A binary-float rendering of such an amount (pandas writes 825.29 as ``825.2900000000001`` or
+    ``825.2899999999999``: five or more 0s or 9s after the allowed decimals, then noise) is rounded to the
+    allowed decimals; a real third decimal (``12.345``) is still reported, never rounded.
+    """
     s = _clean_number(expr)
     factor = UNITS[unit]
+    places = 2 if factor == 1 else 6
+    noise = s.str.contains(rf"^-?\d+\.\d{{{places}}}(0{{5,}}|9{{5,}})\d*$")
+    exact = pl.when(noise).then(s.cast(pl.Float64, strict=False).round(places).cast(pl.Decimal(38, places))
+                                 .cast(pl.String)).otherwise(s)
     if factor == 1:
-        ok = s.str.contains(r"^-?\d+(\.\d{1,2})?$")
-        return pl.when(ok).then(s).otherwise(expr)
-    ok = s.str.contains(r"^-?\d+(\.\d{1,6})?$")
-    scaled = (s.cast(pl.Decimal(38, 6), strict=False) * pl.lit(factor).cast(pl.Decimal(38, 0))).cast(
+        ok = s.str.contains(r"^-?\d+(\.\d{1,2})?$") | noise
+        return pl.when(ok).then(exact).otherwise(expr)
+    ok = s.str.contains(r"^-?\d+(\.\d{1,6})?$") | noise
+    scaled = (exact.cast(pl.Decimal(38, 6), strict=False) * pl.lit(factor).cast(pl.Decimal(38, 0))).cast(
         pl.Decimal(38, 2), strict=False).cast(pl.String)
     return pl.when(ok).then(scaled).otherwise(expr)
 

@@ -32,7 +32,7 @@ from analytics.core import store
 from analytics.core.months import add_months_expr
 from analytics.core.schema import DISPOSAL_STATUSES, EXIT_STATUSES, TABLES, Table
 from analytics.ingest import problems as pb
-from analytics.ingest.checks import problems_frame, typed
+from analytics.ingest.checks import plausible_month, problems_frame, typed
 from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.mapping import (
     Profile,
@@ -48,6 +48,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.problems import FILE, ROW
 from analytics.ingest.reading import IngestError, Source, check_size, read_source
+from analytics.ingest.rounding import rounded_amounts
 from analytics.ingest.store_check import store_keys
 
 # The order a bank loads an empty store in: each table's references come before it.
@@ -75,6 +76,7 @@ class Prepared:
     loan_bad_rows: list[int] = field(default_factory=list)  # rows of ``loans`` that break the loans contract
     _quarantine_warnings: pl.DataFrame | None = None
     root: Path | None = None
+    n_rounded: int = 0  # amounts read from a binary-float rendering (825.2900000000001 -> 825.29)
 
     @property
     def bad_rows(self) -> pl.Series:
@@ -339,7 +341,23 @@ def _not_provided(table: Table, rows: pl.DataFrame, profile: Profile) -> list[st
 
 
 def prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
-    """Map and check an already read source (the page re-runs this when the user edits the mapping)."""
+    """Map and check an already read source (the page re-runs this when the user edits the mapping).
+
+    A stored file that cannot be read (the neighbouring month the continuity check needs, say) is named in
+    the error instead of a raw reader message."""
+    try:
+        return _prepare_source(root, source, table_name, profile)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        bad = store.damaged_files(root)
+        if not bad:
+            raise
+        files = ", ".join(bad)
+        raise IngestError("store_damaged", f"数据目录中的文件已损坏，无法检查本文件：{files}。请先修复（恢复写入它的导入或重新导入该月份）。",
+                          f"Files of the data folder are damaged, so this file cannot be checked: {files}. Repair them "
+                          "first (restore the load that wrote them, or load that month again).") from exc
+
+
+def _prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
     root = store.data_root(root)
     table = TABLES[table_name]
     if profile is None:
@@ -347,7 +365,8 @@ def prepare_source(root: Path, source: Source, table_name: str, profile: Profile
     if profile.table != table_name:
         raise IngestError("profile_table", f"映射方案「{profile.name}」用于表 {profile.table}，不能用于 {table_name}。",
                           f"Profile '{profile.name}' is for table {profile.table}, not {table_name}.")
-    rows = normalise(apply_mapping(source.frame, profile), profile)
+    mapped = apply_mapping(source.frame, profile)
+    rows = normalise(mapped, profile)
     derived_columns: dict[str, tuple[str, str]] = {}
     keys = known_keys(root, table)
     loans = pl.DataFrame()
@@ -365,7 +384,8 @@ def prepare_source(root: Path, source: Source, table_name: str, profile: Profile
     months: list[dt.date] = []
     if table.partition and table.partition in rows.columns:
         parsed = typed(table_name, rows.select(table.partition, ROW))
-        months = sorted(m for m in parsed[table.partition].drop_nulls().unique().to_list() if m.day == 1)
+        months = sorted(m for m in parsed[table.partition].drop_nulls().unique().to_list()
+                        if m.day == 1 and plausible_month(m))  # 9999-12 is a row problem, not a month to load
     extra = [_cell_problems(source, profile)]
     if table_name == "collection_actions":
         extra.append(_action_id_clashes(root, rows, months, source.name))
@@ -374,7 +394,8 @@ def prepare_source(root: Path, source: Source, table_name: str, profile: Profile
     prepared = Prepared(source, table_name, profile, rows, problems, months, existing,
                         unused=unused_columns(source.columns, profile), not_provided=_not_provided(table, rows, profile),
                         derived=derived_columns, loans=loans,
-                        loan_bad_rows=sorted(loan_problems["row"].drop_nulls().unique().to_list()), root=root)
+                        loan_bad_rows=sorted(loan_problems["row"].drop_nulls().unique().to_list()), root=root,
+                        n_rounded=rounded_amounts(mapped, profile))
     if table_name == "snapshots":
         prepared.warnings = continuity_warnings(root, rows, months=months, name=source.name)
     return prepared

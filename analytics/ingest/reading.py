@@ -7,7 +7,16 @@ rows above the header are skipped; ``detect_header``), else the first non-empty 
 Every cell comes back as text (or null) so the mapping step parses each column explicitly and
 every unparseable cell can be reported with its row and value. Files are only read: no Excel
 formula is evaluated (cached values are used; a formula without one is an error cell), no
-pickle or macro is ever loaded. A size limit guards memory.
+pickle or macro is ever loaded.
+
+Memory and time are bounded by design, not only by the size limit: ``read_source`` parses the bytes in a
+worker process (``multiprocessing`` forkserver) with an address-space limit (``RLIMIT_AS``,
+``$OVERDUE_IMPORT_MAX_MEM_MB``, default 3072), a CPU limit (``RLIMIT_CPU``, ``$OVERDUE_IMPORT_MAX_CPU_S``,
+default 300) and a wall-clock timeout, so one hostile upload cannot take down the server all users share.
+Inside it: the sheet dimensions an .xlsx declares are ignored (rows are streamed cell by cell), at most
+``max_columns()`` columns (``$OVERDUE_IMPORT_MAX_COLUMNS``, default 1024) and CSV lines of at most
+``MAX_LINE_BYTES`` are read, and a header naming a column twice is refused. Each cap that is hit is reported
+with the file, row and column (Chinese and English).
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import multiprocessing
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -26,6 +37,11 @@ from analytics.ingest.problems import FILE, ROW
 
 DEFAULT_MAX_MB = 500
 MAX_MB_ENV = "OVERDUE_IMPORT_MAX_MB"
+MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS = "OVERDUE_IMPORT_MAX_COLUMNS", 1024
+MAX_MEM_ENV, DEFAULT_MAX_MEM_MB = "OVERDUE_IMPORT_MAX_MEM_MB", 3072
+MAX_CPU_ENV, DEFAULT_MAX_CPU_S = "OVERDUE_IMPORT_MAX_CPU_S", 300
+SANDBOX_ENV = "OVERDUE_IMPORT_SANDBOX"  # "0": parse in the calling process (debugging only)
+MAX_LINE_BYTES = 1 << 20  # one CSV line (a header of a few thousand columns fits)
 ENCODINGS = ("utf-8-sig", "gb18030")
 CELL_PROBLEM_SCHEMA = pl.Schema({"row": pl.Int64, "source_column": pl.String, "value": pl.String,
                                  "rule": pl.String})
@@ -152,6 +168,36 @@ def _header_index(rows: list, header_row: int | None, name: str) -> int:
     return header_row - 1
 
 
+def max_columns() -> int:
+    return int(os.environ.get(MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS))
+
+
+def _too_wide(name: str, n: int, row: int | None = None) -> IngestError:
+    cap = max_columns()
+    at_zh = f"第 {row} 行" if row else "表头"
+    at_en = f"row {row}" if row else "the header"
+    return IngestError("columns", f"文件「{name}」{at_zh}有 {n:,} 列，超过上限 {cap:,} 列（{MAX_COLUMNS_ENV}）：请只导出需要的列。",
+                       f"The file '{name}': {at_en} has {n:,} columns, more than the limit of {cap:,} "
+                       f"({MAX_COLUMNS_ENV}); export only the columns needed.")
+
+
+def check_header(names: list[str], name: str) -> None:
+    """Refuse a header wider than the cap, or one that names a column twice (which column would count?)."""
+    if len(names) > max_columns():
+        raise _too_wide(name, len(names))
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(names, start=1):
+        h = str(raw).strip()
+        if not h:
+            continue
+        if h in seen:
+            raise IngestError("duplicate_header",
+                              f"文件「{name}」的表头有两列都叫「{h}」（第 {seen[h]} 列和第 {i} 列）：请删除或重命名其中一列。",
+                              f"The file '{name}' has two columns named '{h}' (columns {seen[h]} and {i}): delete or "
+                              "rename one of them.")
+        seen[h] = i
+
+
 def _finish(df: pl.DataFrame, name: str, rows: list[int] | None = None) -> pl.DataFrame:
     """Row numbers (1-based data rows, as in the file) and the file name; completely empty rows are skipped.
 
@@ -195,10 +241,22 @@ def _separator(header: str) -> str:
     return max(counts, key=counts.get) if max(counts.values()) else ","
 
 
+def _check_lines(data: bytes, name: str) -> None:
+    """Refuse a line longer than ``MAX_LINE_BYTES`` (a 200 MB line without a newline), naming it."""
+    long = re.search(rb"[^\n]{%d}" % (MAX_LINE_BYTES + 1), data)
+    if long:
+        line = data.count(b"\n", 0, long.start()) + 1
+        mb = MAX_LINE_BYTES >> 20
+        raise IngestError("line_length", f"CSV 文件「{name}」第 {line} 行超过 {mb} MB（缺少换行符或列过多），文件被拒绝。",
+                          f"CSV file '{name}', line {line} is longer than {mb} MB (a missing line break or too many "
+                          "columns); the file is refused.")
+
+
 def read_csv(data: bytes, name: str, *, header_row: int | None = None) -> tuple[pl.DataFrame, str, int]:
     """The frame, the encoding and the 1-based line of the header (lines above it, e.g. a title, are skipped)."""
     if not data.strip(b" \r\n\t\xef\xbb\xbf"):
         raise _empty(name)
+    _check_lines(data, name)
     text, enc = decode(data, name)
     lines = text.splitlines(keepends=True)
     sep = _separator(max(lines[:HEADER_SCAN_ROWS], key=lambda line: sum(line.count(s) for s in ",\t;|")))
@@ -211,6 +269,10 @@ def read_csv(data: bytes, name: str, *, header_row: int | None = None) -> tuple[
         text = "".join(lines[start:])
     header = text.split("\n", 1)[0]
     sep = _separator(header)
+    try:
+        check_header(next(csv.reader([header.rstrip("\r").lstrip("\ufeff")], delimiter=sep)), name)
+    except csv.Error:
+        pass
     try:
         df = pl.read_csv(text.encode("utf-8"), infer_schema=False, separator=sep)
     except (pl.exceptions.PolarsError, ValueError) as exc:  # ragged or otherwise malformed text
@@ -269,7 +331,7 @@ def _has_formulas(data: bytes) -> bool:
     return False
 
 
-def _rows(data: bytes, sheet: str | None, data_only: bool) -> tuple[list[tuple], list[str], str]:
+def _rows(data: bytes, sheet: str | None, data_only: bool, name: str = "") -> tuple[list[tuple], list[str], str]:
     import openpyxl
 
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only, keep_vba=False,
@@ -280,7 +342,19 @@ def _rows(data: bytes, sheet: str | None, data_only: bool) -> tuple[list[tuple],
         if chosen not in names:
             raise IngestError("sheet", f"工作表「{chosen}」不存在；现有：{', '.join(names)}",
                               f"Sheet '{chosen}' does not exist; sheets: {', '.join(names)}")
-        rows = list(book[chosen].iter_rows(min_row=1, values_only=True))
+        ws = book[chosen]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # never trust <dimension ref="A1:XFD1048576"/>: read the cells that exist
+        rows = []
+        cap = max_columns()
+        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):  # streamed, one row at a time
+            row = tuple(row)
+            end = len(row)
+            while end and (row[end - 1] is None or (isinstance(row[end - 1], str) and not row[end - 1].strip())):
+                end -= 1
+            if end > cap:
+                raise _too_wide(name or chosen, end, row=i)
+            rows.append(row[:end])
     finally:
         book.close()
     return rows, names, chosen
@@ -304,7 +378,7 @@ def read_xlsx(data: bytes, name: str, *, sheet: str | None = None, limit: int | 
         raise IngestError("xlsx", f"无法读取 Excel 文件「{name}」：{exc}", f"Cannot read the Excel file '{name}': {exc}") from exc
     check_unpacked(name, unpacked, limit=limit)
     try:
-        rows, names, chosen = _rows(data, sheet, data_only=True)
+        rows, names, chosen = _rows(data, sheet, data_only=True, name=name)
     except IngestError:
         raise
     except Exception as exc:  # a corrupt zip or workbook
@@ -315,6 +389,7 @@ def read_xlsx(data: bytes, name: str, *, sheet: str | None = None, limit: int | 
     if _blank(rows[start]) or all(_blank(r) for r in rows[start + 1:]):
         raise _empty(name)
     header = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(rows[start])]
+    check_header(header, name)
     body = rows[start + 1:]
     numbers = [i for i, r in enumerate(body, start=1) if not _blank(r)]
     width = len(header)
@@ -354,6 +429,14 @@ def read_parquet(data: bytes, name: str, *, limit: int | None = None) -> pl.Data
     except Exception as exc:  # truncated or not Parquet at all
         raise IngestError("parquet", f"Parquet 文件「{name}」已损坏或不完整：{exc}",
                           f"The Parquet file '{name}' is corrupt or truncated: {exc}") from exc
+    check_header(table.column_names, name)
+    nested = [f.name for f in table.schema if pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type)
+              and pa.types.is_nested(f.type.value_type)]
+    if nested:
+        cols = ", ".join(nested)
+        raise IngestError("parquet_nested", f"Parquet 文件「{name}」的列 {cols} 是列表或结构类型：每个单元格只能有一个值。",
+                          f"The Parquet file '{name}' has list or struct columns ({cols}): each cell must hold one "
+                          "value.")
     df = pl.from_arrow(table)
     if not isinstance(df, pl.DataFrame):
         df = df.to_frame()
@@ -376,7 +459,108 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
 
 def read_source(data: bytes, name: str, *, sheet: str | None = None, limit: int | None = None,
                 header_row: int | None = None) -> Source:
-    """Read uploaded bytes into a ``Source``; raises ``IngestError`` for a file that cannot be used."""
+    """Read uploaded bytes into a ``Source`` in a worker process with memory, CPU and time limits (see the
+    module doc); raises ``IngestError`` for a file that cannot be used, or that needs more than the limits."""
+    check_size(len(data), limit)
+    if os.environ.get(SANDBOX_ENV, "1") == "0":
+        return read_source_here(data, name, sheet=sheet, limit=limit, header_row=header_row)
+    return _read_in_worker(data, name, sheet, limit, header_row)
+
+
+def limits() -> tuple[int, int]:
+    """(address-space bytes, CPU seconds) for the parsing worker."""
+    mem = int(float(os.environ.get(MAX_MEM_ENV, DEFAULT_MAX_MEM_MB)) * (1 << 20))
+    return mem, int(os.environ.get(MAX_CPU_ENV, DEFAULT_MAX_CPU_S))
+
+
+def _worker(conn, data: bytes, name: str, sheet: str | None, limit: int | None, mem: int, cpu: int,
+            settings: dict[str, str], header_row: int | None = None) -> None:
+    import resource
+
+    os.environ.update(settings)  # the caller's caps (the forkserver's own environment may be older)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    except (ValueError, OSError):
+        pass
+    try:
+        conn.send(("ok", read_source_here(data, name, sheet=sheet, limit=limit, header_row=header_row)))
+    except IngestError as exc:
+        conn.send(("ingest", (exc.code, exc.zh, exc.en)))
+    except MemoryError:
+        conn.send(("memory", None))
+    except BaseException as exc:  # polars raises its own error when an allocation fails
+        text = str(exc)
+        conn.send(("memory", None) if "alloc" in text.lower() or "memory" in text.lower() else ("error", text[:500]))
+    finally:
+        conn.close()
+
+
+_CONTEXT = None
+
+
+def _context():
+    global _CONTEXT
+    if _CONTEXT is None:
+        try:
+            _CONTEXT = multiprocessing.get_context("forkserver")
+            _CONTEXT.set_forkserver_preload(["analytics.ingest.reading"])
+        except ValueError:  # no forkserver (Windows): spawn
+            _CONTEXT = multiprocessing.get_context("spawn")
+    return _CONTEXT
+
+
+def _read_in_worker(data: bytes, name: str, sheet: str | None, limit: int | None,
+                    header_row: int | None = None) -> Source:
+    mem, cpu = limits()
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    settings = {k: os.environ[k] for k in (MAX_COLUMNS_ENV, MAX_MB_ENV) if k in os.environ}
+    proc = ctx.Process(target=_worker, args=(child, data, name, sheet, limit, mem, cpu, settings, header_row),
+                       daemon=True)
+    proc.start()
+    child.close()
+    base = os.path.basename(name)
+    try:
+        if not parent.poll(cpu + 60):
+            raise _limit_error(base, "time")
+        try:
+            kind, payload = parent.recv()
+        except EOFError:  # killed: the CPU limit (SIGXCPU) or the kernel's OOM killer
+            raise _limit_error(base, "killed") from None
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+    if kind == "ok":
+        return payload
+    if kind == "ingest":
+        raise IngestError(*payload)
+    if kind == "memory":
+        raise _limit_error(base, "memory")
+    raise IngestError("read", f"无法读取文件「{base}」：{payload}", f"Cannot read the file '{base}': {payload}")
+
+
+def _limit_error(name: str, what: str) -> IngestError:
+    mem, cpu = limits()
+    if what == "memory":
+        zh = f"读取文件「{name}」需要的内存超过上限 {mem >> 20:,} MB（{MAX_MEM_ENV}），文件被拒绝。"
+        en = f"Reading '{name}' needs more memory than the limit of {mem >> 20:,} MB ({MAX_MEM_ENV}); the file is refused."
+    elif what == "time":
+        zh = f"读取文件「{name}」超过时间上限 {cpu + 60} 秒，文件被拒绝。"
+        en = f"Reading '{name}' took longer than the limit of {cpu + 60} s; the file is refused."
+    else:
+        zh = (f"读取文件「{name}」超过资源上限（内存 {mem >> 20:,} MB 或 CPU {cpu} 秒：{MAX_MEM_ENV}/{MAX_CPU_ENV}），"
+              "文件被拒绝。")
+        en = (f"Reading '{name}' exceeded the resource limits (memory {mem >> 20:,} MB or CPU {cpu} s: "
+              f"{MAX_MEM_ENV}/{MAX_CPU_ENV}); the file is refused.")
+    return IngestError("limits", zh, en)
+
+
+def read_source_here(data: bytes, name: str, *, sheet: str | None = None, limit: int | None = None,
+                     header_row: int | None = None) -> Source:
+    """``read_source`` in the calling process (what the worker runs)."""
     check_size(len(data), limit)
     kind = kind_of(name)
     digest = hashlib.sha256(data).hexdigest()

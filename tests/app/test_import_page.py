@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from analytics import ingest
 from analytics.core import store
 from analytics.ingest import mapping, reading
-from tests.ingest.files import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load
+from tests.ingest.files import BRANCHES_CSV, LOANS_CSV, SNAP_HEADER, SNAP_ROWS, load, table_frame
 
 PAGE = "pages/data_import.py"
 
@@ -58,7 +57,7 @@ def test_from_empty_folder_to_loaded_tables(import_app):
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
     assert any("已导入 2 行" in s.value for s in at.success)
-    assert pl.read_parquet(root / "branches.parquet")["branch_id"].to_list() == ["B1", "B2"]
+    assert table_frame(root, "branches")["branch_id"].to_list() == ["B1", "B2"]
     assert ingest.history(root).height == 1
     assert (root / "_meta" / "profiles" / "机构方案.json").is_file()
 
@@ -74,7 +73,7 @@ def test_from_empty_folder_to_loaded_tables(import_app):
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert pl.read_parquet(root / "loans.parquet")["industry"].to_list() == [None, None, None]
+    assert table_frame(root, "loans")["industry"].to_list() == [None, None, None]
 
 
 def test_bad_file_shows_summary_report_and_quarantine_choice(import_app):
@@ -143,10 +142,10 @@ def test_bad_profile_name_and_stale_restore_show_errors_not_exceptions(import_ap
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
     assert any("Invalid profile name" in e.value for e in at.error)
-    assert not (root / "branches.parquet").exists()
+    assert not store.has_table(root, "branches")
     at.text_input(key="imp_save_as").input("")
     at.button(key="imp_load").click().run()
-    assert (root / "branches.parquet").is_file()
+    assert store.has_table(root, "branches")
     loaded = ingest.history(root)["change_id"][0]
     at.selectbox(key="imp_restore_id").select(loaded).run()
     ingest.restore(root, loaded)  # meanwhile, from the command line

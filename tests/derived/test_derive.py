@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import polars as pl
 import pytest
@@ -23,9 +22,11 @@ NULL_D = None
 def test_build_writes_facts_and_hive_transitions(tmp_path):
     root = write(tmp_path / "store")
     derived.build(root)
-    files = sorted(p.relative_to(root / "derived").as_posix() for p in (root / "derived").rglob("*.parquet"))
+    folder = derived.build(root)  # published as a new version: its own folder, named by its manifest
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet"))
     assert files == ["aging_cube.parquet", "loan_facts.parquet", "quality_cube.parquet"] + [f"transitions/month=2024-0{m}-01/part-0.parquet" for m in (1, 2, 3, 4)]
-    assert not [p for p in root.iterdir() if p.name.startswith(".derived")]  # temp folders gone
+    listed = sorted(f for spec in store.current_manifest(root)["derived"].values() for f in spec["files"])
+    assert listed == sorted(p.relative_to(root).as_posix() for p in folder.rglob("*.parquet"))
 
 
 def test_loan_facts_by_hand(tmp_path):
@@ -100,17 +101,16 @@ def test_inline_fallback_equals_derived_view(tmp_path):
     assert_frame_equal(view_trans.sort("month", "loan_id"), inline_trans.sort("month", "loan_id"))
 
 
-def test_rebuild_replaces_and_empty_store_removes(tmp_path):
+def test_rebuild_publishes_a_new_set_and_empty_store_has_none(tmp_path):
     root = write(tmp_path / "store")
-    derived.build(root)
-    (root / "derived" / "stale.parquet").write_bytes(b"x")
-    derived.build(root)
-    assert not (root / "derived" / "stale.parquet").exists()
+    first = derived.build(root)
+    second = derived.build(root)
+    assert first != second and store.current_manifest(root)["derived"]["loan_facts"]["files"][0].startswith(
+        second.relative_to(root).as_posix())
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "derived").mkdir()
     derived.build(empty)
-    assert not (empty / "derived").exists()
+    assert store.current_manifest(empty)["derived"] == {}
 
 
 def test_month_arithmetic_dates():
@@ -118,15 +118,11 @@ def test_month_arithmetic_dates():
     assert params == {"t_from": JAN, "t_to": APR, "p_from": DEC23, "p_to": dt.date(2024, 3, 1)}
 
 
-def test_failed_rebuild_drops_the_old_set(tmp_path, monkeypatch):
-    # A rebuild that fails after the store changed must not leave the previous derived tables in place:
-    # readers would take the stale views; without them they fall back to the inline SQL on the new data.
+def test_failed_rebuild_publishes_the_base_without_derived_tables(tmp_path, monkeypatch):
+    # A rebuild that fails must not leave derived tables that disagree with the base tables: the new
+    # version has none, and readers compute them inline from the same base files.
     root = write(tmp_path / "store")
     derived.build(root)
-    snaps = store.query(store.connect(root), "SELECT * FROM snapshots WHERE loan_id <> 'L3'")
-    shutil.rmtree(root / "snapshots")
-    store.write_table(root, "snapshots", snaps)  # L3 removed from the store
-
     real = build_module._write
 
     def boom(con, table, folder, months):
@@ -135,9 +131,11 @@ def test_failed_rebuild_drops_the_old_set(tmp_path, monkeypatch):
         real(con, table, folder, months)
 
     monkeypatch.setattr(build_module, "_write", boom)
+    before = store.current_manifest(root)
     with pytest.raises(RuntimeError):
         derived.build(root)
-    assert not (root / "derived").exists()
+    after = store.current_manifest(root)
+    assert after["derived"] == {} and after["tables"] == before["tables"]
     con = store.connect(root)
     assert not derived.has_view(con, "loan_facts")
-    assert "L3" not in compute(con, "loan_facts").filter(pl.col("first_month").is_not_null())["loan_id"].to_list()
+    assert compute(con, "loan_facts").height == 5

@@ -46,10 +46,23 @@ SNAP_ROWS = (
 
 
 def fingerprint(root: Path) -> dict[str, str]:
-    """Every queryable file's bytes (bookkeeping folders excluded) plus the data version."""
-    files = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(root.rglob("*.parquet")) if p.relative_to(root).parts[0] not in store.BOOKKEEPING}
+    """The bytes of every file of the published version (base and derived tables), by table, plus the data
+    version."""
+    cur = store.current_manifest(root)
+    specs = {**{n: f for n, f in cur["tables"].items() if f},
+             **{n: spec["files"] for n, spec in cur.get("derived", {}).items()}}
+    files = {name: hashlib.sha256(b"".join((root / rel).read_bytes() for rel in rels)).hexdigest()
+             for name, rels in specs.items()}
     return files | {"__version__": store.data_version(root)}
+
+
+def table_frame(root: Path, table: str) -> pl.DataFrame:
+    """A stored table as the published version has it."""
+    con = store.connect(root)
+    try:
+        return store.query(con, f"SELECT * FROM {table}")  # noqa: S608 - a contract table name
+    finally:
+        con.close()
 
 
 def load(root: Path, text: str | bytes, name: str, table: str, encoding: str = "utf-8", **kw) -> ingest.LoadResult:
@@ -84,4 +97,10 @@ MARCH_FILE = str(Path("snapshots/month=2024-03-01/part-0.parquet"))
 
 
 def warned(prepared: ingest.Prepared) -> list[tuple]:
-    return sorted((w["rule"], w["file"], w["row"], w["value"]) for w in prepared.warnings.iter_rows(named=True))
+    return sorted((w["rule"], logical(w["file"]), w["row"], w["value"]) for w in prepared.warnings.iter_rows(named=True))
+
+
+def logical(rel: str) -> str:
+    """A store file's path without its version folder (``_versions/<change id>/``)."""
+    parts = Path(rel).parts
+    return str(Path(*parts[2:])) if parts and parts[0] == "_versions" else rel

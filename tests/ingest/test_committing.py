@@ -7,21 +7,18 @@ import hashlib
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analytics import derived, ingest
-from analytics.core import store
-from analytics.ingest import LoadRejected, journal, mapping
+from analytics import ingest
+from analytics.core import manifest, store
+from analytics.ingest import LoadRejected, committing, journal, mapping
 from analytics.metrics import portfolio
 from tests.ingest.files import (
     LOANS_CSV,
-    ROOT,
     SNAP_HEADER,
     SNAP_ROWS,
     D,
@@ -29,6 +26,7 @@ from tests.ingest.files import (
     load,
     rejected,
     snapshots,
+    table_frame,
 )
 
 
@@ -49,60 +47,25 @@ def test_month_loaded_by_another_user_since_prepare_still_needs_confirmation(bas
     assert fingerprint(base) == before
 
 
-def test_failure_in_the_middle_of_the_swap_rolls_back(base: Path, monkeypatch):
+def test_failure_in_the_middle_of_the_load_changes_nothing(base: Path, monkeypatch):
     load(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
     before = fingerprint(base)
-    real, calls = journal._move, []
+    real, calls = manifest.write_json, []
 
-    def flaky(src, dst):
-        calls.append(src)
-        if len(calls) == 2:
+    def flaky(path, data):
+        calls.append(path)
+        if path.name == "current.json":
             raise OSError("disk full")
-        real(src, dst)
+        real(path, data)
 
-    monkeypatch.setattr(journal, "_move", flaky)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(manifest, "write_json", flaky)
+    with pytest.raises(LoadRejected, match="Writing the data folder failed"):
         load(base, SNAP_HEADER + SNAP_ROWS.replace("70.5", "60"), "m.csv", "snapshots", replace=True)
     monkeypatch.undo()
     assert fingerprint(base) == before
-    assert not (base / "_meta" / "journal.json").exists()
-
-
-KILL = """
-import os, sys
-from analytics import ingest
-from analytics.ingest import journal
-real = journal._move
-calls = []
-def dying(src, dst):
-    calls.append(src)
-    real(src, dst)
-    if len(calls) == int(sys.argv[3]):
-        os._exit(9)   # killed: no except, no finally
-journal._move = dying
-root, path = sys.argv[1], sys.argv[2]
-prepared = ingest.prepare(root, open(path, "rb").read(), "m.csv", "snapshots")
-ingest.commit(root, prepared, replace=True)
-"""
-
-
-@pytest.mark.parametrize("moves_before_kill", [1, 2, 3])
-def test_killed_load_is_rolled_back_by_the_next_operation(base: Path, tmp_path: Path, moves_before_kill: int):
-    load(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
-    before = fingerprint(base)
-    new = tmp_path / "m.csv"
-    # Two months: the March file is replaced (moved aside, new moved in), April is added.
-    new.write_text(SNAP_HEADER + SNAP_ROWS.replace("70.5", "60") + SNAP_ROWS.replace("2024/3/31", "2024/4/30"),
-                   encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", KILL, str(base), str(new), str(moves_before_kill)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 9, proc.stderr
-    assert (base / "_meta" / "journal.json").exists()
-    assert fingerprint(base) != before
-    assert ingest.recover(base) is not None
-    assert fingerprint(base) == before
-    assert not (base / "snapshots" / "month=2024-04-01").exists()
-    assert ingest.history(base).filter(pl.col("table") == "snapshots").height == 1  # the killed load is not logged
+    ingest.recover(base)
+    published = {m["change"].get("change_id") for m in manifest.published_versions(base)}
+    assert {p.name for p in (base / "_versions").iterdir()} <= published  # the failed change's files are gone
 
 
 def test_quarantine_loads_valid_rows_and_keeps_the_rest_with_reasons(base: Path):
@@ -131,9 +94,8 @@ def test_replace_keeps_previous_version_and_restore_undoes_it(base: Path):
     assert fingerprint(base)["__version__"] != v2["__version__"]
     ingest.restore(base, undo.change_id)  # a restore is itself reversible
     assert snapshots(base)["outstanding_principal"][1] == D("600000.00")
-    ingest.restore(base, first.change_id)  # undo the very first load: the month disappears
+    ingest.restore(base, first.change_id, confirm=True)  # undo the very first load: the month disappears
     assert snapshots(base).is_empty()
-    assert not (base / "snapshots" / "month=2024-03-01").exists()
     log = ingest.history(base)
     assert log["kind"].to_list() == ["restore", "restore", "restore", "load", "load", "load", "load"]
     assert log["restored_from"][0] == first.change_id
@@ -157,15 +119,15 @@ def test_restore_twice_and_unknown_or_traversing_ids_are_refused(base: Path, cap
 
 
 def test_loans_are_upserted_by_key_and_old_file_kept(base: Path):
-    before = pl.read_parquet(base / "loans.parquet")
+    before = table_frame(base, "loans")
     text = LOANS_CSV.splitlines()[0] + "\nL2,C2,B2,个人住房贷款,20220310,20420310,900000,0.041,240,等额本金,抵押,,41,,,AA\n" \
         "L4,C4,B2,consumer,2024-01-01,2025-01-01,100,0.1,12,annuity,credit,,30,,,A\n"
     result = load(base, text, "l.csv", "loans")
-    after = pl.read_parquet(base / "loans.parquet")
+    after = table_frame(base, "loans")
     assert after["loan_id"].to_list() == ["L1", "L3", "L2", "L4"]
     assert after.filter(pl.col("loan_id") == "L2")["principal"].item() == D("900000.00")
-    kept = pl.read_parquet(base / "_history" / result.change_id / "loans.parquet")
-    assert_frame_equal(kept, before)
+    ingest.restore(base, result.change_id)  # the previous version is kept: the restore gives it back
+    assert_frame_equal(table_frame(base, "loans"), before)
 
 
 def test_import_log_records_checksum_table_months_profile(base: Path):
@@ -201,22 +163,27 @@ def test_bad_profile_name_refuses_the_load_before_anything_is_written(base: Path
 
 def test_derive_failure_does_not_touch_the_loaded_data(base: Path, monkeypatch):
 
-    monkeypatch.setattr(derived, "build", lambda root: (_ for _ in ()).throw(RuntimeError("boom")))
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(committing, "build_into", boom)
     result = load(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
     assert "boom" in result.warning
     assert snapshots(base).height == 3
+    assert store.current_manifest(base)["derived"] == {}  # readers compute them inline from the same data
 
 
 def test_derived_tables_are_rebuilt_while_the_store_is_locked(base: Path, monkeypatch):
-    """Two loads at once: each rebuild must see its own store, never swap in tables of an older one."""
+    """Two loads at once: each rebuild must see its own store, never publish tables of an older one."""
 
-    seen = []
+    seen, real = [], committing.build_into
 
-    def build(root):
+    def build(root, base_manifest, folder, **kw):
         with journal.locked(Path(root), wait=False) as free:
             seen.append(free)
+        return real(root, base_manifest, folder, **kw)
 
-    monkeypatch.setattr(derived, "build", build)
+    monkeypatch.setattr(committing, "build_into", build)
     load(base, SNAP_HEADER + SNAP_ROWS, "m.csv", "snapshots")
     second = load(base, SNAP_HEADER + SNAP_ROWS.replace("70.5", "60"), "m2.csv", "snapshots", replace=True)
     ingest.restore(base, second.change_id)

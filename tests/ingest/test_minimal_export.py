@@ -53,7 +53,7 @@ def check_minimal_store(root: Path) -> None:
     numbers = overview_numbers(root)
     assert {m: numbers[m] for m in minimal.EXPECTED} == minimal.EXPECTED
     assert numbers["branches"] == minimal.EXPECTED_MAR_BY_BRANCH
-    loans = pl.read_parquet(root / "loans.parquet").sort("loan_id")
+    loans = _loans(root).sort("loan_id")
     assert dict(zip(loans["loan_id"], loans["origination_date"], strict=True)) == minimal.EXPECTED_ORIGINATION
     assert loans["principal"].to_list() == [D("2000.00"), D("8000.00"), D("500.00"), D("3000.00"), D("700.00")]
     # the origination branch is the managing branch at the loan's first month; unmapped loan fields are empty
@@ -146,7 +146,7 @@ def test_origination_month_is_the_first_of_the_month(tmp_path: Path):
     load(root, minimal.branches_csv(), "机构.csv", "branches")
     text = "借据号,机构号,放款月份,放款金额\nL1,B1,2023-05,1000\nL2,B1,202306,2000\nL3,B2,2023年7月,3000\nL4,B2,2023/8/9,1\n"
     load(root, text, "借据.csv", "loans")
-    loans = pl.read_parquet(root / "loans.parquet")
+    loans = _loans(root)
     assert loans["origination_date"].to_list() == [dt.date(2023, 5, 1), dt.date(2023, 6, 1), dt.date(2023, 7, 1),
                                                    dt.date(2023, 8, 9)]
     assert loans["product"].null_count() == 4  # not provided
@@ -181,13 +181,13 @@ def test_invalid_loan_fields_reject_the_row_and_create_no_loan(empty: Path):
     report = ingest.error_report(prepared, "en").filter(pl.col("rule") == "parse")
     assert report.select("row", "source column", "field", "value").rows() == [(3, "放款金额", "principal", "abc")]
     result = ingest.commit(empty, prepared, on_bad="quarantine")
-    assert result.loans_created == 4 and "L3" not in pl.read_parquet(empty / "loans.parquet")["loan_id"].to_list()
+    assert result.loans_created == 4 and "L3" not in _loans(empty)["loan_id"].to_list()
 
 
 def test_loans_are_created_only_for_ids_the_store_lacks(empty: Path):
     load(empty, "借据号,机构号,放款日期,放款金额,产品\nL1,B2,2023-05-20,2000,信用卡\n", "借据.csv", "loans")
     ingest.commit(empty, ingest.prepare(empty, minimal.snapshots_csv(), "快照.csv", "snapshots"))
-    loans = pl.read_parquet(empty / "loans.parquet").sort("loan_id")
+    loans = _loans(empty).sort("loan_id")
     assert loans.height == 5
     assert loans.row(0, named=True) | {} == loans.filter(pl.col("loan_id") == "L1").row(0, named=True)
     assert loans.filter(pl.col("loan_id") == "L1").select("branch_id", "product").row(0) == ("B2", "credit_card")
@@ -241,7 +241,7 @@ def test_mapping_options_match_the_page(empty: Path):
     assert prepared.unused == ["备注"] and "overdue_cause" in prepared.not_provided
     result = ingest.commit(empty, prepared, save_as="我行")
     assert result.loans_created == 2
-    loans = pl.read_parquet(empty / "loans.parquet").sort("loan_id")
+    loans = _loans(empty).sort("loan_id")
     assert loans["principal"].to_list() == [D("2000.00"), D("10000.00")]  # 万元 from the header
     saved = json.loads((empty / "_meta" / "profiles" / "我行.json").read_text(encoding="utf-8"))
     assert saved["loan_columns"]["origination_date"] == "发放月份" and saved["value_maps"]["status"]["在账"] == "active"
@@ -293,3 +293,14 @@ def test_profile_mapping_onto_a_column_the_contract_lacks_is_reported(base: Path
     again = ingest.prepare(base, (SNAP_HEADER + SNAP_ROWS).encode(), "m.csv", "snapshots", profile=profile)
     assert again.unused == ["是否重组"]
     assert any("是否重组 → managing_officer" in n for n in again.notes("en"))
+
+
+def _loans(root) -> pl.DataFrame:
+    """The loans table of the published store version (files live under _versions/, never read by path)."""
+    from analytics.core import store
+
+    con = store.connect(root)
+    try:
+        return store.query(con, "SELECT * FROM loans")
+    finally:
+        con.close()

@@ -31,12 +31,13 @@ from tests.ingest.files import (
     load,
     rejected,
     snapshots,
+    table_frame,
     warned,
 )
 
 
 def test_gbk_csv_with_chinese_headers_labels_thousands_and_units(base: Path):
-    loans = pl.read_parquet(base / "loans.parquet")
+    loans = table_frame(base, "loans")
     assert loans["loan_id"].to_list() == ["L1", "L2", "L3"]
     assert loans["product"].to_list() == ["consumer", "mortgage", "consumer"]
     assert loans["principal"].to_list() == [D("100000.00"), D("800000.00"), D("5000.50")]
@@ -86,7 +87,7 @@ def test_xlsx_with_serial_dates_and_named_sheet(tmp_path: Path):
     book.save(buf)
     result = load(root, buf.getvalue(), "loans.xlsx", "loans", sheet="借据")
     assert result.rows_accepted == 2
-    loans = pl.read_parquet(root / "loans.parquet")
+    loans = table_frame(root, "loans")
     assert loans["origination_date"].to_list() == [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
     assert loans["maturity_date"].to_list() == [dt.date(2027, 1, 1), dt.date(2029, 2, 1)]
     assert loans["principal"].to_list() == [D("250000.00"), D("50000.50")]
@@ -106,7 +107,7 @@ def test_xlsx_formula_without_cached_value_is_an_error_and_never_computed(tmp_pa
     got = {(p["row"], p["column"], p["rule"]) for p in prepared.problems.iter_rows(named=True)}
     assert got == {(2, "branch_name", "formula"), (2, "branch_name", "null")}  # the formula is not computed
     result = ingest.commit(root, prepared, on_bad="quarantine")
-    assert pl.read_parquet(root / "branches.parquet")["branch_id"].to_list() == ["B1"]
+    assert table_frame(root, "branches")["branch_id"].to_list() == ["B1"]
     assert result.rows_rejected == 1
 
 
@@ -120,7 +121,7 @@ def test_parquet_and_one_file_holding_several_months(base: Path, tmp_path: Path)
     pl.DataFrame(rows).with_columns(pl.col("month").str.to_date(), pl.col("dpd").cast(pl.Int64)).write_parquet(buf)
     result = load(base, buf.getvalue(), "snap.parquet", "snapshots")
     assert result.months == [dt.date(2024, 1, 1), dt.date(2024, 2, 1), MARCH]
-    assert sorted(p.name for p in (base / "snapshots").iterdir()) == [
+    assert sorted(p.parent.name for p in store.table_files(base, "snapshots")) == [
         "month=2024-01-01", "month=2024-02-01", "month=2024-03-01"]
 
 

@@ -120,6 +120,7 @@ def _perturb_after(root, t: dt.date) -> None:
     ).filter(pl.col("month") < snaps["month"].max())
     shutil.rmtree(root / "snapshots")
     store.write_table(root, "snapshots", schema.conform(changed, schema.SNAPSHOTS))
+    (root / "_meta" / "current.json").unlink(missing_ok=True)  # files written by hand: back to the plain layout
 
 
 def test_features_at_t_ignore_every_later_month(small_root, tmp_path):

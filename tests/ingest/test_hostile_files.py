@@ -1,0 +1,104 @@
+"""Hostile upload shapes (issue 9 item 5, duplicate headers of item 9, nested Parquet of item 8): each is
+refused or read with bounded memory and time, and the cap that was hit is named with the file, row, column."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import openpyxl
+import polars as pl
+import pytest
+
+from analytics.ingest import reading
+from analytics.ingest.reading import IngestError
+
+
+def _xlsx(rows: list[list], dimension: str | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    if dimension is None:
+        return buf.getvalue()
+    out = io.BytesIO()  # rewrite the sheet's declared dimension, as a hostile file would
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="%s"/>' % dimension.encode(), data)
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def refused(data: bytes, name: str, **kw) -> IngestError:
+    with pytest.raises(IngestError) as info:
+        reading.read_source(data, name, **kw)
+    return info.value
+
+
+def test_declared_sheet_dimension_is_ignored():
+    data = _xlsx([["机构号", "机构名称", "区域"], ["B1", "总行", "东区"]], dimension="A1:XFD1048576")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert b'<dimension ref="A1:XFD1048576"/>' in z.read("xl/worksheets/sheet1.xml")
+    assert len(data) < 10_000
+    src = reading.read_source(data, "dim.xlsx")
+    assert src.columns == ["机构号", "机构名称", "区域"] and src.frame.height == 1
+
+
+def test_one_cell_far_right_is_refused_at_the_column_cap_with_row_and_count():
+    rows = [["a", "b"]] + [[str(i), "x"] for i in range(2000)]
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in rows:
+        ws.append(row)
+    ws["XFD1"] = "far"
+    buf = io.BytesIO()
+    book.save(buf)
+    err = refused(buf.getvalue(), "wide.xlsx")
+    assert err.code == "columns"
+    assert "row 1 has 16,384 columns" in err.en and "wide.xlsx" in err.en and "第 1 行有 16,384 列" in err.zh
+
+
+def test_csv_header_of_a_million_columns_is_refused_by_the_line_cap():
+    data = (",".join(f"c{i}" for i in range(1_000_000)) + "\n1\n").encode()
+    assert len(data) > 5_000_000
+    err = refused(data, "wide.csv")
+    assert err.code == "line_length" and "line 1" in err.en and "第 1 行" in err.zh
+
+
+def test_csv_header_over_the_column_cap_is_refused(monkeypatch):
+    monkeypatch.setenv(reading.MAX_COLUMNS_ENV, "50")
+    data = (",".join(f"c{i}" for i in range(60)) + "\n" + ",".join("1" * 60) + "\n").encode()
+    err = refused(data, "w.csv")
+    assert err.code == "columns" and "60 columns, more than the limit of 50" in err.en
+
+
+def test_csv_line_without_a_newline_is_refused_with_its_line_number():
+    data = b"a,b\n1,2\n" + b"x" * (3 << 20)
+    err = refused(data, "long.csv")
+    assert err.code == "line_length" and "line 3" in err.en
+
+
+def test_memory_limit_of_the_worker_refuses_instead_of_taking_the_server(monkeypatch):
+    monkeypatch.setenv(reading.MAX_MEM_ENV, "1000")  # the worker may not exceed 1 GB of address space
+    data = b"a,b,c\n" + b"12345678901234567890,abcdefghijabcdefghij,zzzzzzzzzzzzzzzzzzzzzzzz\n" * 600_000
+    err = refused(data, "big.csv")
+    assert err.code == "limits" and "1,000 MB" in err.en and "big.csv" in err.zh
+
+
+def test_duplicate_header_is_refused_naming_both_columns():
+    err = refused("借据号,逾期天数,贷款余额,逾期天数\nL1,0,1,999\n".encode(), "dup.csv")
+    assert err.code == "duplicate_header" and "'逾期天数' (columns 2 and 4)" in err.en
+    err = refused(_xlsx([["a", "b", "a"], [1, 2, 3]]), "dup.xlsx")
+    assert err.code == "duplicate_header"
+
+
+def test_parquet_list_column_is_refused_with_a_message():
+    buf = io.BytesIO()
+    pl.DataFrame({"branch_id": [["B1"]], "branch_name": ["x"], "region": ["y"]}).write_parquet(buf)
+    err = refused(buf.getvalue(), "b.parquet")
+    assert err.code == "parquet_nested" and "branch_id" in err.en and "列表" in err.zh
