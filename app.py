@@ -67,4 +67,4 @@ for path, zh, en, icon, section in PAGES:
         page = st.Page(path, title=ui.tr(zh, en), icon=icon, default=path == PAGES[0][0] or (bool(damaged) and
                                                                                       path == "pages/data_import.py"))
         sections.setdefault(ui.tr(*SECTIONS[section]), []).append(page)
-st.navigation(sections).run()
+st.navigation(sections, expanded=True).run()

@@ -103,3 +103,11 @@ def book_con(request, tmp_path) -> duckdb.DuckDBPyConnection:
     c = store.connect(root)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _users_file_outside_the_project(tmp_path_factory):
+    """No test reads or writes the project's own .access/ (users file, audit log): local single-user mode unless
+    a test configures users itself."""
+    os.environ["OVERDUE_USERS_FILE"] = str(tmp_path_factory.mktemp("access") / "users.json")
+    yield

@@ -22,7 +22,10 @@ def users(tmp_path, monkeypatch):
 
 
 def _sidebar_branches(page) -> list[str]:
-    page.locator("[data-testid=stSidebar] [data-testid=stMultiSelect]").first.click()
+    box = page.locator("[data-testid=stSidebar] [data-testid=stMultiSelect]").first
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.locator("[role=option]").first.wait_for()
     options = page.locator("[role=option]").all_inner_texts()
     page.keyboard.press("Escape")
     return options
