@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+import formats
 import labels
 from analytics.core import export
 from analytics.core.months import month_label
@@ -68,54 +69,109 @@ def filters() -> Filters:
     )
 
 
-# --- formatting -----------------------------------------------------------------
+# --- formatting (the rules live in formats.py) ------------------------------------------------------
 
 
-def fmt_money(value: float | None) -> str:
-    """Yuan shown in 亿元 / 万元 (zh) or CNY m / k (en)."""
-    if value is None:
-        return "—"
-    v = float(value)
-    if lang() == "zh":
-        return f"{v / 1e8:,.2f} 亿元" if abs(v) >= 1e8 else f"{v / 1e4:,.2f} 万元"
-    return f"CNY {v / 1e6:,.2f} m" if abs(v) >= 1e6 else f"CNY {v / 1e3:,.1f} k"
+def fmt_money(value: float | None, unit: tuple[float, str] | None = None) -> str:
+    """Yuan in the unit that fits (亿元 / 万元 / 元; CNY bn / m / k)."""
+    return formats.money(value, lang(), unit)
 
 
-def fmt_pct(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
+def fmt_pct(value: float | None, digits: int = formats.PCT_DIGITS) -> str:
+    return formats.pct(value, digits)
 
 
 def fmt_pp(value: float | None) -> str:
     """A change of a ratio in percentage points."""
-    return "—" if value is None else f"{float(value) * 100:+.2f} pp"
+    return formats.pp(value)
+
+
+def fmt_count(value) -> str:
+    return formats.count(value)
+
+
+def kpi(container, label: str, value, *, kind: str, change=None, up_is: str = "good", help: str | None = None,
+        unit: tuple[float, str] | None = None) -> None:
+    """A KPI tile. ``kind`` "money" (the unit fitted to the value goes into the label, so the number never
+    truncates), "pct" or "count"; ``change`` the change as a number, its arrow and colour decided by its sign
+    and ``up_is`` ("good", "bad", "neutral"), never by the text."""
+    if kind == "money":
+        divisor, name = unit or formats.money_unit(value, lang())
+        shown = formats.money_number(value, divisor)
+        label = f"{label}（{name}）" if lang() == "zh" else f"{label} ({name})"
+    elif kind == "pct":
+        divisor, shown = 1.0, formats.pct(value)
+    else:
+        divisor, shown = 1.0, formats.count(value)
+    d = formats.delta(change, kind=kind, lang=lang(), up_is=up_is, divisor=divisor)
+    container.metric(label, shown, d.text, delta_color=d.color, delta_arrow=d.arrow, border=True, help=help)
+
+
+def column_name(field: str) -> str:
+    return labels.column(field, lang())
 
 
 def _display_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col(n).cast(pl.Float64) for n, t in df.schema.items() if isinstance(t, pl.Decimal))
 
 
+def table_view(df: pl.DataFrame, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (), pp: tuple[str, ...] = (),
+               headers: dict[str, str] | None = None) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The frame a user sees: codes as labels, every column named from the catalogue (or ``headers``),
+    amounts with their unit; and each shown column's kind (money, pct, pp, count, month, number)."""
+    shown = labels.with_column_codes(df, lang())
+    kinds = export.column_kinds(shown, {c: "money" for c in money} | {c: "pct" for c in pct} | {c: "pp" for c in pp})
+    names: dict[str, str] = {}
+    for c in df.columns:
+        name = (headers or {}).get(c) or column_name(c)
+        if kinds.get(c) == "money" and not any(u in name for u in ("元", "CNY", "笔", "loans")):
+            name += tr("(元)", " (CNY)")
+        while name in names.values():
+            name += " "
+        names[c] = name
+    return shown.rename(names), {names[c]: k for c, k in kinds.items()}
+
+
+def _column_config(kinds: dict[str, str]) -> dict:
+    config = {}
+    for c, kind in kinds.items():
+        if kind == "money":
+            config[c] = st.column_config.NumberColumn(format="%,.2f", width="medium")
+        elif kind in ("pct", "pp"):
+            config[c] = st.column_config.NumberColumn(format="percent")
+        elif kind == "count":
+            config[c] = st.column_config.NumberColumn(format="%,d")
+        elif kind == "month":
+            config[c] = st.column_config.DateColumn(format="YYYY-MM")
+        elif kind == "number":
+            config[c] = st.column_config.NumberColumn(format="%,.2f")
+    return config
+
+
 def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
-               headers: dict[str, str] | None = None, name: str = "table", height: int | None = None) -> None:
-    """A formatted table (thousands separators, percentages) with CSV and Excel downloads."""
+               pp: tuple[str, ...] = (), headers: dict[str, str] | None = None, name: str = "table",
+               height: int | None = None, selectable: bool = False):
+    """A formatted table (labels from the column catalogue, thousands separators, percentages with 2
+    decimals, months as 2026-10) with CSV and Excel downloads. ``selectable``: one row can be clicked
+    (returns the selected row numbers, else None)."""
     if df.is_empty():
         empty_notice()
-        return
-    config = {c: st.column_config.NumberColumn(format="%,.2f") for c in money if c in df.columns}
-    config |= {c: st.column_config.NumberColumn(format="percent") for c in pct if c in df.columns}
-    shown = _display_frame(df)
-    if headers:
-        config = {headers.get(k, k): v for k, v in config.items()}
-        shown = shown.rename({k: v for k, v in headers.items() if k in shown.columns})
-    st.dataframe(shown, key=key, column_config=config, hide_index=True, width="stretch",
-                 height=height if height else "auto")
-    download_buttons(shown, name, key)
+        return None
+    shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers)
+    extra = {"on_select": "rerun", "selection_mode": "single-row"} if selectable else {}
+    event = st.dataframe(_display_frame(shown), key=key, column_config=_column_config(kinds), hide_index=True,
+                         width="stretch", height=height if height else "auto", placeholder="—", **extra)
+    download_buttons(shown, name, key, kinds)
+    if selectable:
+        return list(event.selection.rows)
+    return None
 
 
-def download_buttons(df: pl.DataFrame, name: str, key: str) -> None:
+def download_buttons(df: pl.DataFrame, name: str, key: str, kinds: dict[str, str] | None = None) -> None:
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(tr("下载 CSV", "Download CSV"), export.to_csv_bytes(df), f"{name}.csv", "text/csv",
+    c1.download_button(tr("下载 CSV", "Download CSV"), export.to_csv_bytes(df, kinds), f"{name}.csv", "text/csv",
                        key=f"{key}_csv")
-    c2.download_button(tr("下载 Excel", "Download Excel"), export.to_excel_bytes(df, name), f"{name}.xlsx",
+    c2.download_button(tr("下载 Excel", "Download Excel"), export.to_excel_bytes(df, name, kinds), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
 
 
@@ -130,9 +186,40 @@ def definition(zh: str, en: str) -> None:
         st.markdown(tr(zh, en))
 
 
-def chart(fig: go.Figure, key: str) -> None:
+def _has_dates(values) -> bool:
+    if values is None or len(values) == 0:
+        return False
+    first = next((v for v in values if v is not None), None)
+    return isinstance(first, (dt.date, dt.datetime))
+
+
+def tidy_axes(fig: go.Figure) -> go.Figure:
+    """The axis rules of every chart: month axes read 2026-10 (2026年10月 in Chinese, never English month
+    names), amounts without SI suffixes ("50k 万元") and with thousands separators, log axes labelled at
+    powers of ten only."""
+    if any(_has_dates(getattr(t, "x", None)) for t in fig.data):
+        fig.update_xaxes(tickformat=formats.month_tickformat(lang()), hoverformat=formats.month_tickformat(lang()))
+    fig.update_yaxes(exponentformat="none", separatethousands=True)
+    fig.for_each_yaxis(lambda ax: ax.update(dtick=1, minor={"showgrid": False}) if ax.type == "log" else None)
+    return fig
+
+
+def chart(fig: go.Figure, key: str, *, select: bool = False):
+    """Draw a Plotly figure with the shared axis rules. ``select``: a click on a point or bar reruns the
+    page; returns the selected points (dicts with x, y, curve_number, point_index ...), else None."""
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text="")
+    tidy_axes(fig)
+    if select:
+        event = st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False}, on_select="rerun",
+                                selection_mode=("points",))
+        return list(event.selection.points) if event else []
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+    return None
+
+
+def right_axis(name: str) -> str:
+    """A series name with the cue that it is read on the right axis."""
+    return name + tr("（右轴）", " (right axis)")
 
 
 def drill_button(spec: DrillSpec, key: str, text: str | None = None) -> None:

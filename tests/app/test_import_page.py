@@ -172,4 +172,4 @@ def test_continuity_warning_lists_vanished_loans_and_still_loads(import_app):
     assert ingest.history(root)["vanished_loans"][0] == 1
     at = open_with(make, reading.read_source(april.encode(), "m4.csv"), "snapshots", lang="en")
     assert any("Continuity warning" in w.value for w in at.warning)
-    assert [list(d.value["loan_id"]) for d in at.dataframe if "rule" in d.value.columns] == [["L2"]]
+    assert [list(d.value["Loan id"]) for d in at.dataframe if "Rule" in d.value.columns] == [["L2"]]
