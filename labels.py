@@ -153,7 +153,7 @@ COLUMN_CODES: dict[str, str] = {
     "floor_class": "class", "prev_class": "class", "start_class": "class", "kind": "roll_kind",
     "restructured": "yes_no", "tech_overdue": "yes_no", "replaced": "yes_no", "table": "table",
     "repayment_method": "repayment_method", "guarantee_type": "guarantee_type", "channel": "channel",
-    "outcome": "outcome",
+    "outcome": "outcome", "low_n": "yes_no",
 }
 
 

@@ -116,10 +116,11 @@ def _display_frame(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def table_view(df: pl.DataFrame, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (), pp: tuple[str, ...] = (),
-               headers: dict[str, str] | None = None) -> tuple[pl.DataFrame, dict[str, str]]:
+               headers: dict[str, str] | None = None, codes: dict[str, str] | None = None
+               ) -> tuple[pl.DataFrame, dict[str, str]]:
     """The frame a user sees: codes as labels, every column named from the catalogue (or ``headers``),
     amounts with their unit; and each shown column's kind (money, pct, pp, count, month, number)."""
-    shown = labels.with_column_codes(df, lang())
+    shown = labels.with_column_codes(df, lang(), codes)
     kinds = export.column_kinds(shown, {c: "money" for c in money} | {c: "pct" for c in pct} | {c: "pp" for c in pp})
     names: dict[str, str] = {}
     for c in df.columns:
@@ -150,14 +151,14 @@ def _column_config(kinds: dict[str, str]) -> dict:
 
 def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
                pp: tuple[str, ...] = (), headers: dict[str, str] | None = None, name: str = "table",
-               height: int | None = None, selectable: bool = False):
+               height: int | None = None, selectable: bool = False, codes: dict[str, str] | None = None):
     """A formatted table (labels from the column catalogue, thousands separators, percentages with 2
     decimals, months as 2026-10) with CSV and Excel downloads. ``selectable``: one row can be clicked
     (returns the selected row numbers, else None)."""
     if df.is_empty():
         empty_notice()
         return None
-    shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers)
+    shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers, codes=codes)
     extra = {"on_select": "rerun", "selection_mode": "single-row"} if selectable else {}
     event = st.dataframe(_display_frame(shown), key=key, column_config=_column_config(kinds), hide_index=True,
                          width="stretch", height=height if height else "auto", placeholder="—", **extra)
@@ -220,6 +221,24 @@ def chart(fig: go.Figure, key: str, *, select: bool = False):
 def right_axis(name: str) -> str:
     """A series name with the cue that it is read on the right axis."""
     return name + tr("（右轴）", " (right axis)")
+
+
+def drill_on_select(key: str, selected: list, spec_of) -> None:
+    """Click-to-drill: when the user selects a row or a point of the table or chart ``key`` (``selected``: the
+    row numbers or point ids of this run), open the loan list ``spec_of(selected[0])``. A selection is used
+    once (coming back to the page does not jump to the drill page again)."""
+    used = f"_drilled_{key}"
+    if not selected:
+        st.session_state.pop(used, None)
+        return
+    signature = repr(selected[0])
+    if st.session_state.get(used) == signature:
+        return
+    st.session_state[used] = signature
+    spec = spec_of(selected[0])
+    if spec is not None:
+        st.session_state["drill_spec"] = spec
+        st.switch_page(DRILL_PAGE)
 
 
 def drill_button(spec: DrillSpec, key: str, text: str | None = None) -> None:

@@ -46,10 +46,11 @@ pareto = ui.with_label_column(pareto, "cause", cause_names)
 fig = make_subplots(specs=[[{"secondary_y": True}]])
 fig.add_bar(x=pareto["label"].to_list(), y=_values(pareto[value_col]), name=value_title, marker_color="#4c78a8")
 fig.add_trace(go.Scatter(x=pareto["label"].to_list(), y=[v * 100 for v in pareto["cum_share"]],
-                         name=ui.tr("累计占比（%）", "Cumulative share (%)"), mode="lines+markers",
+                         name=ui.right_axis(ui.tr("累计占比（%）", "Cumulative share (%)")), mode="lines+markers",
                          marker_color="#e45756"), secondary_y=True)
 fig.update_yaxes(title_text=value_title, secondary_y=False)
-fig.update_yaxes(title_text=ui.tr("累计占比（%）", "Cumulative share (%)"), range=[0, 105], secondary_y=True)
+fig.update_yaxes(title_text=ui.tr("累计占比（%，右轴）", "Cumulative share (%, right axis)"), range=[0, 105], dtick=20,
+                 secondary_y=True, showgrid=False, title_font_color="#e45756", tickfont_color="#e45756")
 fig.update_xaxes(title_text=ui.tr("逾期原因", "Overdue cause"))
 ui.chart(fig, "ca_pareto")
 ui.show_table(pareto, "ca_pareto_table", name="overdue_causes_pareto", money=("total_balance",),

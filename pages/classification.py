@@ -134,11 +134,13 @@ for col, zh, en, right in (("npl_ratio", "不良率", "NPL ratio", False),
                            ("deviation", "偏离度", "90+ DPD / NPL", True),
                            ("coverage", "拨备覆盖率", "Provision coverage", True)):
     series = trend[col if col in ("coverage",) else col + sfx]
-    fig.add_trace(go.Scatter(x=months, y=[None if v is None else v * 100 for v in series], name=ui.tr(zh, en),
-                             mode="lines+markers"), secondary_y=right)
+    name = ui.right_axis(ui.tr(zh, en)) if right else ui.tr(zh, en)
+    fig.add_trace(go.Scatter(x=months, y=[None if v is None else v * 100 for v in series], name=name,
+                             mode="lines+markers", line={"dash": "dot"} if right else {}), secondary_y=right)
 fig.update_xaxes(title_text=ui.tr("月份", "Month"))
 fig.update_yaxes(title_text=ui.tr("不良率 / 关注类占比（%）", "NPL / special-mention ratio (%)"), secondary_y=False)
-fig.update_yaxes(title_text=ui.tr("偏离度 / 拨备覆盖率（%）", "偏离度 / coverage (%)"), secondary_y=True)
+fig.update_yaxes(title_text=ui.tr("偏离度 / 拨备覆盖率（%，右轴，虚线）", "偏离度 / coverage (%, right axis, dotted)"),
+                 secondary_y=True, showgrid=False)
 ui.chart(fig, "cl_trend")
 
 # --- below the regulatory floor -------------------------------------------------------------------

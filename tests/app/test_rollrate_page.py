@@ -81,3 +81,40 @@ def test_drill_to_exit_cell(app_test):
     assert not at.exception
     spec = at.session_state["drill_spec"]
     assert spec.rows == "first_exit" and spec.statuses == ("written_off",) and spec.prev_dpd_min == 181
+
+
+def test_click_a_matrix_row_drills_with_the_same_total(app_test, demo_root):
+    from analytics.metrics import drilldown
+
+    at = app_test(PAGE)
+    table = at.dataframe[0].value
+    i = int(table["笔数"].idxmax())
+    frm, n = table["上月档位"].iloc[i], int(table["笔数"].iloc[i])
+    at.session_state["rr_matrix_table"] = {"selection": {"rows": [i], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "借据明细"
+    spec = at.session_state["drill_spec"]
+    con = store.connect(demo_root)
+    assert drilldown.loans_behind(con, spec).height == n
+    con.close()
+    assert int(at.metric[0].value.replace(",", "")) == n and frm in spec.title
+
+
+def test_forward_roll_to_any_worse_bucket_and_pooled_window(app_test):
+    at = app_test(PAGE)
+    assert "M0→M1+" in [t["name"] for t in _chart(at, "rr_trend")["data"]]
+    at.selectbox(key="rr_window").set_value(3).run()
+    assert not at.exception
+    assert "合并" in at.subheader[0].value
+    rates = at.dataframe[1].value
+    assert set(rates["合并月数"]) == {3}
+    assert "向前滚动(至任一更差档)" in set(rates["类型"]) and "滚入下一档" in set(rates["类型"])
+    assert any(str(y).startswith("M0 (n=") for y in _chart(at, "rr_matrix")["data"][0]["y"])
+
+
+def test_default_drill_cell_has_loans(app_test):
+    at = app_test(PAGE)
+    at.button(key="rr_drill").click().run()
+    assert not at.exception
+    assert int(at.metric[0].value.replace(",", "")) > 0
