@@ -49,7 +49,7 @@ fig.add_trace(go.Scatter(x=pareto["label"].to_list(), y=[v * 100 for v in pareto
                          name=ui.right_axis(ui.tr("累计占比（%）", "Cumulative share (%)")), mode="lines+markers",
                          marker_color="#e45756"), secondary_y=True)
 fig.update_yaxes(title_text=value_title, secondary_y=False)
-fig.update_yaxes(title_text=ui.tr("累计占比（%，右轴）", "Cumulative share (%, right axis)"), range=[0, 105], dtick=20,
+fig.update_yaxes(title_text=ui.tr("累计占比（%）", "Cumulative share (%)"), range=[0, 105], dtick=20,
                  secondary_y=True, showgrid=False, title_font_color="#e45756", tickfont_color="#e45756")
 fig.update_xaxes(title_text=ui.tr("逾期原因", "Overdue cause"))
 ui.chart(fig, "ca_pareto")
