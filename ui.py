@@ -151,18 +151,22 @@ def _column_config(kinds: dict[str, str]) -> dict:
 
 def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
                pp: tuple[str, ...] = (), headers: dict[str, str] | None = None, name: str = "table",
-               height: int | None = None, selectable: bool = False, codes: dict[str, str] | None = None):
+               height: int | None = None, selectable: bool | str = False, codes: dict[str, str] | None = None):
     """A formatted table (labels from the column catalogue, thousands separators, percentages with 2
-    decimals, months as 2026-10) with CSV and Excel downloads. ``selectable``: one row can be clicked
-    (returns the selected row numbers, else None)."""
+    decimals, months as 2026-10) with CSV and Excel downloads. ``selectable``: True (or "row") = one row can be
+    clicked, returns the selected row numbers; "cell" = one cell, returns [(row, field)]; else None."""
     if df.is_empty():
         empty_notice()
         return None
     shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers, codes=codes)
-    extra = {"on_select": "rerun", "selection_mode": "single-row"} if selectable else {}
+    mode = "single-cell" if selectable == "cell" else "single-row"
+    extra = {"on_select": "rerun", "selection_mode": mode} if selectable else {}
     event = st.dataframe(_display_frame(shown), key=key, column_config=_column_config(kinds), hide_index=True,
                          width="stretch", height=height if height else "auto", placeholder="—", **extra)
     download_buttons(shown, name, key, kinds)
+    if selectable == "cell":
+        back = {shown_name: field for field, shown_name in zip(df.columns, shown.columns, strict=True)}
+        return [(row, back.get(col, col)) for row, col in (event.selection.get("cells") or [])]
     if selectable:
         return list(event.selection.rows)
     return None

@@ -70,8 +70,8 @@ TILES = (
     ("provision_ratio", "贷款拨备率(简化)", "Loan provision ratio (simplified)"),
 )
 cols = st.columns(4)
-cols[0].metric(ui.tr("贷款余额", "Total loans"), ui.fmt_money(now["total_balance"]), border=True,
-               help=ui.tr(f"{now['total_count']:,} 笔", f"{now['total_count']:,} loans"))
+ui.kpi(cols[0], ui.tr("贷款余额", "Total loans"), now["total_balance"], kind="money",
+       help=ui.tr(f"{now['total_count']:,} 笔", f"{now['total_count']:,} loans"))
 for i, (key, zh, en) in enumerate(TILES, start=1):
     balance_only = key in ("coverage", "provision_ratio")  # money set aside has no count variant
     value = now[key] if balance_only else now[key + sfx]
@@ -149,7 +149,7 @@ floor = app_data.run(cl.below_floor_by_branch, month=f.month, branches=f.branche
 below_n, below_bal = int(floor["below_count"].sum()), floor["below_balance"].sum()
 m1, m2, m3 = st.columns(3)
 m1.metric(ui.tr("低于底线笔数", "Loans below the floor"), f"{below_n:,}", border=True)
-m2.metric(ui.tr("低于底线余额", "Balance below the floor"), ui.fmt_money(below_bal), border=True)
+ui.kpi(m2, ui.tr("低于底线余额", "Balance below the floor"), below_bal, kind="money")
 m3.metric(ui.tr("技术性短期逾期豁免笔数", "Technical ≤7-day exemptions"), f"{int(floor['tech_exempt_count'].sum()):,}",
           border=True, help=ui.tr("逾期 1–7 天且标记为技术性原因，底线仍为正常类。",
                                   "1–7 DPD flagged technical: the floor stays at Pass."))
@@ -204,8 +204,10 @@ else:
     rate_cols = st.columns(5)
     for i, row in enumerate(rates_df.iter_rows(named=True)):
         rate_cols[i].metric(row["rate_name"], ui.fmt_pct(row["migration_rate_" + basis]),
-                            border=True, help=ui.tr(f"笔数口径 {ui.fmt_pct(row['migration_rate_count'])}",
-                                                    f"count basis {ui.fmt_pct(row['migration_rate_count'])}"))
+                            border=True, delta=f"n={row['denominator_count']:,}", delta_arrow="off", delta_color="gray",
+                            help=ui.tr(f"笔数口径 {ui.fmt_pct(row['migration_rate_count'])}；n = 分母笔数（期初笔数 − 退出笔数）",
+                                       f"count basis {ui.fmt_pct(row['migration_rate_count'])}; n = denominator loans "
+                                       "(start loans − exits)"))
     ui.show_table(
         rates_df, "cl_rates_table", name="migration_rates",
         money=("start_balance", "reduction_balance", "denominator_balance", "migrated_balance"),
@@ -251,12 +253,29 @@ else:
     heat.update_layout(xaxis_title=ui.tr(f"期末状态（{ui.month_label(f.month)}）", f"End state ({ui.month_label(f.month)})"),
                        yaxis_title=ui.tr(f"期初分类（{ui.month_label(start)}）", f"Start class ({ui.month_label(start)})"),
                        yaxis_autorange="reversed", title=ui.tr(f"单位：{unit}", f"Unit: {unit}"))
-    ui.chart(heat, "cl_matrix_chart")
-    ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
-                  money=() if as_share or measure == "count" else (*states, "total"),
-                  pct=(*states, "total") if as_share else (),
-                  headers={"start_class": ui.tr("期初分类", "Start class"), "total": ui.tr("合计", "Total")}
-                  | {s: state_name(s) for s in states})
+    points = ui.chart(heat, "cl_matrix_chart", select=True)
+    st.caption(ui.tr("点击矩阵单元格（图或表）查看借据。", "Click a matrix cell (chart or table) to list the loans."))
+    cells = ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
+                          money=() if as_share or measure == "count" else (*states, "total"),
+                          pct=(*states, "total") if as_share else (), selectable="cell",
+                          headers={"start_class": ui.tr("期初分类", "Start class"), "total": ui.tr("合计", "Total")}
+                          | {s: state_name(s) for s in states})
+
+    def matrix_cell(start_class: int, end_state: str) -> DrillSpec | None:
+        if end_state == cl.MISSING or end_state not in states:
+            return None
+        return DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
+                         rows="first_exit" if end_state in EXIT_STATUSES else "at_month",
+                         title=f"{class_name(start_class)} → {state_name(end_state)}",
+                         **cl.matrix_cell_spec_args(start_class, end_state))
+
+    start_classes = matrix["start_class"].to_list()
+    ui.drill_on_select("cl_matrix_table", cells, lambda rc: matrix_cell(int(start_classes[rc[0]]), rc[1]))
+    by_name = {state_name(s): s for s in states}
+    class_by_name = {class_name(c): c for c in start_classes}
+    ui.drill_on_select("cl_matrix_chart", [(p.get("y"), p.get("x")) for p in points or []],
+                       lambda yx: matrix_cell(class_by_name[yx[0]], by_name[yx[1]])
+                       if yx[0] in class_by_name and yx[1] in by_name else None)
     x1, x2, x3 = st.columns([2, 2, 1])
     cell_from = x1.selectbox(ui.tr("期初分类", "Start class"), list(CLASSES), key="cl_cell_from",
                              format_func=ui.options({c: class_name(c) for c in CLASSES}))

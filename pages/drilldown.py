@@ -79,8 +79,8 @@ with st.expander(ui.tr("筛选条件", "Criteria"), expanded=False):
 loans = app_data.run(drilldown.loans_behind, spec)
 c1, c2, c3 = st.columns(3)
 c1.metric(ui.tr("借据笔数", "Loans"), f"{loans.height:,}")
-c2.metric(ui.tr("本金余额", "Outstanding principal"), ui.fmt_money(loans["outstanding_principal"].sum()))
-c3.metric(ui.tr("处置本金", "Disposed principal"), ui.fmt_money(loans["disposed_principal"].sum()))
+ui.kpi(c2, ui.tr("本金余额", "Outstanding principal"), loans["outstanding_principal"].sum(), kind="money")
+ui.kpi(c3, ui.tr("处置本金", "Disposed principal"), loans["disposed_principal"].sum(), kind="money")
 
 search = st.text_input(ui.tr("按借据号或客户号查找", "Find by loan or customer id"), key="dd_search").strip()
 shown = drilldown.find(loans, search) if search else loans
