@@ -182,3 +182,39 @@ def with_column_codes(df: pl.DataFrame, lang: str, columns: dict[str, str] | Non
             else pl.col(col).cast(pl.String)
         exprs.append(text.replace_strict(label_map(kind, lang), default=text).alias(col))
     return df.with_columns(exprs)
+
+
+# --- the drill page's criteria (analytics.metrics.drilldown.describe) in words -------------------------------------
+
+# key -> (中文, English) templates over the formatted values.
+CRITERIA_TEXT = {
+    "rows_at_month": ("{month} 月末快照", "Month-end snapshot of {month}"),
+    "rows_first_exit": ("{start}（不含）至 {end} 期间首次退出（结清、核销、转让等）时的记录",
+                        "Each loan's first exit row (paid off, written off, sold, …) after {start} up to {end}"),
+    "rows_latest": ("截至 {month} 各借据最近一期记录（已退出的按退出时）",
+                    "Each loan's latest row up to {month} (loans that left: their exit row)"),
+    "rows_first_hit": ("截至 {month} 各借据首次逾期 ≥ {min} 天时的记录（冻结余额）",
+                       "Each loan's first row up to {month} with DPD ≥ {min} (the frozen balance)"),
+    "branches": ("机构：{branches}", "Branches: {branches}"),
+    "products": ("产品：{products}", "Products: {products}"),
+    "cohort_between": ("放款月份 {start} 至 {end}", "Originated {start} to {end}"),
+    "cohort_from": ("放款月份不早于 {start}", "Originated in {start} or later"),
+    "cohort_to": ("放款月份不晚于 {end}", "Originated in {end} or earlier"),
+    "statuses": ("状态：{statuses}", "Status: {statuses}"),
+    "dpd_between": ("逾期 {min}–{max} 天", "DPD {min}–{max}"),
+    "dpd_at_least": ("逾期 ≥ {min} 天", "DPD ≥ {min}"),
+    "dpd_at_most": ("逾期 ≤ {max} 天", "DPD ≤ {max}"),
+    "classes": ("五级分类：{classes}", "Class: {classes}"),
+    "causes": ("逾期原因：{causes}", "Overdue cause: {causes}"),
+    "cause_not_reported": ("逾期原因未填报", "Overdue cause not reported"),
+    "new_overdue": ("本月新增逾期（{prev_month} 末未逾期或无记录）",
+                    "Newly overdue (not overdue or absent at {prev_month})"),
+    "prev_on_book": ("{prev_month} 末有快照记录", "Has a snapshot at {prev_month}"),
+    "prev_dpd_between": ("{prev_month} 末逾期 {min}–{max} 天", "DPD {min}–{max} at {prev_month}"),
+    "prev_dpd_at_least": ("{prev_month} 末逾期 ≥ {min} 天", "DPD ≥ {min} at {prev_month}"),
+    "prev_dpd_at_most": ("{prev_month} 末逾期 ≤ {max} 天", "DPD ≤ {max} at {prev_month}"),
+    "prev_classes": ("{prev_month} 末五级分类：{classes}", "Class at {prev_month}: {classes}"),
+    "ever_dpd": ("截至 {month} 曾逾期 ≥ {min} 天", "Ever DPD ≥ {min} up to {month}"),
+    "ever_dpd_by_mob": ("在本笔账龄 MOB{mob} 之前曾逾期 ≥ {min} 天", "Ever DPD ≥ {min} by its own MOB{mob}"),
+    "below_floor": ("账面分类优于监管底线分类", "Booked class better than the regulatory floor"),
+}

@@ -53,6 +53,11 @@ def with_code_labels(df: pl.DataFrame, columns: dict[str, str] | None = None) ->
 with_label_column = labels.with_label_column
 
 
+def with_first_column(df: pl.DataFrame, name: str, value: object) -> pl.DataFrame:
+    """``df`` with a constant column ``name`` first (e.g. the loan id on one loan's history)."""
+    return df.select(pl.lit(value).alias(name), pl.all())
+
+
 @dataclass(frozen=True)
 class Filters:
     month: dt.date
@@ -263,18 +268,39 @@ def require_data() -> None:
 
 
 def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: str = "table",
-                     color: str = "#f6c8c3") -> None:
-    """A ratio matrix (first column = row label, others ratios shown as %) with the cells where the
-    same-shaped ``flags`` frame is true shaded; CSV and Excel downloads of the plain values."""
+                     color: str = "#f6c8c3", label_columns: int = 1, grey_rows: list[bool] | None = None,
+                     headers: dict[str, str] | None = None, selectable: bool = False):
+    """A ratio matrix (the first ``label_columns`` columns label the row, the others are ratios shown as %) with
+    the cells where the same-shaped ``flags`` frame is true shaded and ``grey_rows`` greyed (small samples);
+    columns named from the catalogue; CSV and Excel downloads of the plain values. ``selectable``: one cell
+    can be clicked, returns [(row, field)]."""
     if df.is_empty():
         empty_notice()
-        return
-    cols = df.columns[1:]
+        return None
+    cols = df.columns[label_columns:]
+    names = {c: (headers or {}).get(c) or column_name(c) for c in df.columns[:label_columns]}
     mask = flags.select(cols).fill_null(False).to_pandas()
-    styler = df.to_pandas().style.format({c: "{:.2%}" for c in cols}, na_rep="").apply(
-        lambda _: mask.map(lambda v: f"background-color: {color}" if v else ""), axis=None, subset=cols)
-    st.dataframe(styler, key=key, hide_index=True, width="stretch")
-    download_buttons(df, name, key)
+    grey = grey_rows or [False] * df.height
+
+    def style(_):
+        out = mask.map(lambda v: f"background-color: {color}" if v else "")
+        for i, g in enumerate(grey):
+            if g:
+                out.iloc[i, :] = "background-color: #eeeeee; color: #9e9e9e"
+        return out
+
+    frame = _display_frame(df).rename(names).to_pandas()
+    styler = frame.style.format({c: "{:.2%}" for c in cols}, na_rep="").format(
+        {names[c]: "{:,}" for c in df.columns[:label_columns] if df.schema[c].is_integer()}).apply(
+        style, axis=None, subset=cols)
+    extra = {"on_select": "rerun", "selection_mode": "single-cell"} if selectable else {}
+    event = st.dataframe(styler, key=key, hide_index=True, width="stretch", placeholder="—", **extra)
+    shown = df.rename(names)
+    download_buttons(shown, name, key, {c: "pct" for c in cols})
+    if selectable:
+        back = {names.get(c, c): c for c in df.columns}
+        return [(row, back.get(col, col)) for row, col in (event.selection.get("cells") or [])]
+    return None
 
 
 # --- the sidebar (shared by every page) ----------------------------------------------------------

@@ -52,7 +52,7 @@ def test_every_widget_and_drill(app_test):
     assert not at.exception
     at.radio(key="vt_grain").set_value("quarter").run()
     assert not at.exception
-    assert at.dataframe[0].value["cohort"].iloc[0][4] == "Q"
+    assert at.dataframe[0].value["放款批次"].iloc[0][4] == "Q"
     assert at.info  # point-in-time quarter cohorts: no drill
     at.selectbox(key="vt_metric").set_value("ever30").run()
     n_before = at.dataframe[0].value.shape[0]
