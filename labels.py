@@ -145,6 +145,7 @@ COLUMNS: dict[str, Pair] = {
     "replaced": ("替换已有", "Replaced"), "restored_from": ("恢复自", "Restored from"),
     "quarantine": ("隔离文件", "Quarantine file"), "vanished_loans": ("消失借据数", "Vanished loans"),
     "after_exit_rows": ("退出后仍有记录", "Rows after exit"), "source_column": ("源列", "Source column"),
+    "restorable": ("可撤销", "Can be undone"), "kind_code": ("类型", "Kind"),
 }
 
 # Columns whose cells are codes of a catalogue kind (shown as labels).
@@ -153,7 +154,7 @@ COLUMN_CODES: dict[str, str] = {
     "floor_class": "class", "prev_class": "class", "start_class": "class", "kind": "roll_kind",
     "restructured": "yes_no", "tech_overdue": "yes_no", "replaced": "yes_no", "table": "table",
     "repayment_method": "repayment_method", "guarantee_type": "guarantee_type", "channel": "channel",
-    "outcome": "outcome", "low_n": "yes_no",
+    "outcome": "outcome", "low_n": "yes_no", "restorable": "yes_no",
 }
 
 

@@ -133,7 +133,9 @@ else:
                 codes = [str(a) for a in (schema.TABLES[table].column(column).allowed or ("true", "false"))]
                 st.caption(f"{schema.TABLES[table].column(column).zh} / {column}: {', '.join(codes)}")
                 edited = st.data_editor(ingest.value_map_frame(profile, column), key=f"imp_vmap_{column}",
-                                        hide_index=True, disabled=["source"], width="stretch")
+                                        hide_index=True, disabled=["source"], width="stretch",
+                                        column_config={"source": ui.tr("文件中的取值", "Value in the file"),
+                                                       "code": ui.tr("契约代码", "Contract code")})
                 profile.value_maps[column] = ingest.value_map_from_frame(edited)
 
     # --- 3. checks ----------------------------------------------------------------------------------------
@@ -150,14 +152,16 @@ else:
     m2.metric(ui.tr("通过", "Valid"), f"{prepared.n_good:,}")
     m3.metric(ui.tr("有问题", "With problems"), f"{prepared.n_bad:,}")
     with st.expander(ui.tr("预览（前 20 行，已转换为契约格式）", "Preview (first 20 rows, as the contract reads them)")):
-        st.dataframe(ingest.preview(prepared), key="imp_preview", hide_index=True, width="stretch")
+        preview, _ = ui.table_view(ingest.preview(prepared))
+        st.dataframe(preview, key="imp_preview", hide_index=True, width="stretch", placeholder="—")
     if not prepared.file_problems.is_empty():
         st.error(tr("整个文件无法导入：", "The file cannot be loaded: ") + prepared.file_problem_text(LANG))
     if prepared.problems.is_empty():
         st.success(ui.tr("所有行都符合数据契约。", "Every row meets the data contract."))
     else:
         summary = prepared.summary().drop("message_en" if ui.lang() == "zh" else "message_zh")
-        st.dataframe(summary, key="imp_summary", hide_index=True, width="stretch")
+        ui.show_table(summary, "imp_summary", name="import_check_summary",
+                      headers={"column": ui.tr("字段", "Field"), "count": ui.tr("行数", "Rows")})
         st.caption(ui.tr("错误报告（文件、行号、列、值、规则、说明）：", "Error report (file, row, column, value, rule, message):"))
         ui.download_buttons(ingest.error_report(prepared, ui.lang()), "import_errors", "imp_report")
     if not prepared.warnings.is_empty():  # continuity: a warning to check, never a reason to reject rows
@@ -195,7 +199,7 @@ log = ingest.history(ROOT)
 if log.is_empty():
     st.info(ui.tr("还没有导入记录。", "Nothing has been imported yet."))
 else:
-    ui.show_table(log, "imp_history", name="import_log")
+    ui.show_table(log, "imp_history", name="import_log", codes={"status": "log_status", "kind": "log_kind"})
     # The choices stay the same when a change is restored (here or elsewhere), so the selection can never slide
     # onto another change; restoring one already restored is refused with a message.
     done = {r["change_id"]: r["restorable"] for r in log.iter_rows(named=True) if r["status"] in ("loaded", "restored")}

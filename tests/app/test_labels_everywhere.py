@@ -21,6 +21,8 @@ PAGES = [path for path, *_ in app.PAGES]
 def problems_in(at) -> list[str]:
     found = []
     for frame in at.dataframe:
+        if frame.proto.editing_mode:  # a data editor: its headers come from column_config (labelled there)
+            continue
         df = frame.value
         if hasattr(df, "data"):  # a pandas Styler
             df = df.data
