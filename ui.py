@@ -308,34 +308,110 @@ def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: s
 # The sidebar widgets' values: st.switch_page (the drill-down buttons) drops them from st.session_state,
 # so a copy is kept under another key and put back before the widgets are drawn.
 SHARED = ("lang", "f_month", "f_branches", "f_products")
+_BASIS = ("balance", "count")
+# The choices of the pages that make a view (kept across page changes and language switches, and written to
+# the URL with the language and the sidebar filters so a view can be shared by link): key -> allowed values
+# (a tuple), or int for numbers.
+PAGE_CHOICES: dict[str, tuple | type] = {
+    "ov_compare": ("mom", "qoq"),
+    "cl_preset": ("pboc2002", "mof2012", "custom"), "cl_basis": _BASIS, "cl_period": ("month", "quarter", "ytd", "custom"),
+    "cl_matrix_measure": _BASIS,
+    "ag_scheme": ("m", "reg"), "ag_measure": _BASIS, "ag_by": ("branch_id", "product"),
+    "vt_grain": ("month", "quarter"), "vt_metric": ("ever30", "ever60", "ever90", "pit30", "pit60", "pit90"),
+    "vt_basis": ("count", "balance"), "vt_min_n": int,
+    "rr_basis": _BASIS, "rr_window": int, "rr_min_n": int,
+    "tr_metric": ("overdue_ratio", "npl_ratio", "new_overdue"), "tr_basis": _BASIS,
+    "tr_dim": ("total", "branch", "product"), "tr_freq": ("month", "quarter"),
+    "ca_basis": _BASIS, "ca_dim": ("branch", "product"),
+}
+KEPT = SHARED + tuple(PAGE_CHOICES)
+
+
+def _to_url(key: str, value) -> str | None:
+    if value is None:
+        return None
+    if key == "f_month":
+        return f"{value:%Y-%m}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or None
+    return str(value)
+
+
+def _from_url(key: str, text: str, months: list[dt.date] | None):
+    """A URL value back to the widget's value; None when it is not a valid choice."""
+    if key == "lang":
+        return text if text in ("zh", "en") else None
+    if key == "f_month":
+        return next((m for m in months or [] if f"{m:%Y-%m}" == text), None)
+    if key in ("f_branches", "f_products"):
+        return [v for v in text.split(",") if v]
+    allowed = PAGE_CHOICES.get(key)
+    if allowed is int:
+        return int(text) if text.isdigit() and int(text) > 0 else None
+    return text if allowed and text in allowed else None
+
+
+def _read_url(months: list[dt.date] | None) -> None:
+    """Once per session: the view in the URL (a shared link or a reload) becomes the session's choices."""
+    if st.session_state.get("_url_read"):
+        return
+    st.session_state["_url_read"] = True
+    for key in KEPT:
+        text = st.query_params.get(key)
+        if text is None:
+            continue
+        value = _from_url(key, text, months)
+        if value is not None:
+            st.session_state[key] = value
+            st.session_state[f"kept_{key}"] = value
+
+
+def _write_url() -> None:
+    for key in KEPT:
+        text = _to_url(key, st.session_state.get(f"kept_{key}"))
+        if text is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != text:
+            st.query_params[key] = text
 
 
 def sidebar() -> None:
-    """Language switch and the shared filters (as-of month, branches, products), kept across page switches."""
+    """Language switch and the shared filters (as-of month, branches, products), kept across page switches
+    together with the pages' choices (``PAGE_CHOICES``), and mirrored in the URL."""
     import app_data
     from analytics.metrics import portfolio
 
-    for key in SHARED:
-        if key not in st.session_state and f"kept_{key}" in st.session_state:
+    has_data = app_data.has_data()
+    dims = app_data.run(portfolio.dimensions) if has_data else None
+    _read_url(dims["months"] if dims else None)
+    for key in KEPT:
+        if key in st.session_state:  # the latest value (a widget drawn in the previous run)
+            st.session_state[f"kept_{key}"] = st.session_state[key]
+        elif f"kept_{key}" in st.session_state:  # its page was not drawn since: put the choice back
             st.session_state[key] = st.session_state[f"kept_{key}"]
     st.session_state.setdefault("lang", "zh")
     st.sidebar.radio("语言 / Language", ["zh", "en"], key="lang", horizontal=True,
                      format_func=options({"zh": "中文", "en": "English"}))
-    if app_data.has_data():
-        dims = app_data.run(portfolio.dimensions)
+    if has_data:
         months = dims["months"]
         if st.session_state.get("f_month") not in months:
             st.session_state["f_month"] = months[-1]
         st.sidebar.selectbox(tr("数据月份", "As-of month"), months, key="f_month", format_func=month_label)
         names = {b: f"{b} {n}" for b, n in dims["branches"]}
+        if any(b not in names for b in st.session_state.get("f_branches") or ()):
+            st.session_state["f_branches"] = [b for b in st.session_state["f_branches"] if b in names]
         st.sidebar.multiselect(tr("机构（空 = 全部）", "Branches (empty = all)"), list(names), key="f_branches",
                                format_func=options(names))
+        if any(p not in dims["products"] for p in st.session_state.get("f_products") or ()):
+            st.session_state["f_products"] = [p for p in st.session_state["f_products"] if p in dims["products"]]
         st.sidebar.multiselect(tr("产品（空 = 全部）", "Products (empty = all)"), dims["products"],
                                key="f_products",
                                format_func=options({p: label("product", p) for p in dims["products"]}))
     for key in SHARED:
         if key in st.session_state:
             st.session_state[f"kept_{key}"] = st.session_state[key]
+    _write_url()
 
 
 # --- labels for analytics codes ---------------------------------------------------------------------

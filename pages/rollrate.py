@@ -34,8 +34,9 @@ windows = {1: ui.tr("单月", "One month"), 3: ui.tr("近 3 个月合并", "3 mo
            6: ui.tr("近 6 个月合并", "6 months pooled"), 12: ui.tr("近 12 个月合并", "12 months pooled")}
 window = c3.selectbox(ui.tr("矩阵期间", "Matrix window"), list(windows), key="rr_window",
                       format_func=ui.options(windows))
-min_n = int(c4.number_input(ui.tr("最少笔数 n（低于则置灰）", "Minimum n (greyed below)"), 1, 10_000,
-                            rollrate.MIN_N, 10, key="rr_min_n"))
+st.session_state.setdefault("rr_min_n", rollrate.MIN_N)
+min_n = int(c4.number_input(ui.tr("最少笔数 n（低于则置灰）", "Minimum n (greyed below)"), min_value=1, max_value=10_000,
+                            step=10, key="rr_min_n"))
 rate_col = f"rate_{basis}"
 
 

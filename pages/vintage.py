@@ -31,7 +31,8 @@ metric = c2.selectbox(ui.tr("指标", "Metric"), list(METRICS), key="vt_metric",
                       format_func=ui.options({m: ui.tr(v[2], v[3]) for m, v in METRICS.items()}))
 basis = c3.radio(ui.tr("口径", "Basis"), ["count", "balance"], key="vt_basis", horizontal=True,
                  format_func=ui.options({"count": ui.tr("笔数", "Count"), "balance": ui.tr("金额", "Balance")}))
-min_n = int(c4.number_input(ui.tr("最少笔数 n", "Minimum n"), 1, 10_000, vintage.MIN_N, 10, key="vt_min_n",
+st.session_state.setdefault("vt_min_n", vintage.MIN_N)
+min_n = int(c4.number_input(ui.tr("最少笔数 n", "Minimum n"), min_value=1, max_value=10_000, step=10, key="vt_min_n",
                             help=ui.tr("放款笔数少于 n 的批次置灰、不参与“最差批次”。",
                                        "Cohorts with fewer loans are greyed and not ranked as the worst.")))
 censored = c5.checkbox(ui.tr("含观察期前放款批次", "Include cohorts before the window"), key="vt_censored",
