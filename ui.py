@@ -171,9 +171,9 @@ def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: 
     download_buttons(shown, name, key, kinds)
     if selectable == "cell":
         back = {shown_name: field for field, shown_name in zip(df.columns, shown.columns, strict=True)}
-        return [(row, back.get(col, col)) for row, col in (event.selection.get("cells") or [])]
+        return [(row, back.get(col, col)) for row, col in (event["selection"].get("cells") or [])]
     if selectable:
-        return list(event.selection.rows)
+        return list(event["selection"].get("rows") or [])
     return None
 
 
@@ -222,7 +222,7 @@ def chart(fig: go.Figure, key: str, *, select: bool = False):
     if select:
         event = st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False}, on_select="rerun",
                                 selection_mode=("points",))
-        return list(event.selection.points) if event else []
+        return list(((event or {}).get("selection") or {}).get("points") or [])
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
     return None
 
@@ -299,7 +299,7 @@ def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: s
     download_buttons(shown, name, key, {c: "pct" for c in cols})
     if selectable:
         back = {names.get(c, c): c for c in df.columns}
-        return [(row, back.get(col, col)) for row, col in (event.selection.get("cells") or [])]
+        return [(row, back.get(col, col)) for row, col in (event["selection"].get("cells") or [])]
     return None
 
 
