@@ -30,10 +30,21 @@ def version() -> str:
     return store.data_version()
 
 
+SPINNER_TEXT = {"zh": "正在计算…", "en": "Computing…"}
+
+
 def run(fn: Callable, *args, **kwargs):
-    """``fn(con, *args, **kwargs)`` through the cache."""
-    return _run(fn.__module__, fn.__qualname__, version(), args, tuple(sorted(kwargs.items())))
+    """``fn(con, *args, **kwargs)`` through the cache. A cache miss that takes longer than half a second
+    shows a spinner with the elapsed time (st.spinner appears only after 0.5 s, so a cache hit shows nothing)."""
+    text = SPINNER_TEXT.get(st.session_state.get("lang", "zh"), SPINNER_TEXT["zh"])
+    with st.spinner(text, show_time=True):
+        return _run(fn.__module__, fn.__qualname__, version(), args, tuple(sorted(kwargs.items())))
 
 
 def has_data() -> bool:
     return store.has_data()
+
+
+def clear() -> None:
+    """Forget every cached result (after the store was written from the app)."""
+    _run.clear()

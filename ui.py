@@ -257,13 +257,61 @@ def drill_button(spec: DrillSpec, key: str, text: str | None = None) -> None:
         st.switch_page(DRILL_PAGE)
 
 
+EMPTY_DEMO_LOANS = 20_000  # the demo book offered on an empty data folder (a few seconds to generate)
+
+
+def template_csv(table: str) -> bytes:
+    """An empty import template of a contract table: a row of Chinese column names and a row of the contract's
+    field names (keep the one you fill in; the importer maps either)."""
+    import csv
+    import io
+
+    from analytics.core import schema
+
+    cols = schema.TABLES[table].columns
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([c.zh for c in cols])
+    writer.writerow([c.name for c in cols])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+def empty_store() -> None:
+    """What an empty data folder offers: generate the demo book here, go to the import page, or download the
+    import templates (one per contract table)."""
+    import app_data
+    from analytics.core import schema, store
+    from analytics.tools import demo
+
+    root = store.data_root()
+    st.warning(tr(f"数据目录（{root}）中还没有贷款数据。", f"The data folder ({root}) has no loan data yet."))
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown(tr("**试用**：生成一套演示数据（虚构的贷款组合）。", "**Try it**: generate a demo book (a made-up portfolio)."))
+        if st.button(tr(f"生成演示数据（{EMPTY_DEMO_LOANS:,} 笔贷款）", f"Generate the demo book ({EMPTY_DEMO_LOANS:,} loans)"),
+                     key="empty_demo", type="primary"):
+            with st.spinner(tr("正在生成演示数据…", "Generating the demo book…")):
+                demo.write_demo(root, demo.generate(n_loans=EMPTY_DEMO_LOANS))
+            app_data.clear()
+            st.rerun()
+    with c2:
+        st.markdown(tr("**导入本行数据**：按模板准备文件后在“数据导入”页面导入。",
+                       "**Load your bank's data**: prepare files like the templates, then load them on the Data import page."))
+        st.page_link("pages/data_import.py", label=tr("前往数据导入", "Go to Data import"), icon=":material/upload_file:")
+    st.caption(tr("导入模板（CSV，第一行中文列名、第二行字段名，保留其一即可）：",
+                  "Import templates (CSV; row 1 Chinese names, row 2 field names: keep either):"))
+    cols = st.columns(3)
+    for i, (name, t) in enumerate(schema.TABLES.items()):
+        cols[i % 3].download_button(tr(f"{t.zh}模板", f"{t.en} template"), template_csv(name), f"template_{name}.csv",
+                                    "text/csv", key=f"empty_template_{name}")
+
+
 def require_data() -> None:
-    """Stop the page with a clear message when the store is empty."""
+    """Stop the page when the store is empty, offering the demo book, the import page and templates."""
     import app_data
 
     if not app_data.has_data():
-        st.warning(tr("数据目录中没有贷款数据。请先生成演示数据（make demo）或在“数据导入”页面导入。",
-                      "The data folder has no loan data. Generate the demo (make demo) or import on the Data import page."))
+        empty_store()
         st.stop()
 
 
