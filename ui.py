@@ -373,6 +373,12 @@ PAGE_CHOICES: dict[str, tuple | type] = {
     "ca_basis": _BASIS, "ca_dim": ("branch", "product"),
 }
 KEPT = SHARED + tuple(PAGE_CHOICES)
+# KPI tile labels wrap instead of being cut with an ellipsis: the unit (亿元 / CNY m) is in the label.
+TILE_CSS = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; height: auto !important;
+}
+</style>"""
 
 
 def _to_url(key: str, value) -> str | None:
@@ -430,6 +436,7 @@ def sidebar() -> None:
     import app_data
     from analytics.metrics import portfolio
 
+    st.html(TILE_CSS)
     has_data = app_data.has_data()
     dims = app_data.run(portfolio.dimensions) if has_data else None
     _read_url(dims["months"] if dims else None)
