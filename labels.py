@@ -78,9 +78,11 @@ def aging_report_view(report: pl.DataFrame, scheme: str, lang: str) -> pl.DataFr
     names = dict(enumerate(bucket_labels(scheme, lang))) | {8: label("report_row", 8, lang),
                                                             9: label("report_row", 9, lang)}
     causes = label_map("overdue_cause", lang)
+    share = (pl.element().struct.field("share") * 100).round(2).cast(pl.String)
+    padded = (pl.when(~share.str.contains(r"\.")).then(share + ".00")
+              .when(share.str.contains(r"\.\d$")).then(share + "0").otherwise(share))  # one precision: 2 decimals
     top = pl.col("top_causes").list.eval(pl.format(
-        "{} {}%", pl.element().struct.field("cause").replace(causes),
-        (pl.element().struct.field("share") * 100).round(1))).list.join(", ")
+        "{} {}%", pl.element().struct.field("cause").replace(causes), padded)).list.join(", ")
     return report.with_columns(pl.col("bucket").replace_strict(names, return_dtype=pl.String).alias("bucket_label"),
                                top.alias("top_causes")).select("bucket_label", pl.exclude("bucket", "bucket_label"))
 

@@ -248,7 +248,7 @@ else:
     heat = go.Figure(go.Heatmap(
         z=[[v * 100 if as_share else v / scale for v in r] for r in z], x=[state_name(s) for s in states],
         y=[class_name(c) for c in matrix["start_class"]], colorscale="Reds", colorbar={"title": {"text": unit}},
-        text=[[f"{v * 100:.1f}%" if as_share else f"{v / scale:,.0f}" for v in r] for r in z],
+        text=[[f"{v * 100:.2f}%" if as_share else f"{v / scale:,.0f}" for v in r] for r in z],
         texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
     heat.update_layout(xaxis_title=ui.tr(f"期末状态（{ui.month_label(f.month)}）", f"End state ({ui.month_label(f.month)})"),
                        yaxis_title=ui.tr(f"期初分类（{ui.month_label(start)}）", f"Start class ({ui.month_label(start)})"),
