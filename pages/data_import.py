@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import jobs
 import ui
 from analytics import ingest
 from analytics.core import schema, store
@@ -19,6 +20,16 @@ LANG = ui.lang()  # format_func closures must not read session state when they a
 
 def tr(zh: str, en: str) -> str:
     return zh if LANG == "zh" else en
+
+
+
+
+
+def progress_text(job: jobs.Job, elapsed: float) -> str:
+    stage = {"check": tr("第 1 步（共 2 步）：读取映射并按数据契约检查", "Step 1 of 2: mapping and checking against the contract"),
+             "load": tr("第 2 步（共 2 步）：写入数据并重建派生表", "Step 2 of 2: writing the data and rebuilding derived tables")}
+    return tr(f"{stage[job.stage]} · {job.rows:,} 行 · 已用 {elapsed:,.0f} 秒",
+              f"{stage[job.stage]} · {job.rows:,} rows · {elapsed:,.0f} s so far")
 
 
 ingest.recover(ROOT)  # roll back a load that was interrupted (killed process, power loss)
@@ -63,6 +74,17 @@ def reset_widgets(profile: mapping.Profile) -> None:
         del st.session_state[key]
     st.session_state["imp_unit"] = profile.unit
     st.session_state["imp_month"] = profile.constants.get("month", "")
+
+
+def show_outcome(kind: str, result) -> None:
+    """The message of a load: refused (nothing written) or done."""
+    if kind == "refused":
+        st.error(result.message(ui.lang()))
+        return
+    st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。",
+                     f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} ({result.change_id})."))
+    if result.warning:
+        st.warning(result.warning)
 
 
 # --- 1. file ---------------------------------------------------------------------------------------------
@@ -141,10 +163,37 @@ else:
     # --- 3. checks ----------------------------------------------------------------------------------------
     # Checking a large file takes seconds: do it again only when the file, the mapping or the store changed,
     # not on every click on this page.
+    # A large load runs in a worker thread: its progress (or its outcome) comes first on the page.
+    if jobs.get("imp_load") is not None:
+        finished = jobs.pop("imp_load")
+        if finished is None:
+            jobs.show_progress("imp_load", progress_text)
+            st.stop()
+        if isinstance(finished.error, (ingest.LoadRejected, ingest.IngestError)):
+            show_outcome("refused", finished.error)
+        elif finished.error is not None:
+            raise finished.error
+        else:
+            show_outcome("ok", finished.result)
+
+    # A large file is checked in a worker thread while the page shows the stage, the rows and the time so far.
     check_key = (source.sha256, source.sheet, table, profile.to_json(), store.data_version(ROOT))
     if st.session_state.get("imp_check_key") != check_key:
-        st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
         st.session_state["imp_check_key"] = check_key
+        st.session_state.pop("imp_prepared", None)
+        if source.frame.height >= jobs.BACKGROUND_ROWS:
+            jobs.start("imp_check", "check", source.frame.height, ingest.prepare_source, ROOT, source, table, profile)
+        else:
+            st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
+    if "imp_prepared" not in st.session_state:
+        finished = jobs.pop("imp_check")
+        if finished is None:
+            jobs.show_progress("imp_check", progress_text)
+            st.stop()
+        if finished.error is not None:
+            st.session_state.pop("imp_check_key", None)
+            raise finished.error
+        st.session_state["imp_prepared"] = finished.result
     prepared = st.session_state["imp_prepared"]
     st.subheader(ui.tr("3. 检查结果", "3. Checks"))
     m1, m2, m3 = st.columns(3)
@@ -180,17 +229,20 @@ else:
                          f"Months {months} already exist. The previous version is kept and can be restored below."))
         replace = st.checkbox(ui.tr("确认替换这些月份", "Confirm replacing these months"), key="imp_replace")
     save_as = st.text_input(ui.tr("保存映射方案为（可选）", "Save the mapping profile as (optional)"), key="imp_save_as")
+    load_args = {"on_bad": on_bad, "replace": replace, "save_as": save_as.strip() or None}
+    outcome = None
     if st.button(ui.tr("导入", "Load"), key="imp_load", type="primary"):
-        try:
-            result = ingest.commit(ROOT, prepared, on_bad=on_bad, replace=replace, save_as=save_as.strip() or None)
-        except (ingest.LoadRejected, ingest.IngestError) as exc:  # refused, or a bad profile name: nothing written
-            st.error(exc.message(ui.lang()))
+        if prepared.n_rows >= jobs.BACKGROUND_ROWS:  # loading writes and rebuilds the derived tables: seconds
+            jobs.start("imp_load", "load", prepared.n_rows, ingest.commit, ROOT, prepared, **load_args)
         else:
-            st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。",
-                             f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
-                             f"({result.change_id})."))
-            if result.warning:
-                st.warning(result.warning)
+            try:
+                outcome = ("ok", ingest.commit(ROOT, prepared, **load_args))
+            except (ingest.LoadRejected, ingest.IngestError) as exc:  # refused, or a bad name: nothing written
+                outcome = ("refused", exc)
+    if outcome is not None:
+        show_outcome(*outcome)
+        if outcome[0] == "ok":
+            st.session_state["imp_check_key"] = None  # the store changed: check again on the next run
 
 # --- history ---------------------------------------------------------------------------------------------
 

@@ -189,3 +189,28 @@ def test_summary_preview_and_history_tables_are_labelled(import_app, lang):
     history = at.dataframe[-1].value
     assert ("导入行数" if lang == "zh" else "Rows loaded") in history.columns
     assert ("已导入" if lang == "zh" else "Loaded") in set(history.iloc[:, 3])
+
+
+def test_large_files_are_checked_and_loaded_in_the_background_with_progress(import_app, monkeypatch):
+    import time
+
+    import jobs
+
+    make, root = import_app
+    monkeypatch.setattr(jobs, "BACKGROUND_ROWS", 1)  # every file counts as large here
+    src = reading.read_source(BRANCHES_CSV.encode("gbk"), "机构.csv")
+    at = open_with(make, src, "branches")
+
+    def until(done) -> None:
+        for _ in range(100):  # wait for the worker (no timing assertion: only for the result)
+            if done():
+                return
+            time.sleep(0.1)
+            at.run()
+        raise AssertionError("the job did not finish")
+
+    until(lambda: [m.value for m in at.metric] == ["2", "2", "0"])
+    assert not at.exception, at.exception
+    at.button(key="imp_load").click().run()
+    until(lambda: any("已导入 2 行" in s.value for s in at.success))
+    assert pl.read_parquet(root / "branches.parquet")["branch_id"].to_list() == ["B1", "B2"]
