@@ -138,13 +138,25 @@ def table_view(df: pl.DataFrame, *, money: tuple[str, ...] = (), pct: tuple[str,
     return shown.rename(names), {names[c]: k for c, k in kinds.items()}
 
 
-def _column_config(kinds: dict[str, str]) -> dict:
+STYLER_MAX_CELLS = 50_000  # larger tables skip the Styler (pandas caps styled cells); their ratios use "percent"
+
+
+def _styled(frame: pl.DataFrame, kinds: dict[str, str]):
+    """A small table with ratio columns as a pandas Styler showing every ratio with 2 decimals ("3.70%", never
+    "3.7%"); otherwise the frame itself."""
+    pct = [c for c, k in kinds.items() if k in ("pct", "pp")]
+    if not pct or frame.height * frame.width > STYLER_MAX_CELLS:
+        return frame
+    return frame.to_pandas().style.format({c: "{:.2%}" for c in pct}, na_rep="—")
+
+
+def _column_config(kinds: dict[str, str], styled: bool = False) -> dict:
     config = {}
     for c, kind in kinds.items():
         if kind == "money":
             config[c] = st.column_config.NumberColumn(format="%,.2f", width="medium")
-        elif kind in ("pct", "pp"):
-            config[c] = st.column_config.NumberColumn(format="percent")
+        elif kind in ("pct", "pp"):  # two decimals through the Styler (_styled); "percent" drops trailing zeros
+            config[c] = st.column_config.NumberColumn(format=None if styled else "percent")
         elif kind == "count":
             config[c] = st.column_config.NumberColumn(format="%,d")
         elif kind == "month":
@@ -166,7 +178,9 @@ def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: 
     shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers, codes=codes)
     mode = "single-cell" if selectable == "cell" else "single-row"
     extra = {"on_select": "rerun", "selection_mode": mode} if selectable else {}
-    event = st.dataframe(_display_frame(shown), key=key, column_config=_column_config(kinds), hide_index=True,
+    data = _styled(_display_frame(shown), kinds)
+    event = st.dataframe(data, key=key, column_config=_column_config(kinds, not isinstance(data, pl.DataFrame)),
+                         hide_index=True,
                          width="stretch", height=height if height else "auto", placeholder="—", **extra)
     download_buttons(shown, name, key, kinds)
     if selectable == "cell":
@@ -209,7 +223,8 @@ def tidy_axes(fig: go.Figure) -> go.Figure:
     powers of ten only."""
     if any(_has_dates(getattr(t, "x", None)) for t in fig.data):
         fig.update_xaxes(tickformat=formats.month_tickformat(lang()), hoverformat=formats.month_tickformat(lang()))
-    fig.update_yaxes(exponentformat="none", separatethousands=True)
+    # tickmode "auto": plain round ticks on both axes of a dual-axis chart (never ticks synced to the other axis)
+    fig.update_yaxes(exponentformat="none", separatethousands=True, tickmode="auto", nticks=8)
     fig.for_each_yaxis(lambda ax: ax.update(dtick=1, minor={"showgrid": False}) if ax.type == "log" else None)
     return fig
 

@@ -56,7 +56,7 @@ if matrix.is_empty():
 else:
     wide = rollrate.matrix_wide(matrix, f"share_{basis}")
     to_states = wide.columns[1:]
-    row_n = dict(matrix.group_by("from_state").agg(matrix["row_count"].max()).iter_rows())
+    row_n = dict(zip(matrix["from_state"], matrix["row_count"], strict=True))  # one n per row
     low = {s for s, n in row_n.items() if n < min_n}
     y_labels = [f"{s} (n={row_n.get(s, 0):,})" for s in wide["from_state"]]
     # rows below the minimum n are hidden (grey, "n<30") rather than read as 0% or 100%

@@ -52,4 +52,16 @@ def test_table_columns_formats(app_test):
     money = config["贷款余额(元)"]
     assert money["type_config"]["format"] == "%,.2f" and money["width"] == "medium"
     assert config["笔数"]["type_config"]["format"] == "%,d"
-    assert config["不良率"]["type_config"]["format"] == "percent"
+    assert "format" not in config["不良率"].get("type_config", {})  # ratios: 2 decimals from the Styler
+
+
+def test_ratios_in_tables_always_show_two_decimals():
+    import polars as pl
+
+    import ui
+
+    styled = ui._styled(pl.DataFrame({"share": [0.037, 0.04, 0.0356, None]}), {"share": "pct"})
+    html = styled.to_html()
+    assert all(t in html for t in ("3.70%", "4.00%", "3.56%", "—"))
+    big = pl.DataFrame({"share": [0.1] * (ui.STYLER_MAX_CELLS + 1)})
+    assert ui._styled(big, {"share": "pct"}) is big
