@@ -48,10 +48,12 @@ def criterion_text(key: str, values: dict) -> str:
     return ui.tr(*labels.CRITERIA_TEXT[key]).format(**shown)
 
 
-with st.expander(ui.tr("筛选条件", "Criteria"), expanded=False):
-    st.markdown("\n".join(f"- {criterion_text(key, values)}" for key, values in drilldown.describe(spec)))
-
+criteria = [criterion_text(key, values) for key, values in drilldown.describe(spec)]
 loans = app_data.run(drilldown.loans_behind, spec)
+with st.expander(ui.tr("筛选条件", "Criteria"), expanded=loans.is_empty()):
+    st.markdown("\n".join(f"- {text}" for text in criteria))
+if loans.is_empty():  # say which criteria found nothing, not a generic "no data"
+    st.info(ui.tr("没有借据同时满足：", "No loan meets all of: ") + ui.tr("；", "; ").join(criteria))
 c1, c2, c3 = st.columns(3)
 c1.metric(ui.tr("借据笔数", "Loans"), f"{loans.height:,}")
 ui.kpi(c2, ui.tr("本金余额", "Outstanding principal"), loans["outstanding_principal"].sum(), kind="money")
