@@ -147,7 +147,8 @@ def _styled(frame: pl.DataFrame, kinds: dict[str, str]):
     pct = [c for c, k in kinds.items() if k in ("pct", "pp")]
     if not pct or frame.height * frame.width > STYLER_MAX_CELLS:
         return frame
-    return frame.to_pandas().style.format({c: "{:.2%}" for c in pct}, na_rep="—")
+    fmt = {c: ("{:.2%}" if kinds[c] == "pct" else formats.pp) for c in pct}
+    return frame.to_pandas().style.format(fmt, na_rep="—")
 
 
 def _column_config(kinds: dict[str, str], styled: bool = False) -> dict:
