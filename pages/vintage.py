@@ -64,7 +64,7 @@ if worst is not None:
 cohorts = sizes["cohort"].to_list()
 shades = px.colors.sample_colorscale("Blues", [0.3 + 0.7 * i / max(len(cohorts) - 1, 1) for i in range(len(cohorts))])
 fig = go.Figure()
-for i, ((cohort,), part) in enumerate(curves.partition_by("cohort", as_dict=True, maintain_order=True).items()):
+for (cohort,), part in curves.partition_by("cohort", as_dict=True, maintain_order=True).items():
     n = n_of[cohort]
     is_worst = worst is not None and cohort == worst["cohort"]
     line = ({"color": "#d62728", "width": 4} if is_worst else
