@@ -49,7 +49,7 @@ def _load(page, table: str, path) -> None:
     page.get_by_text("所有行都符合数据契约").wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("button", name="导入", exact=True).click()
-    page.get_by_text("已导入").wait_for(timeout=60_000)
+    page.locator("[data-testid=stAlert]").filter(has_text="已导入").first.wait_for(timeout=60_000)
     settle(page)
 
 
@@ -60,7 +60,7 @@ def test_import_from_empty_folder_to_dashboard(demo_root, tmp_path):
     root.mkdir()
     with serve(root, tmp_path / "server.log") as url, browser_page(url) as page:
         page.get_by_text("中还没有贷款数据").wait_for()
-        page.get_by_role("link", name="数据导入").click()
+        page.get_by_role("link", name="数据导入", exact=True).click()
         settle(page)
         for table in ("branches", "loans", "snapshots"):
             _load(page, table, files[table])
