@@ -79,10 +79,11 @@ if not shown.is_empty():
     fig = go.Figure()
     fig.add_bar(x=history["month"].to_list(), y=[float(v) for v in history["outstanding_principal"]],
                 name=ui.tr("本金余额(元)", "Outstanding (CNY)"))
-    fig.add_scatter(x=history["month"].to_list(), y=history["dpd"].to_list(), name=ui.tr("逾期天数", "DPD"),
+    fig.add_scatter(x=history["month"].to_list(), y=history["dpd"].to_list(), name=ui.right_axis(ui.tr("逾期天数", "DPD")),
                     yaxis="y2", mode="lines+markers")
     fig.update_layout(yaxis={"title": ui.tr("本金余额（元）", "Outstanding (CNY)")},
-                      yaxis2={"title": ui.tr("逾期天数（天）", "DPD (days)"), "overlaying": "y", "side": "right"},
+                      yaxis2={"title": ui.tr("逾期天数（天，右轴）", "DPD (days, right axis)"), "overlaying": "y", "side": "right",
+                              "showgrid": False},
                       xaxis={"title": ui.tr("月份", "Month")})
     ui.chart(fig, "dd_history_chart")
     ui.show_table(ui.with_first_column(history, "loan_id", loan_id), "dd_history", name=f"loan_{loan_id}",

@@ -171,11 +171,12 @@ bars.update_layout(title=ui.tr(f"{ui.month_label(month)} 从 M0 累计流转至�
 bars.update_xaxes(title_text=ui.tr("到达档位", "Reached"))
 bars.update_yaxes(title_text=ui.tr("累计流转率（%，对数轴）", "Cumulative flow (%, log axis)"), type="log")
 with f1:
-    if at_month.is_empty():
+    if at_month.is_empty():  # a message instead of an empty chart with axes -1…4
         st.info(ui.tr(f"{ui.month_label(month)} 的滚动链条中有空档（某档上月没有贷款），无法计算累计流转率。",
                       f"In {ui.month_label(month)} a link of the chain is empty (no loans in a bucket last month): "
                       "no flow-through."))
-    ui.chart(bars, "rr_flow")
+    else:
+        ui.chart(bars, "rr_flow")
 to_wo = flow.filter(flow["to_state"] == "written_off")
 trend = go.Figure(go.Scatter(x=to_wo["month"].to_list(), y=[None if v is None else v * 100 for v in to_wo[flow_col]],
                              mode="lines+markers", name=ui.tr("流转至核销", "Flow to write-off")))

@@ -118,3 +118,15 @@ def test_default_drill_cell_has_loans(app_test):
     at.button(key="rr_drill").click().run()
     assert not at.exception
     assert int(at.metric[0].value.replace(",", "")) > 0
+
+
+def test_empty_flow_through_is_a_message_not_an_empty_chart(app_test):
+    at = app_test(PAGE)
+    first = at.selectbox(key="rr_month").options[0]  # the first month: no flows before it for most buckets
+    at.selectbox(key="rr_month").set_value(at.selectbox(key="rr_month").options[0]).run()
+    assert not at.exception
+    flow = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [f for f in flow if f["data"] and f["data"][0].get("type") == "bar"]
+    assert all(f["data"][0].get("x") for f in bars)  # a drawn flow chart is never empty
+    if not bars:
+        assert any("空档" in i.value for i in at.info), first
