@@ -58,7 +58,7 @@ def bucket_spec(bucket: int, month=None, member: str | None = None) -> DrillSpec
 
 st.caption(ui.tr("点击表格中的单元格、账龄分析表的行或趋势图的柱查看借据。",
                  "Click a table cell, a row of the aging report or a bar of the trend to list the loans."))
-cells = ui.show_table(table, "ag_table", name=f"aging_{by}", money=(*buckets, "total") if measure == "balance" else (),
+cells = ui.show_table(table if by == "branch_id" else table.drop(by), "ag_table", name=f"aging_{by}", money=(*buckets, "total") if measure == "balance" else (),
               pct=("overdue_ratio",), selectable="cell",
               headers={by: ui.tr("代码", "Code"), "name": ui.tr("机构", "Branch") if by == "branch_id"
                        else ui.tr("产品", "Product"), "total": ui.tr(f"合计({unit})", f"Total ({unit})"),

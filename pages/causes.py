@@ -66,7 +66,7 @@ def cause_spec(code: str) -> DrillSpec:
 code_of = dict(zip(pareto["label"], pareto["cause"], strict=True))
 ui.drill_on_select("ca_pareto", [p.get("x") for p in bars or [] if p.get("curve_number", 0) == 0],
                    lambda label: cause_spec(code_of[label]) if label in code_of else None)
-pareto_rows = ui.show_table(pareto, "ca_pareto_table", selectable=True, name="overdue_causes_pareto", money=("total_balance",),
+pareto_rows = ui.show_table(pareto.drop("cause"), "ca_pareto_table", selectable=True, name="overdue_causes_pareto", money=("total_balance",),
               pct=("share_count", "share_balance", "share", "cum_share"),
               headers={"label": ui.tr("逾期原因", "Cause"), "cause": ui.tr("代码", "Code"),
                        "total_count": ui.tr("笔数", "Loans"), "total_balance": ui.tr("余额(元)", "Balance (CNY)"),
@@ -115,7 +115,7 @@ st.caption(ui.tr(f"{ui.month_label(f.month)} 对比上季末 {ui.month_label(pq)
                  f"{ui.month_label(f.month)} vs previous quarter end {ui.month_label(pq)}"))
 qoq = ui.with_label_column(app_data.run(causes.cause_qoq, month=f.month, branches=f.branches, products=f.products),
                            "cause", cause_names)
-ui.show_table(qoq, "ca_qoq", name="overdue_causes_qoq",
+ui.show_table(qoq.drop("cause"), "ca_qoq", name="overdue_causes_qoq",
               money=("total_balance", "total_balance_prev_q", "total_balance_chg"),
               pct=("total_balance_chg_pct", "total_count_chg_pct"),
               headers={"label": ui.tr("逾期原因", "Cause"), "cause": ui.tr("代码", "Code"),

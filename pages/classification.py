@@ -117,12 +117,10 @@ with tab_branch:
     ui.show_table(views["branch"].select("branch_id", "branch_name", *value_cols), "cl_by_branch",
                   name="classification_by_branch", money=money_cols, pct=pct_cols, headers=headers)
 with tab_product:
-    by_product = ui.with_label_column(views["product"], "product", {p: ui.label("product", p) for p in
-                                                                   views["product"]["product"]}, "product_name")
-    ui.show_table(by_product.select("product", "product_name", *value_cols), "cl_by_product",
+    # the product column is shown as its label (labels.COLUMN_CODES); no second column of raw codes
+    ui.show_table(views["product"].select("product", *value_cols), "cl_by_product",
                   name="classification_by_product", money=money_cols, pct=pct_cols,
-                  headers=headers | {"product": ui.tr("产品代码", "Product code"),
-                                     "product_name": ui.tr("产品", "Product")})
+                  headers=headers | {"product": ui.tr("产品", "Product")})
 
 # --- trend --------------------------------------------------------------------------------------
 st.subheader(ui.tr("不良率、偏离度与拨备覆盖率趋势", "NPL ratio, 偏离度 and coverage over time"))
@@ -209,7 +207,7 @@ else:
                                        f"count basis {ui.fmt_pct(row['migration_rate_count'])}; n = denominator loans "
                                        "(start loans − exits)"))
     ui.show_table(
-        rates_df, "cl_rates_table", name="migration_rates",
+        rates_df.drop("rate"), "cl_rates_table", name="migration_rates",
         money=("start_balance", "reduction_balance", "denominator_balance", "migrated_balance"),
         pct=("migration_rate_balance", "migration_rate_count"),
         headers={"rate": ui.tr("代码", "Code"), "rate_name": ui.tr("指标", "Rate"),

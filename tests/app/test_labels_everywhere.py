@@ -12,6 +12,7 @@ from analytics.core import schema
 
 RAW_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")  # branch_id, cohort, sha256, message_zh ...
 CODES = {code for kind in ("status", "overdue_cause", "product") for code in schema.LABELS[kind]} | {
+    "class1", "class2", "class3", "class4", "performing",
     "not_reported", "roll", "roll_next", "cure", "writeoff", "None", "nan", "null", "true", "false"}
 CODE_HEADERS = ("代码", "Code", "借据号", "Loan id", "客户号", "Customer id", "机构号", "Branch id", "变更编号",
                 "Change id", "映射方案", "Mapping profile")
