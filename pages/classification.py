@@ -251,8 +251,8 @@ else:
     heat.update_layout(xaxis_title=ui.tr(f"期末状态（{ui.month_label(f.month)}）", f"End state ({ui.month_label(f.month)})"),
                        yaxis_title=ui.tr(f"期初分类（{ui.month_label(start)}）", f"Start class ({ui.month_label(start)})"),
                        yaxis_autorange="reversed", title=ui.tr(f"单位：{unit}", f"Unit: {unit}"))
-    points = ui.chart(heat, "cl_matrix_chart", select=True)
-    st.caption(ui.tr("点击矩阵单元格（图或表）查看借据。", "Click a matrix cell (chart or table) to list the loans."))
+    ui.chart(heat, "cl_matrix_chart")
+    st.caption(ui.tr("点击下表的单元格查看借据。", "Click a cell of the table below to list the loans."))
     cells = ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
                           money=() if as_share or measure == "count" else (*states, "total"),
                           pct=(*states, "total") if as_share else (), selectable="cell",
@@ -269,11 +269,7 @@ else:
 
     start_classes = matrix["start_class"].to_list()
     ui.drill_on_select("cl_matrix_table", cells, lambda rc: matrix_cell(int(start_classes[rc[0]]), rc[1]))
-    by_name = {state_name(s): s for s in states}
-    class_by_name = {class_name(c): c for c in start_classes}
-    ui.drill_on_select("cl_matrix_chart", [(p.get("y"), p.get("x")) for p in points or []],
-                       lambda yx: matrix_cell(class_by_name[yx[0]], by_name[yx[1]])
-                       if yx[0] in class_by_name and yx[1] in by_name else None)
+
     x1, x2, x3 = st.columns([2, 2, 1])
     cell_from = x1.selectbox(ui.tr("期初分类", "Start class"), list(CLASSES), key="cl_cell_from",
                              format_func=ui.options({c: class_name(c) for c in CLASSES}))

@@ -73,15 +73,13 @@ else:
     heat.update_xaxes(title_text=ui.tr("本月状态（逾期档位或退出）", "State this month (bucket or exit)"), side="top")
     heat.update_yaxes(title_text=ui.tr("上月逾期档位", "Bucket last month"), autorange="reversed")
     heat.update_layout(height=430)
-    points = ui.chart(heat, "rr_matrix", select=True)
+    ui.chart(heat, "rr_matrix")  # Plotly heatmaps have no click selection: the table below is the click route
     st.caption(ui.tr(f"每行合计 100%（含退出）；单位：行内占比 %；n = 该行上月贷款笔数，少于 {min_n} 笔的行不显示比率。"
-                     "点击单元格或表格行查看借据。",
+                     "点击下表的行查看借据。",
                      f"Each row sums to 100% including exits; unit: % of the row; n = loans in the row last month, "
-                     f"rows with fewer than {min_n} loans show no rate. Click a cell or a table row to list the loans."))
+                     f"rows with fewer than {min_n} loans show no rate. Click a row of the table below to list the loans."))
     table = matrix.select("from_state", "to_state", "total_count", "prev_balance", "balance", "share_count",
                           "share_balance", "low_n").filter(matrix["total_count"] > 0)
-    to_codes = {state_label(s): s for s in to_states}
-    from_codes = dict(zip(y_labels, wide["from_state"], strict=True))
 
     def cell(frm: str, to: str):
         return rollrate.cell_spec(month, frm, to, f.branches, f.products,
@@ -100,9 +98,6 @@ else:
         st.caption(ui.tr("合并矩阵的明细按所选月份（本月 vs 上月）列示。",
                          "The loans behind a pooled cell are listed for the selected month (vs the month before)."))
     ui.drill_on_select("rr_matrix_table", rows, lambda i: cell(table["from_state"][i], table["to_state"][i]))
-    ui.drill_on_select("rr_matrix", [(p.get("y"), p.get("x")) for p in points or []],
-                       lambda yx: cell(from_codes[yx[0]], to_codes[yx[1]]) if yx[0] in from_codes
-                       and yx[1] in to_codes else None)
 
     # Default cell of the drill: the largest worse move of the month (never an empty cell).
     moves = matrix.filter(matrix["total_count"] > 0).sort("total_count", descending=True)

@@ -95,11 +95,11 @@ heat = go.Figure(go.Heatmap(
 heat.update_layout(title=metric_name)
 heat.update_xaxes(title_text=ui.tr("账龄 MOB（月）", "MOB (months)"), type="category")
 heat.update_yaxes(title_text=ui.tr("放款批次", "Cohort"), type="category", autorange="reversed")
-points = ui.chart(heat, "vt_heatmap", select=True)
+ui.chart(heat, "vt_heatmap")  # Plotly heatmaps have no click selection: the table below is the click route
 
-st.caption(ui.tr(f"表中标红：该批次在同一账龄上高于所有批次的中位数；灰色行：批次笔数少于 {min_n}（图中不显示）。点击单元格查看借据。",
+st.caption(ui.tr(f"表中标红：该批次在同一账龄上高于所有批次的中位数；灰色行：批次笔数少于 {min_n}（图中不显示）。点击表格单元格查看借据。",
                  f"Shaded: the cohort is above the median of all cohorts at the same MOB; grey rows: fewer than "
-                 f"{min_n} loans (not drawn in the chart). Click a cell to list the loans."))
+                 f"{min_n} loans (not drawn in the chart). Click a table cell to list the loans."))
 with_n = rates.insert_column(1, sizes["cohort_count"].alias("cohort_count"))
 cells = ui.show_highlighted(with_n, flags.insert_column(1, sizes["cohort_count"].alias("cohort_count")), "vt_table",
                             name=f"vintage_{metric}_{basis}_{grain}", label_columns=2, grey_rows=low, selectable=True)
@@ -117,8 +117,6 @@ def point(cohort_text: str, mob: int):
 
 ui.drill_on_select("vt_table", [c for c in cells or [] if c[1] in mobs],
                    lambda rc: point(rates["cohort"][rc[0]], int(rc[1])))
-ui.drill_on_select("vt_heatmap", [(p.get("y"), p.get("x")) for p in points or []],
-                   lambda yx: point(str(yx[0]).split(" (n=")[0], int(yx[1])))
 
 st.subheader(ui.tr("查看明细", "Loans behind a point"))
 d1, d2, d3 = st.columns(3)

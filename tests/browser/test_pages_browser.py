@@ -94,3 +94,27 @@ def test_reload_keeps_language_filters_and_choices(page):
     page.get_by_role("heading", name="Roll rates").first.wait_for()
     assert page.get_by_role("radio", name="Count").first.is_checked()
     assert "lang=en" in page.url
+
+
+def test_click_a_bar_or_a_table_row_opens_the_loans(page):
+    page.get_by_role("radio", name="中文").check(force=True)
+    settle(page)
+    page.get_by_role("link", name="逾期原因").click()
+    page.get_by_role("heading", name="逾期原因").first.wait_for()
+    settle(page)
+    page.wait_for_timeout(500)
+    bar = page.locator("[data-testid=stPlotlyChart]").first.locator("g.point path").first.bounding_box()
+    x, y = bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] * 0.7
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.get_by_role("heading", name="借据明细").first.wait_for(timeout=30_000)
+    settle(page)
+    assert int(page.locator("[data-testid=stMetricValue]").first.inner_text().replace(",", "")) > 0
+    page.get_by_role("link", name="滚动率").click()
+    page.get_by_role("heading", name="滚动率").first.wait_for()
+    settle(page)
+    grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+    page.mouse.click(grid["x"] + 15, grid["y"] + 55)  # the first row's selection box
+    page.get_by_role("heading", name="借据明细").first.wait_for(timeout=30_000)
+    settle(page)
+    assert int(page.locator("[data-testid=stMetricValue]").first.inner_text().replace(",", "")) > 0
