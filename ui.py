@@ -394,6 +394,8 @@ TILE_CSS = """<style>
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; height: auto !important;
 }
+@media (max-width: 1280px) { [data-testid="stMetricValue"] { font-size: 1.8rem !important; } }
+@media (max-width: 1100px) { [data-testid="stMetricValue"] { font-size: 1.15rem !important; } }
 </style>"""
 
 

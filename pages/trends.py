@@ -123,7 +123,8 @@ HEADERS = {
 }
 amount_cols = tuple(c for c in qoq.columns if c.startswith(("overdue", "npl", "new_overdue"))
                     and "ratio" not in c and not c.endswith("_pct"))
-ui.show_table(qoq, "tr_qoq", name="overdue_trends_qoq", headers=HEADERS,
+# product codes are not shown beside their labels (branch ids are: banks use them)
+ui.show_table(qoq if dimension == "branch" else qoq.drop("member"), "tr_qoq", name="overdue_trends_qoq", headers=HEADERS,
               money=amount_cols if basis == "balance" else (),
               pct=tuple(c for c in qoq.columns if ("ratio" in c and not c.endswith("_chg")) or c.endswith("_pct")),
               pp=tuple(c for c in qoq.columns if "ratio" in c and c.endswith("_chg")))

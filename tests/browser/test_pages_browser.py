@@ -118,3 +118,23 @@ def test_click_a_bar_or_a_table_row_opens_the_loans(page):
     page.get_by_role("heading", name="借据明细").first.wait_for(timeout=30_000)
     settle(page)
     assert int(page.locator("[data-testid=stMetricValue]").first.inner_text().replace(",", "")) > 0
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_tiles_fit_at_1024_and_1280(page, lang):
+    page.get_by_role("radio", name="English" if lang == "en" else "中文").check(force=True)
+    settle(page)
+    cut = []
+    try:
+        for width in (1024, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            for path, zh, en, *_ in app.PAGES[:2]:  # the pages with the most tiles
+                title = zh if lang == "zh" else en
+                page.get_by_role("link", name=title).click()
+                page.get_by_role("heading", name=title).first.wait_for()
+                settle(page)
+                page.wait_for_timeout(300)
+                cut += [f"{width} {title}: {v}" for v in page.evaluate(TILE_OVERFLOW_JS)]
+    finally:
+        page.set_viewport_size({"width": 1366, "height": 900})
+    assert cut == []
