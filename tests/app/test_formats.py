@@ -40,6 +40,9 @@ def test_month_axes_and_amount_axes(app_test, lang):
     layout = _chart(at)["layout"]
     assert layout["xaxis"]["tickformat"] == formats.month_tickformat(lang)
     assert layout["yaxis"]["exponentformat"] == "none" and layout["yaxis"]["separatethousands"]
+    # both axes of the dual-axis chart get their own round ticks (never synced to the other axis: 1.247, 1.872)
+    assert layout["yaxis"]["tickmode"] == layout["yaxis2"]["tickmode"] == "auto"
+    assert ("右轴" if lang == "zh" else "right axis") in layout["yaxis2"]["title"]["text"]
     # the right-axis series say so in the legend
     names = [t["name"] for t in _chart(at)["data"]]
     assert any(("右轴" if lang == "zh" else "right axis") in n for n in names)
