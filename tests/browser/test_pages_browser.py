@@ -128,7 +128,7 @@ def test_tiles_fit_at_1024_and_1280(page, lang):
     try:
         for width in (1024, 1280):
             page.set_viewport_size({"width": width, "height": 900})
-            for path, zh, en, *_ in app.PAGES[:2]:  # the pages with the most tiles
+            for _path, zh, en, *_ in app.PAGES[:2]:  # the pages with the most tiles
                 title = zh if lang == "zh" else en
                 page.get_by_role("link", name=title).click()
                 page.get_by_role("heading", name=title).first.wait_for()
