@@ -113,6 +113,9 @@ def version() -> str:
     return _pin()[0]
 
 
+SPINNER_TEXT = {"zh": "正在计算…", "en": "Computing…"}
+
+
 def run(fn: Callable, *args, **kwargs):
     """``fn(con, *args, **kwargs)`` through the cache, limited to the user's branches."""
     import inspect
@@ -122,8 +125,16 @@ def run(fn: Callable, *args, **kwargs):
         kwargs = kwargs | {"branches": ()}  # "all" becomes "all I may see"
     args, kwargs = _restrict(args, kwargs, user_scope)
     data_version, manifest = _pin()
-    return _run(fn.__module__, fn.__qualname__, data_version, args, tuple(sorted(kwargs.items())), manifest,
-                user_scope)
+    # A cache miss longer than half a second shows a spinner with the elapsed time (a cache hit shows nothing).
+    text = SPINNER_TEXT.get(st.session_state.get("lang", "zh"), SPINNER_TEXT["zh"])
+    with st.spinner(text, show_time=True):
+        return _run(fn.__module__, fn.__qualname__, data_version, args, tuple(sorted(kwargs.items())), manifest,
+                    user_scope)
+
+
+def clear() -> None:
+    """Forget every cached result (after the store was written from the app)."""
+    _run.clear()
 
 
 def load_config(name: str, default: dict) -> tuple[int, dict]:

@@ -117,8 +117,146 @@ def aging_report_view(report: pl.DataFrame, scheme: str, lang: str) -> pl.DataFr
     names = dict(enumerate(bucket_labels(scheme, lang))) | {8: label("report_row", 8, lang),
                                                             9: label("report_row", 9, lang)}
     causes = label_map("overdue_cause", lang)
+    share = (pl.element().struct.field("share") * 100).round(2).cast(pl.String)
+    padded = (pl.when(~share.str.contains(r"\.")).then(share + ".00")
+              .when(share.str.contains(r"\.\d$")).then(share + "0").otherwise(share))  # one precision: 2 decimals
     top = pl.col("top_causes").list.eval(pl.format(
-        "{} {}%", pl.element().struct.field("cause").replace(causes),
-        (pl.element().struct.field("share") * 100).round(1))).list.join(", ")
+        "{} {}%", pl.element().struct.field("cause").replace(causes), padded)).list.join(", ")
     return report.with_columns(pl.col("bucket").replace_strict(names, return_dtype=pl.String).alias("bucket_label"),
                                top.alias("top_causes")).select("bucket_label", pl.exclude("bucket", "bucket_label"))
+
+
+# --- columns: every field a user can see in a table or a download -------------------------------------------
+
+# Codes of the screens that are not in the contract: roll-rate kinds, states of the roll-rate matrix.
+CATALOGUE |= {
+    "roll_kind": {"roll": ("向前滚动(至任一更差档)", "Forward roll (to any worse bucket)"),
+                  "roll_next": ("滚入下一档", "Roll to the next bucket"),
+                  "cure": ("回滚至M0", "Cure to M0"), "writeoff": ("核销", "Write-off")},
+    "yes_no": {"true": ("是", "Yes"), "false": ("否", "No")},
+    "log_kind": {"load": ("导入", "Load"), "restore": ("恢复", "Restore")},
+    "log_status": {"loaded": ("已导入", "Loaded"), "restored": ("已恢复", "Restored"), "rejected": ("已拒绝", "Rejected"),
+                   "failed": ("失败", "Failed"), "rolled_back": ("已回滚", "Rolled back")},
+    "table": {name: (t.zh, t.en) for name, t in schema.TABLES.items()},
+}
+
+# field name -> (中文, English). Short screen names; amounts get their unit from ui.show_table.
+COLUMNS: dict[str, Pair] = {
+    # identifiers and dimensions
+    "month": ("月份", "Month"), "quarter": ("季度", "Quarter"), "loan_id": ("借据号", "Loan id"),
+    "customer_id": ("客户号", "Customer id"), "branch_id": ("机构号", "Branch id"), "branch_name": ("机构", "Branch"),
+    "product": ("产品", "Product"), "product_name": ("产品", "Product"), "member": ("代码", "Code"),
+    "label": ("名称", "Name"), "name": ("名称", "Name"), "code": ("代码", "Code"),
+    "cohort": ("放款批次", "Cohort"), "mob": ("账龄MOB", "MOB"), "bucket": ("账龄段", "Bucket"),
+    "bucket_label": ("账龄段", "Bucket"), "cause": ("逾期原因", "Cause"),
+    "collector_id": ("催收员", "Collector"), "origination_date": ("放款日期", "Origination date"),
+    # loan fields
+    "principal": ("放款金额", "Disbursed"), "outstanding_principal": ("本金余额", "Outstanding"),
+    "overdue_principal": ("逾期本金", "Overdue principal"), "overdue_interest": ("逾期利息", "Overdue interest"),
+    "amount_due": ("应还金额", "Amount due"), "amount_paid": ("实还金额", "Amount paid"),
+    "disposed_principal": ("处置本金", "Disposed principal"), "dpd": ("逾期天数", "DPD"),
+    "booked_class": ("五级分类", "Class"), "floor_class": ("监管底线分类", "Floor class"),
+    "status": ("状态", "Status"), "overdue_cause": ("逾期原因", "Cause"), "restructured": ("重组", "Restructured"),
+    "tech_overdue": ("技术性逾期", "Technical overdue"),
+    "prev_dpd": ("上月逾期天数", "DPD last month"), "prev_class": ("上月五级分类", "Class last month"),
+    "prev_outstanding": ("上月本金余额", "Outstanding last month"),
+    # measures
+    "total_count": ("笔数", "Loans"), "total_balance": ("余额", "Balance"),
+    "overdue_count": ("逾期笔数", "Overdue loans"), "overdue_balance": ("逾期余额", "Overdue"),
+    "npl_count": ("不良笔数", "NPL loans"), "npl_balance": ("不良余额", "NPL"),
+    "dpd90_count": ("90天+笔数", "90+ DPD loans"), "dpd90_balance": ("90天+余额", "90+ DPD"),
+    "share_count": ("笔数占比", "Share (count)"), "share_balance": ("余额占比", "Share (balance)"),
+    "share": ("占比", "Share"), "cum_share": ("累计占比", "Cumulative share"),
+    "overdue_ratio": ("逾期率", "Overdue ratio"), "total": ("合计", "Total"),
+    # roll rates
+    "from_state": ("上月档位", "From (last month)"), "to_state": ("本月状态", "To (this month)"),
+    "kind": ("类型", "Kind"), "prev_balance": ("上月余额", "Balance last month"), "balance": ("本月余额", "Balance"),
+    "num_count": ("分子笔数", "Numerator loans"), "num_balance": ("分子金额", "Numerator"),
+    "den_count": ("分母笔数(n)", "Denominator loans (n)"), "den_balance": ("分母金额", "Denominator"),
+    "rate_count": ("比率(笔数)", "Rate (count)"), "rate_balance": ("比率(金额)", "Rate (balance)"),
+    "low_n": ("样本不足", "Small sample"), "months": ("月份数", "Months"),
+    "cohort_count": ("批次笔数(n)", "Cohort loans (n)"), "cohort_balance": ("批次放款金额", "Cohort disbursed"),
+    # import page
+    "file": ("文件", "File"), "table": ("数据表", "Table"), "row": ("行号", "Row"), "column": ("字段", "Field"),
+    "value": ("值", "Value"), "rule": ("规则", "Rule"), "message": ("说明", "Message"),
+    "message_zh": ("说明", "Message"), "message_en": ("说明", "Message"), "count": ("行数", "Rows"),
+    "change_id": ("变更编号", "Change id"), "time": ("时间", "Time"), "source": ("源文件", "Source file"),
+    "sha256": ("文件校验值(SHA-256)", "File checksum (SHA-256)"), "rows_accepted": ("导入行数", "Rows loaded"),
+    "rows_rejected": ("隔离行数", "Rows quarantined"), "profile": ("映射方案", "Mapping profile"),
+    "replaced": ("替换已有", "Replaced"), "restored_from": ("恢复自", "Restored from"),
+    "quarantine": ("隔离文件", "Quarantine file"), "vanished_loans": ("消失借据数", "Vanished loans"),
+    "after_exit_rows": ("退出后仍有记录", "Rows after exit"), "source_column": ("源列", "Source column"),
+    "restorable": ("可撤销", "Can be undone"), "kind_code": ("类型", "Kind"),
+}
+
+# Columns whose cells are codes of a catalogue kind (shown as labels).
+COLUMN_CODES: dict[str, str] = {
+    "product": "product", "status": "status", "overdue_cause": "overdue_cause", "booked_class": "class",
+    "floor_class": "class", "prev_class": "class", "start_class": "class", "kind": "roll_kind",
+    "restructured": "yes_no", "tech_overdue": "yes_no", "replaced": "yes_no", "table": "table",
+    "repayment_method": "repayment_method", "guarantee_type": "guarantee_type", "channel": "channel",
+    "outcome": "outcome", "low_n": "yes_no", "restorable": "yes_no",
+}
+
+
+def column(name: str, lang: str) -> str:
+    """The screen name of a field: the catalogue, else the contract's own name, else the field itself."""
+    pair = COLUMNS.get(name)
+    if pair is None:
+        for table in schema.TABLES.values():
+            if name in table.names:
+                col = table.column(name)
+                pair = (col.zh, col.en.split(" (")[0])
+                break
+    if pair is None:
+        return name
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def with_column_codes(df: pl.DataFrame, lang: str, columns: dict[str, str] | None = None) -> pl.DataFrame:
+    """Every code column of ``COLUMN_CODES`` (and ``columns``: {column: kind}) shown as labels; booleans as 是/否."""
+    kinds = {c: k for c, k in COLUMN_CODES.items() if c in df.columns} | (columns or {})
+    exprs = []
+    for col, kind in kinds.items():
+        if col not in df.columns:
+            continue
+        text = pl.col(col).cast(pl.String).str.to_lowercase() if df.schema[col] == pl.Boolean \
+            else pl.col(col).cast(pl.String)
+        exprs.append(text.replace_strict(label_map(kind, lang), default=text).alias(col))
+    return df.with_columns(exprs)
+
+
+# --- the drill page's criteria (analytics.metrics.drilldown.describe) in words -------------------------------------
+
+# key -> (中文, English) templates over the formatted values.
+CRITERIA_TEXT = {
+    "rows_at_month": ("{month} 月末快照", "Month-end snapshot of {month}"),
+    "rows_first_exit": ("{start}（不含）至 {end} 期间首次退出（结清、核销、转让等）时的记录",
+                        "Each loan's first exit row (paid off, written off, sold, …) after {start} up to {end}"),
+    "rows_latest": ("截至 {month} 各借据最近一期记录（已退出的按退出时）",
+                    "Each loan's latest row up to {month} (loans that left: their exit row)"),
+    "rows_first_hit": ("截至 {month} 各借据首次逾期 ≥ {min} 天时的记录（冻结余额）",
+                       "Each loan's first row up to {month} with DPD ≥ {min} (the frozen balance)"),
+    "branches": ("机构：{branches}", "Branches: {branches}"),
+    "products": ("产品：{products}", "Products: {products}"),
+    "cohort_between": ("放款月份 {start} 至 {end}", "Originated {start} to {end}"),
+    "cohort_from": ("放款月份不早于 {start}", "Originated in {start} or later"),
+    "cohort_to": ("放款月份不晚于 {end}", "Originated in {end} or earlier"),
+    "statuses": ("状态：{statuses}", "Status: {statuses}"),
+    "dpd_between": ("逾期 {min}–{max} 天", "DPD {min}–{max}"),
+    "dpd_at_least": ("逾期 ≥ {min} 天", "DPD ≥ {min}"),
+    "dpd_at_most": ("逾期 ≤ {max} 天", "DPD ≤ {max}"),
+    "classes": ("五级分类：{classes}", "Class: {classes}"),
+    "causes": ("逾期原因：{causes}", "Overdue cause: {causes}"),
+    "cause_not_reported": ("逾期原因未填报", "Overdue cause not reported"),
+    "new_overdue": ("本月新增逾期（{prev_month} 末未逾期或无记录）",
+                    "Newly overdue (not overdue or absent at {prev_month})"),
+    "prev_on_book": ("{prev_month} 末有快照记录", "Has a snapshot at {prev_month}"),
+    "prev_dpd_between": ("{prev_month} 末逾期 {min}–{max} 天", "DPD {min}–{max} at {prev_month}"),
+    "prev_dpd_at_least": ("{prev_month} 末逾期 ≥ {min} 天", "DPD ≥ {min} at {prev_month}"),
+    "prev_dpd_at_most": ("{prev_month} 末逾期 ≤ {max} 天", "DPD ≤ {max} at {prev_month}"),
+    "prev_classes": ("{prev_month} 末五级分类：{classes}", "Class at {prev_month}: {classes}"),
+    "ever_dpd": ("截至 {month} 曾逾期 ≥ {min} 天", "Ever DPD ≥ {min} up to {month}"),
+    "ever_dpd_by_mob": ("在本笔账龄 MOB{mob} 之前曾逾期 ≥ {min} 天", "Ever DPD ≥ {min} by its own MOB{mob}"),
+    "below_floor": ("账面分类优于监管底线分类", "Booked class better than the regulatory floor"),
+}

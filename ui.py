@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+import formats
 import labels
 from analytics.core import export
 from analytics.core.months import month_label
@@ -52,6 +53,11 @@ def with_code_labels(df: pl.DataFrame, columns: dict[str, str] | None = None) ->
 with_label_column = labels.with_label_column
 
 
+def with_first_column(df: pl.DataFrame, name: str, value: object) -> pl.DataFrame:
+    """``df`` with a constant column ``name`` first (e.g. the loan id on one loan's history)."""
+    return df.select(pl.lit(value).alias(name), pl.all())
+
+
 @dataclass(frozen=True)
 class Filters:
     month: dt.date
@@ -68,47 +74,122 @@ def filters() -> Filters:
     )
 
 
-# --- formatting -----------------------------------------------------------------
+# --- formatting (the rules live in formats.py) ------------------------------------------------------
 
 
-def fmt_money(value: float | None) -> str:
-    """Yuan shown in 亿元 / 万元 (zh) or CNY m / k (en)."""
-    if value is None:
-        return "—"
-    v = float(value)
-    if lang() == "zh":
-        return f"{v / 1e8:,.2f} 亿元" if abs(v) >= 1e8 else f"{v / 1e4:,.2f} 万元"
-    return f"CNY {v / 1e6:,.2f} m" if abs(v) >= 1e6 else f"CNY {v / 1e3:,.1f} k"
+def fmt_money(value: float | None, unit: tuple[float, str] | None = None) -> str:
+    """Yuan in the unit that fits (亿元 / 万元 / 元; CNY bn / m / k)."""
+    return formats.money(value, lang(), unit)
 
 
-def fmt_pct(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
+def fmt_pct(value: float | None, digits: int = formats.PCT_DIGITS) -> str:
+    return formats.pct(value, digits)
 
 
 def fmt_pp(value: float | None) -> str:
     """A change of a ratio in percentage points."""
-    return "—" if value is None else f"{float(value) * 100:+.2f} pp"
+    return formats.pp(value)
+
+
+def fmt_count(value) -> str:
+    return formats.count(value)
+
+
+def kpi(container, label: str, value, *, kind: str, change=None, up_is: str = "good", help: str | None = None,
+        unit: tuple[float, str] | None = None) -> None:
+    """A KPI tile. ``kind`` "money" (the unit fitted to the value goes into the label, so the number never
+    truncates), "pct" or "count"; ``change`` the change as a number, its arrow and colour decided by its sign
+    and ``up_is`` ("good", "bad", "neutral"), never by the text."""
+    if kind == "money":
+        divisor, name = unit or formats.money_unit(value, lang())
+        shown = formats.money_number(value, divisor)
+        label = f"{label}（{name}）" if lang() == "zh" else f"{label} ({name})"
+    elif kind == "pct":
+        divisor, shown = 1.0, formats.pct(value)
+    else:
+        divisor, shown = 1.0, formats.count(value)
+    d = formats.delta(change, kind=kind, lang=lang(), up_is=up_is, divisor=divisor)
+    container.metric(label, shown, d.text, delta_color=d.color, delta_arrow=d.arrow, border=True, help=help)
+
+
+def column_name(field: str) -> str:
+    return labels.column(field, lang())
 
 
 def _display_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col(n).cast(pl.Float64) for n, t in df.schema.items() if isinstance(t, pl.Decimal))
 
 
+def table_view(df: pl.DataFrame, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (), pp: tuple[str, ...] = (),
+               headers: dict[str, str] | None = None, codes: dict[str, str] | None = None
+               ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The frame a user sees: codes as labels, every column named from the catalogue (or ``headers``),
+    amounts with their unit; and each shown column's kind (money, pct, pp, count, month, number)."""
+    shown = labels.with_column_codes(df, lang(), codes)
+    kinds = export.column_kinds(shown, {c: "money" for c in money} | {c: "pct" for c in pct} | {c: "pp" for c in pp})
+    names: dict[str, str] = {}
+    for c in df.columns:
+        name = (headers or {}).get(c) or column_name(c)
+        if kinds.get(c) == "money" and not any(u in name for u in ("元", "CNY", "笔", "loans")):
+            name += tr("(元)", " (CNY)")
+        while name in names.values():
+            name += " "
+        names[c] = name
+    return shown.rename(names), {names[c]: k for c, k in kinds.items()}
+
+
+STYLER_MAX_CELLS = 50_000  # larger tables skip the Styler (pandas caps styled cells); their ratios use "percent"
+
+
+def _styled(frame: pl.DataFrame, kinds: dict[str, str]):
+    """A small table with ratio columns as a pandas Styler showing every ratio with 2 decimals ("3.70%", never
+    "3.7%"); otherwise the frame itself."""
+    pct = [c for c, k in kinds.items() if k in ("pct", "pp")]
+    if not pct or frame.height * frame.width > STYLER_MAX_CELLS:
+        return frame
+    fmt = {c: ("{:.2%}" if kinds[c] == "pct" else formats.pp) for c in pct}
+    return frame.to_pandas().style.format(fmt, na_rep="—")
+
+
+def _column_config(kinds: dict[str, str], styled: bool = False) -> dict:
+    config = {}
+    for c, kind in kinds.items():
+        if kind == "money":
+            config[c] = st.column_config.NumberColumn(format="%,.2f", width="medium")
+        elif kind in ("pct", "pp"):  # two decimals through the Styler (_styled); "percent" drops trailing zeros
+            config[c] = st.column_config.NumberColumn(format=None if styled else "percent")
+        elif kind == "count":
+            config[c] = st.column_config.NumberColumn(format="%,d")
+        elif kind == "month":
+            config[c] = st.column_config.DateColumn(format="YYYY-MM")
+        elif kind == "number":
+            config[c] = st.column_config.NumberColumn(format="%,.2f")
+    return config
+
+
 def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
-               headers: dict[str, str] | None = None, name: str = "table", height: int | None = None) -> None:
-    """A formatted table (thousands separators, percentages) with CSV and Excel downloads."""
+               pp: tuple[str, ...] = (), headers: dict[str, str] | None = None, name: str = "table",
+               height: int | None = None, selectable: bool | str = False, codes: dict[str, str] | None = None):
+    """A formatted table (labels from the column catalogue, thousands separators, percentages with 2
+    decimals, months as 2026-10) with CSV and Excel downloads. ``selectable``: True (or "row") = one row can be
+    clicked, returns the selected row numbers; "cell" = one cell, returns [(row, field)]; else None."""
     if df.is_empty():
         empty_notice()
-        return
-    config = {c: st.column_config.NumberColumn(format="%,.2f") for c in money if c in df.columns}
-    config |= {c: st.column_config.NumberColumn(format="percent") for c in pct if c in df.columns}
-    shown = _display_frame(df)
-    if headers:
-        config = {headers.get(k, k): v for k, v in config.items()}
-        shown = shown.rename({k: v for k, v in headers.items() if k in shown.columns})
-    st.dataframe(shown, key=key, column_config=config, hide_index=True, width="stretch",
-                 height=height if height else "auto")
-    download_buttons(shown, name, key)
+        return None
+    shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers, codes=codes)
+    mode = "single-cell" if selectable == "cell" else "single-row"
+    extra = {"on_select": "rerun", "selection_mode": mode} if selectable else {}
+    data = _styled(_display_frame(shown), kinds)
+    event = st.dataframe(data, key=key, column_config=_column_config(kinds, not isinstance(data, pl.DataFrame)),
+                         hide_index=True,
+                         width="stretch", height=height if height else "auto", placeholder="—", **extra)
+    download_buttons(shown, name, key, kinds)
+    if selectable == "cell":
+        back = {shown_name: field for field, shown_name in zip(df.columns, shown.columns, strict=True)}
+        return [(row, back.get(col, col)) for row, col in (event["selection"].get("cells") or [])]
+    if selectable:
+        return list(event["selection"].get("rows") or [])
+    return None
 
 
 def _audit_export(name: str, fmt: str, rows: int) -> None:
@@ -118,16 +199,16 @@ def _audit_export(name: str, fmt: str, rows: int) -> None:
     access.audit("export", auth.current().username, {"table": name, "format": fmt, "rows": rows})
 
 
-def download_buttons(df: pl.DataFrame, name: str, key: str) -> None:
+def download_buttons(df: pl.DataFrame, name: str, key: str, kinds: dict[str, str] | None = None) -> None:
     """CSV and Excel downloads, for roles allowed to export; every download is in the audit log."""
     import auth
 
     if not auth.can("export"):
         return
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(tr("下载 CSV", "Download CSV"), export.to_csv_bytes(df), f"{name}.csv", "text/csv",
+    c1.download_button(tr("下载 CSV", "Download CSV"), export.to_csv_bytes(df, kinds), f"{name}.csv", "text/csv",
                        key=f"{key}_csv", on_click=_audit_export, args=(name, "csv", df.height))
-    c2.download_button(tr("下载 Excel", "Download Excel"), export.to_excel_bytes(df, name), f"{name}.xlsx",
+    c2.download_button(tr("下载 Excel", "Download Excel"), export.to_excel_bytes(df, name, kinds), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
                        on_click=_audit_export, args=(name, "xlsx", df.height))
 
@@ -143,9 +224,59 @@ def definition(zh: str, en: str) -> None:
         st.markdown(tr(zh, en))
 
 
-def chart(fig: go.Figure, key: str) -> None:
+def _has_dates(values) -> bool:
+    if values is None or len(values) == 0:
+        return False
+    first = next((v for v in values if v is not None), None)
+    return isinstance(first, (dt.date, dt.datetime))
+
+
+def tidy_axes(fig: go.Figure) -> go.Figure:
+    """The axis rules of every chart: month axes read 2026-10 (2026年10月 in Chinese, never English month
+    names), amounts without SI suffixes ("50k 万元") and with thousands separators, log axes labelled at
+    powers of ten only."""
+    if any(_has_dates(getattr(t, "x", None)) for t in fig.data):
+        fig.update_xaxes(tickformat=formats.month_tickformat(lang()), hoverformat=formats.month_tickformat(lang()))
+    # tickmode "auto": plain round ticks on both axes of a dual-axis chart (never ticks synced to the other axis)
+    fig.update_yaxes(exponentformat="none", separatethousands=True, tickmode="auto", nticks=8)
+    fig.for_each_yaxis(lambda ax: ax.update(dtick=1, minor={"showgrid": False}) if ax.type == "log" else None)
+    return fig
+
+
+def chart(fig: go.Figure, key: str, *, select: bool = False):
+    """Draw a Plotly figure with the shared axis rules. ``select``: a click on a point or bar reruns the
+    page; returns the selected points (dicts with x, y, curve_number, point_index ...), else None."""
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text="")
+    tidy_axes(fig)
+    if select:
+        event = st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False}, on_select="rerun",
+                                selection_mode=("points",))
+        return list(((event or {}).get("selection") or {}).get("points") or [])
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+    return None
+
+
+def right_axis(name: str) -> str:
+    """A series name with the cue that it is read on the right axis."""
+    return name + tr("（右轴）", " (right axis)")
+
+
+def drill_on_select(key: str, selected: list, spec_of) -> None:
+    """Click-to-drill: when the user selects a row or a point of the table or chart ``key`` (``selected``: the
+    row numbers or point ids of this run), open the loan list ``spec_of(selected[0])``. A selection is used
+    once (coming back to the page does not jump to the drill page again)."""
+    used = f"_drilled_{key}"
+    if not selected:
+        st.session_state.pop(used, None)
+        return
+    signature = repr(selected[0])
+    if st.session_state.get(used) == signature:
+        return
+    st.session_state[used] = signature
+    spec = spec_of(selected[0])
+    if spec is not None:
+        st.session_state["drill_spec"] = spec
+        st.switch_page(DRILL_PAGE)
 
 
 def drill_button(spec: DrillSpec, key: str, text: str | None = None) -> None:
@@ -155,29 +286,98 @@ def drill_button(spec: DrillSpec, key: str, text: str | None = None) -> None:
         st.switch_page(DRILL_PAGE)
 
 
+EMPTY_DEMO_LOANS = 20_000  # the demo book offered on an empty data folder (a few seconds to generate)
+
+
+def template_csv(table: str) -> bytes:
+    """An empty import template of a contract table: a row of Chinese column names and a row of the contract's
+    field names (keep the one you fill in; the importer maps either)."""
+    import csv
+    import io
+
+    from analytics.core import schema
+
+    cols = schema.TABLES[table].columns
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([c.zh for c in cols])
+    writer.writerow([c.name for c in cols])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+def empty_store() -> None:
+    """What an empty data folder offers: generate the demo book here, go to the import page, or download the
+    import templates (one per contract table)."""
+    import app_data
+    from analytics.core import schema, store
+    from analytics.tools import demo
+
+    root = store.data_root()
+    st.warning(tr(f"数据目录（{root}）中还没有贷款数据。", f"The data folder ({root}) has no loan data yet."))
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown(tr("**试用**：生成一套演示数据（虚构的贷款组合）。", "**Try it**: generate a demo book (a made-up portfolio)."))
+        if st.button(tr(f"生成演示数据（{EMPTY_DEMO_LOANS:,} 笔贷款）", f"Generate the demo book ({EMPTY_DEMO_LOANS:,} loans)"),
+                     key="empty_demo", type="primary"):
+            with st.spinner(tr("正在生成演示数据…", "Generating the demo book…")):
+                demo.write_demo(root, demo.generate(n_loans=EMPTY_DEMO_LOANS))
+            app_data.clear()
+            st.rerun()
+    with c2:
+        st.markdown(tr("**导入本行数据**：按模板准备文件后在“数据导入”页面导入。",
+                       "**Load your bank's data**: prepare files like the templates, then load them on the Data import page."))
+        st.page_link("pages/data_import.py", label=tr("前往数据导入", "Go to Data import"), icon=":material/upload_file:")
+    st.caption(tr("导入模板（CSV，第一行中文列名、第二行字段名，保留其一即可）：",
+                  "Import templates (CSV; row 1 Chinese names, row 2 field names: keep either):"))
+    cols = st.columns(3)
+    for i, (name, t) in enumerate(schema.TABLES.items()):
+        cols[i % 3].download_button(tr(f"{t.zh}模板", f"{t.en} template"), template_csv(name), f"template_{name}.csv",
+                                    "text/csv", key=f"empty_template_{name}")
+
+
 def require_data() -> None:
-    """Stop the page with a clear message when the store is empty."""
+    """Stop the page when the store is empty, offering the demo book, the import page and templates."""
     import app_data
 
     if not app_data.has_data():
-        st.warning(tr("数据目录中没有贷款数据。请先生成演示数据（make demo）或在“数据导入”页面导入。",
-                      "The data folder has no loan data. Generate the demo (make demo) or import on the Data import page."))
+        empty_store()
         st.stop()
 
 
 def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: str = "table",
-                     color: str = "#f6c8c3") -> None:
-    """A ratio matrix (first column = row label, others ratios shown as %) with the cells where the
-    same-shaped ``flags`` frame is true shaded; CSV and Excel downloads of the plain values."""
+                     color: str = "#f6c8c3", label_columns: int = 1, grey_rows: list[bool] | None = None,
+                     headers: dict[str, str] | None = None, selectable: bool = False):
+    """A ratio matrix (the first ``label_columns`` columns label the row, the others are ratios shown as %) with
+    the cells where the same-shaped ``flags`` frame is true shaded and ``grey_rows`` greyed (small samples);
+    columns named from the catalogue; CSV and Excel downloads of the plain values. ``selectable``: one cell
+    can be clicked, returns [(row, field)]."""
     if df.is_empty():
         empty_notice()
-        return
-    cols = df.columns[1:]
+        return None
+    cols = df.columns[label_columns:]
+    names = {c: (headers or {}).get(c) or column_name(c) for c in df.columns[:label_columns]}
     mask = flags.select(cols).fill_null(False).to_pandas()
-    styler = df.to_pandas().style.format({c: "{:.2%}" for c in cols}, na_rep="").apply(
-        lambda _: mask.map(lambda v: f"background-color: {color}" if v else ""), axis=None, subset=cols)
-    st.dataframe(styler, key=key, hide_index=True, width="stretch")
-    download_buttons(df, name, key)
+    grey = grey_rows or [False] * df.height
+
+    def style(_):
+        out = mask.map(lambda v: f"background-color: {color}" if v else "")
+        for i, g in enumerate(grey):
+            if g:
+                out.iloc[i, :] = "background-color: #eeeeee; color: #9e9e9e"
+        return out
+
+    frame = _display_frame(df).rename(names).to_pandas()
+    styler = frame.style.format({c: "{:.2%}" for c in cols}, na_rep="").format(
+        {names[c]: "{:,}" for c in df.columns[:label_columns] if df.schema[c].is_integer()}).apply(
+        style, axis=None, subset=cols)
+    extra = {"on_select": "rerun", "selection_mode": "single-cell"} if selectable else {}
+    event = st.dataframe(styler, key=key, hide_index=True, width="stretch", placeholder="—", **extra)
+    shown = df.rename(names)
+    download_buttons(shown, name, key, {c: "pct" for c in cols})
+    if selectable:
+        back = {names.get(c, c): c for c in df.columns}
+        return [(row, back.get(col, col)) for row, col in (event["selection"].get("cells") or [])]
+    return None
 
 
 # --- the sidebar (shared by every page) ----------------------------------------------------------
@@ -185,34 +385,119 @@ def show_highlighted(df: pl.DataFrame, flags: pl.DataFrame, key: str, *, name: s
 # The sidebar widgets' values: st.switch_page (the drill-down buttons) drops them from st.session_state,
 # so a copy is kept under another key and put back before the widgets are drawn.
 SHARED = ("lang", "f_month", "f_branches", "f_products")
+_BASIS = ("balance", "count")
+# The choices of the pages that make a view (kept across page changes and language switches, and written to
+# the URL with the language and the sidebar filters so a view can be shared by link): key -> allowed values
+# (a tuple), or int for numbers.
+PAGE_CHOICES: dict[str, tuple | type] = {
+    "ov_compare": ("mom", "qoq"),
+    "cl_preset": ("pboc2002", "mof2012", "custom"), "cl_basis": _BASIS, "cl_period": ("month", "quarter", "ytd", "custom"),
+    "cl_matrix_measure": _BASIS,
+    "ag_scheme": ("m", "reg"), "ag_measure": _BASIS, "ag_by": ("branch_id", "product"),
+    "vt_grain": ("month", "quarter"), "vt_metric": ("ever30", "ever60", "ever90", "pit30", "pit60", "pit90"),
+    "vt_basis": ("count", "balance"), "vt_min_n": int,
+    "rr_basis": _BASIS, "rr_window": int, "rr_min_n": int,
+    "tr_metric": ("overdue_ratio", "npl_ratio", "new_overdue"), "tr_basis": _BASIS,
+    "tr_dim": ("total", "branch", "product"), "tr_freq": ("month", "quarter"),
+    "ca_basis": _BASIS, "ca_dim": ("branch", "product"),
+}
+KEPT = SHARED + tuple(PAGE_CHOICES)
+# KPI tile labels wrap instead of being cut with an ellipsis: the unit (亿元 / CNY m) is in the label.
+TILE_CSS = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; height: auto !important;
+}
+@media (max-width: 1280px) { [data-testid="stMetricValue"] { font-size: 1.8rem !important; } }
+@media (max-width: 1100px) { [data-testid="stMetricValue"] { font-size: 1.15rem !important; } }
+</style>"""
+
+
+def _to_url(key: str, value) -> str | None:
+    if value is None:
+        return None
+    if key == "f_month":
+        return f"{value:%Y-%m}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or None
+    return str(value)
+
+
+def _from_url(key: str, text: str, months: list[dt.date] | None):
+    """A URL value back to the widget's value; None when it is not a valid choice."""
+    if key == "lang":
+        return text if text in ("zh", "en") else None
+    if key == "f_month":
+        return next((m for m in months or [] if f"{m:%Y-%m}" == text), None)
+    if key in ("f_branches", "f_products"):
+        return [v for v in text.split(",") if v]
+    allowed = PAGE_CHOICES.get(key)
+    if allowed is int:
+        return int(text) if text.isdigit() and int(text) > 0 else None
+    return text if allowed and text in allowed else None
+
+
+def _read_url(months: list[dt.date] | None) -> None:
+    """Once per session: the view in the URL (a shared link or a reload) becomes the session's choices."""
+    if st.session_state.get("_url_read"):
+        return
+    st.session_state["_url_read"] = True
+    for key in KEPT:
+        text = st.query_params.get(key)
+        if text is None:
+            continue
+        value = _from_url(key, text, months)
+        if value is not None:
+            st.session_state[key] = value
+            st.session_state[f"kept_{key}"] = value
+
+
+def _write_url() -> None:
+    for key in KEPT:
+        text = _to_url(key, st.session_state.get(f"kept_{key}"))
+        if text is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != text:
+            st.query_params[key] = text
 
 
 def sidebar() -> None:
-    """Language switch and the shared filters (as-of month, branches, products), kept across page switches."""
+    """Language switch and the shared filters (as-of month, branches, products), kept across page switches
+    together with the pages' choices (``PAGE_CHOICES``), and mirrored in the URL."""
     import app_data
     from analytics.metrics import portfolio
 
-    for key in SHARED:
-        if key not in st.session_state and f"kept_{key}" in st.session_state:
+    st.html(TILE_CSS)
+    has_data = app_data.has_data()
+    dims = app_data.run(portfolio.dimensions) if has_data else None
+    _read_url(dims["months"] if dims else None)
+    for key in KEPT:
+        if key in st.session_state:  # the latest value (a widget drawn in the previous run)
+            st.session_state[f"kept_{key}"] = st.session_state[key]
+        elif f"kept_{key}" in st.session_state:  # its page was not drawn since: put the choice back
             st.session_state[key] = st.session_state[f"kept_{key}"]
     st.session_state.setdefault("lang", "zh")
     st.sidebar.radio("语言 / Language", ["zh", "en"], key="lang", horizontal=True,
                      format_func=options({"zh": "中文", "en": "English"}))
-    if app_data.has_data():
-        dims = app_data.run(portfolio.dimensions)
+    if has_data:
         months = dims["months"]
         if st.session_state.get("f_month") not in months:
             st.session_state["f_month"] = months[-1]
         st.sidebar.selectbox(tr("数据月份", "As-of month"), months, key="f_month", format_func=month_label)
         names = {b: f"{b} {n}" for b, n in dims["branches"]}
+        if any(b not in names for b in st.session_state.get("f_branches") or ()):
+            st.session_state["f_branches"] = [b for b in st.session_state["f_branches"] if b in names]
         st.sidebar.multiselect(tr("机构（空 = 全部）", "Branches (empty = all)"), list(names), key="f_branches",
                                format_func=options(names))
+        if any(p not in dims["products"] for p in st.session_state.get("f_products") or ()):
+            st.session_state["f_products"] = [p for p in st.session_state["f_products"] if p in dims["products"]]
         st.sidebar.multiselect(tr("产品（空 = 全部）", "Products (empty = all)"), dims["products"],
                                key="f_products",
                                format_func=options({p: label("product", p) for p in dims["products"]}))
     for key in SHARED:
         if key in st.session_state:
             st.session_state[f"kept_{key}"] = st.session_state[key]
+    _write_url()
 
 
 # --- labels for analytics codes ---------------------------------------------------------------------

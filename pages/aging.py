@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import plotly.express as px
 import streamlit as st
 
@@ -42,12 +44,29 @@ table = ui.with_label_column(aging.aging_table(base, month=f.month, scheme=schem
                                             "overdue_ratio")
 buckets = [f"b{i}" for i in range(aging.N_BUCKETS)]
 unit = ui.tr("元", "CNY") if measure == "balance" else ui.tr("笔", "loans")
-ui.show_table(table, "ag_table", name=f"aging_{by}", money=(*buckets, "total") if measure == "balance" else (),
-              pct=("overdue_ratio",),
+
+
+def bucket_spec(bucket: int, month=None, member: str | None = None) -> DrillSpec:
+    dpd_min, dpd_max = aging.bucket_dpd_range(scheme, bucket)
+    scope = {"branches": f.branches, "products": f.products}
+    if member is not None:
+        scope[{"branch_id": "branches", "product": "products"}[by]] = (member,)
+    where = f" · {names.get(member, member)}" if member is not None else ""
+    return DrillSpec(month=month or f.month, dpd_min=dpd_min, dpd_max=dpd_max,
+                     title=ui.tr(f"账龄段 {labels[bucket]}{where}", f"Bucket {labels[bucket]}{where}"), **scope)
+
+
+st.caption(ui.tr("点击表格中的单元格、账龄分析表的行或趋势图的柱查看借据。",
+                 "Click a table cell, a row of the aging report or a bar of the trend to list the loans."))
+cells = ui.show_table(table if by == "branch_id" else table.drop(by), "ag_table", name=f"aging_{by}", money=(*buckets, "total") if measure == "balance" else (),
+              pct=("overdue_ratio",), selectable="cell",
               headers={by: ui.tr("代码", "Code"), "name": ui.tr("机构", "Branch") if by == "branch_id"
                        else ui.tr("产品", "Product"), "total": ui.tr(f"合计({unit})", f"Total ({unit})"),
                        "overdue_ratio": ui.tr("逾期占比", "Overdue share")}
               | {b: f"{lbl} ({unit})" for b, lbl in zip(buckets, labels, strict=True)})
+members = table[by].to_list()
+ui.drill_on_select("ag_table", [c for c in cells or [] if c[1] in buckets],
+                   lambda rc: bucket_spec(buckets.index(rc[1]), member=members[rc[0]]))
 
 # --- trend -------------------------------------------------------------------------------------------
 st.subheader(ui.tr("账龄结构趋势", "Aging over time"))
@@ -67,7 +86,11 @@ else:
 fig = px.bar(x=[r["month"] for r in rows], y=y, color=[labels[r["bucket"]] for r in rows],
              category_orders={"color": labels}, color_discrete_sequence=px.colors.sequential.OrRd[1:] * 2)
 fig.update_layout(barmode="stack", xaxis_title=ui.tr("月份", "Month"), yaxis_title=y_title)
-ui.chart(fig, "ag_trend")
+bars = ui.chart(fig, "ag_trend", select=True)
+trace_bucket = {i: labels.index(t.name) for i, t in enumerate(fig.data) if t.name in labels}
+ui.drill_on_select("ag_trend", [(p.get("curve_number"), p.get("x")) for p in bars or []],
+                   lambda cx: bucket_spec(trace_bucket[cx[0]], month=dt.date.fromisoformat(str(cx[1])[:10]))
+                   if cx[0] in trace_bucket and cx[1] else None)
 
 # --- aging report --------------------------------------------------------------------------------------
 compare = previous_quarter_end(f.month)
@@ -75,7 +98,7 @@ st.subheader(ui.tr("账龄分析表", "Aging analysis report"))
 st.caption(ui.tr(f"{ui.month_label(f.month)} 月末，与上季末 {ui.month_label(compare)} 比较",
                  f"{ui.month_label(f.month)} month end compared with the previous quarter end {ui.month_label(compare)}"))
 report = app_data.run(aging.aging_report, month=f.month, branches=f.branches, products=f.products, scheme=scheme)
-ui.show_table(
+report_rows = ui.show_table(
     ui.aging_report_view(report, scheme), "ag_report", name="aging_report",
     money=("total_balance", "overdue_principal", "npl_balance", "prev_balance", "change_balance"),
     pct=("share_count", "share_balance", "npl_rate_balance", "npl_rate_count", "prev_share_balance",
@@ -94,7 +117,11 @@ ui.show_table(
              "change_count": ui.tr("笔数变动", "Change in loans"),
              "change_balance": ui.tr("余额变动(元)", "Change in balance (CNY)"),
              "change_share_balance": ui.tr("占比变动", "Change in share")},
+    pp=("change_share_balance",), selectable=True,
 )
+report_buckets = report["bucket"].to_list()
+ui.drill_on_select("ag_report", report_rows, lambda i: bucket_spec(int(report_buckets[i]))
+                   if int(report_buckets[i]) < aging.N_BUCKETS else None)
 
 # --- drill -------------------------------------------------------------------------------------------
 d1, d2 = st.columns([3, 1])

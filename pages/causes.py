@@ -46,19 +46,34 @@ pareto = ui.with_label_column(pareto, "cause", cause_names)
 fig = make_subplots(specs=[[{"secondary_y": True}]])
 fig.add_bar(x=pareto["label"].to_list(), y=_values(pareto[value_col]), name=value_title, marker_color="#4c78a8")
 fig.add_trace(go.Scatter(x=pareto["label"].to_list(), y=[v * 100 for v in pareto["cum_share"]],
-                         name=ui.tr("累计占比（%）", "Cumulative share (%)"), mode="lines+markers",
+                         name=ui.right_axis(ui.tr("累计占比（%）", "Cumulative share (%)")), mode="lines+markers",
                          marker_color="#e45756"), secondary_y=True)
 fig.update_yaxes(title_text=value_title, secondary_y=False)
-fig.update_yaxes(title_text=ui.tr("累计占比（%）", "Cumulative share (%)"), range=[0, 105], secondary_y=True)
+fig.update_yaxes(title_text=ui.tr("累计占比（%）", "Cumulative share (%)"), range=[0, 105], dtick=20,
+                 secondary_y=True, showgrid=False, title_font_color="#e45756", tickfont_color="#e45756")
 fig.update_xaxes(title_text=ui.tr("逾期原因", "Overdue cause"))
-ui.chart(fig, "ca_pareto")
-ui.show_table(pareto, "ca_pareto_table", name="overdue_causes_pareto", money=("total_balance",),
+bars = ui.chart(fig, "ca_pareto", select=True)
+st.caption(ui.tr("点击柱或表格行查看该原因的借据。", "Click a bar or a table row to list the loans of that cause."))
+
+
+def cause_spec(code: str) -> DrillSpec:
+    by = {"cause_not_reported": True} if code == causes.NOT_REPORTED else {"causes": (code,)}
+    return DrillSpec(month=f.month, branches=f.branches, products=f.products, **measures.drill_criteria("overdue"),
+                     title=ui.tr(f"逾期原因：{cause_names.get(code, code)}", f"Overdue cause: {cause_names.get(code, code)}"),
+                     **by)
+
+
+code_of = dict(zip(pareto["label"], pareto["cause"], strict=True))
+ui.drill_on_select("ca_pareto", [p.get("x") for p in bars or [] if p.get("curve_number", 0) == 0],
+                   lambda label: cause_spec(code_of[label]) if label in code_of else None)
+pareto_rows = ui.show_table(pareto.drop("cause"), "ca_pareto_table", selectable=True, name="overdue_causes_pareto", money=("total_balance",),
               pct=("share_count", "share_balance", "share", "cum_share"),
               headers={"label": ui.tr("逾期原因", "Cause"), "cause": ui.tr("代码", "Code"),
                        "total_count": ui.tr("笔数", "Loans"), "total_balance": ui.tr("余额(元)", "Balance (CNY)"),
                        "share_count": ui.tr("笔数占比", "Share of loans"),
                        "share_balance": ui.tr("余额占比", "Share of balance"),
                        "share": ui.tr("占比(当前口径)", "Share (basis)"), "cum_share": ui.tr("累计占比", "Cumulative")})
+ui.drill_on_select("ca_pareto_table", pareto_rows, lambda i: cause_spec(pareto["cause"][i]))
 
 st.subheader(ui.tr("逾期原因结构变化", "Cause mix over time"))
 mix = app_data.run(causes.mix_over_time, month_from=window_start(f.month), month_to=f.month, branches=f.branches,
@@ -100,7 +115,7 @@ st.caption(ui.tr(f"{ui.month_label(f.month)} 对比上季末 {ui.month_label(pq)
                  f"{ui.month_label(f.month)} vs previous quarter end {ui.month_label(pq)}"))
 qoq = ui.with_label_column(app_data.run(causes.cause_qoq, month=f.month, branches=f.branches, products=f.products),
                            "cause", cause_names)
-ui.show_table(qoq, "ca_qoq", name="overdue_causes_qoq",
+ui.show_table(qoq.drop("cause"), "ca_qoq", name="overdue_causes_qoq",
               money=("total_balance", "total_balance_prev_q", "total_balance_chg"),
               pct=("total_balance_chg_pct", "total_count_chg_pct"),
               headers={"label": ui.tr("逾期原因", "Cause"), "cause": ui.tr("代码", "Code"),

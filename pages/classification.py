@@ -70,8 +70,8 @@ TILES = (
     ("provision_ratio", "贷款拨备率(简化)", "Loan provision ratio (simplified)"),
 )
 cols = st.columns(4)
-cols[0].metric(ui.tr("贷款余额", "Total loans"), ui.fmt_money(now["total_balance"]), border=True,
-               help=ui.tr(f"{now['total_count']:,} 笔", f"{now['total_count']:,} loans"))
+ui.kpi(cols[0], ui.tr("贷款余额", "Total loans"), now["total_balance"], kind="money",
+       help=ui.tr(f"{now['total_count']:,} 笔", f"{now['total_count']:,} loans"))
 for i, (key, zh, en) in enumerate(TILES, start=1):
     balance_only = key in ("coverage", "provision_ratio")  # money set aside has no count variant
     value = now[key] if balance_only else now[key + sfx]
@@ -117,12 +117,10 @@ with tab_branch:
     ui.show_table(views["branch"].select("branch_id", "branch_name", *value_cols), "cl_by_branch",
                   name="classification_by_branch", money=money_cols, pct=pct_cols, headers=headers)
 with tab_product:
-    by_product = ui.with_label_column(views["product"], "product", {p: ui.label("product", p) for p in
-                                                                   views["product"]["product"]}, "product_name")
-    ui.show_table(by_product.select("product", "product_name", *value_cols), "cl_by_product",
+    # the product column is shown as its label (labels.COLUMN_CODES); no second column of raw codes
+    ui.show_table(views["product"].select("product", *value_cols), "cl_by_product",
                   name="classification_by_product", money=money_cols, pct=pct_cols,
-                  headers=headers | {"product": ui.tr("产品代码", "Product code"),
-                                     "product_name": ui.tr("产品", "Product")})
+                  headers=headers | {"product": ui.tr("产品", "Product")})
 
 # --- trend --------------------------------------------------------------------------------------
 st.subheader(ui.tr("不良率、偏离度与拨备覆盖率趋势", "NPL ratio, 偏离度 and coverage over time"))
@@ -134,11 +132,13 @@ for col, zh, en, right in (("npl_ratio", "不良率", "NPL ratio", False),
                            ("deviation", "偏离度", "90+ DPD / NPL", True),
                            ("coverage", "拨备覆盖率", "Provision coverage", True)):
     series = trend[col if col in ("coverage",) else col + sfx]
-    fig.add_trace(go.Scatter(x=months, y=[None if v is None else v * 100 for v in series], name=ui.tr(zh, en),
-                             mode="lines+markers"), secondary_y=right)
+    name = ui.right_axis(ui.tr(zh, en)) if right else ui.tr(zh, en)
+    fig.add_trace(go.Scatter(x=months, y=[None if v is None else v * 100 for v in series], name=name,
+                             mode="lines+markers", line={"dash": "dot"} if right else {}), secondary_y=right)
 fig.update_xaxes(title_text=ui.tr("月份", "Month"))
 fig.update_yaxes(title_text=ui.tr("不良率 / 关注类占比（%）", "NPL / special-mention ratio (%)"), secondary_y=False)
-fig.update_yaxes(title_text=ui.tr("偏离度 / 拨备覆盖率（%）", "偏离度 / coverage (%)"), secondary_y=True)
+fig.update_yaxes(title_text=ui.tr("偏离度 / 拨备覆盖率（%，右轴，虚线）", "偏离度 / coverage (%, right axis, dotted)"),
+                 secondary_y=True, showgrid=False)
 ui.chart(fig, "cl_trend")
 
 # --- below the regulatory floor -------------------------------------------------------------------
@@ -147,7 +147,7 @@ floor = app_data.run(cl.below_floor_by_branch, month=f.month, branches=f.branche
 below_n, below_bal = int(floor["below_count"].sum()), floor["below_balance"].sum()
 m1, m2, m3 = st.columns(3)
 m1.metric(ui.tr("低于底线笔数", "Loans below the floor"), f"{below_n:,}", border=True)
-m2.metric(ui.tr("低于底线余额", "Balance below the floor"), ui.fmt_money(below_bal), border=True)
+ui.kpi(m2, ui.tr("低于底线余额", "Balance below the floor"), below_bal, kind="money")
 m3.metric(ui.tr("技术性短期逾期豁免笔数", "Technical ≤7-day exemptions"), f"{int(floor['tech_exempt_count'].sum()):,}",
           border=True, help=ui.tr("逾期 1–7 天且标记为技术性原因，底线仍为正常类。",
                                   "1–7 DPD flagged technical: the floor stays at Pass."))
@@ -202,10 +202,12 @@ else:
     rate_cols = st.columns(5)
     for i, row in enumerate(rates_df.iter_rows(named=True)):
         rate_cols[i].metric(row["rate_name"], ui.fmt_pct(row["migration_rate_" + basis]),
-                            border=True, help=ui.tr(f"笔数口径 {ui.fmt_pct(row['migration_rate_count'])}",
-                                                    f"count basis {ui.fmt_pct(row['migration_rate_count'])}"))
+                            border=True, delta=f"n={row['denominator_count']:,}", delta_arrow="off", delta_color="gray",
+                            help=ui.tr(f"笔数口径 {ui.fmt_pct(row['migration_rate_count'])}；n = 分母笔数（期初笔数 − 退出笔数）",
+                                       f"count basis {ui.fmt_pct(row['migration_rate_count'])}; n = denominator loans "
+                                       "(start loans − exits)"))
     ui.show_table(
-        rates_df, "cl_rates_table", name="migration_rates",
+        rates_df.drop("rate"), "cl_rates_table", name="migration_rates",
         money=("start_balance", "reduction_balance", "denominator_balance", "migrated_balance"),
         pct=("migration_rate_balance", "migration_rate_count"),
         headers={"rate": ui.tr("代码", "Code"), "rate_name": ui.tr("指标", "Rate"),
@@ -244,17 +246,30 @@ else:
     heat = go.Figure(go.Heatmap(
         z=[[v * 100 if as_share else v / scale for v in r] for r in z], x=[state_name(s) for s in states],
         y=[class_name(c) for c in matrix["start_class"]], colorscale="Reds", colorbar={"title": {"text": unit}},
-        text=[[f"{v * 100:.1f}%" if as_share else f"{v / scale:,.0f}" for v in r] for r in z],
+        text=[[f"{v * 100:.2f}%" if as_share else f"{v / scale:,.0f}" for v in r] for r in z],
         texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
     heat.update_layout(xaxis_title=ui.tr(f"期末状态（{ui.month_label(f.month)}）", f"End state ({ui.month_label(f.month)})"),
                        yaxis_title=ui.tr(f"期初分类（{ui.month_label(start)}）", f"Start class ({ui.month_label(start)})"),
                        yaxis_autorange="reversed", title=ui.tr(f"单位：{unit}", f"Unit: {unit}"))
     ui.chart(heat, "cl_matrix_chart")
-    ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
-                  money=() if as_share or measure == "count" else (*states, "total"),
-                  pct=(*states, "total") if as_share else (),
-                  headers={"start_class": ui.tr("期初分类", "Start class"), "total": ui.tr("合计", "Total")}
-                  | {s: state_name(s) for s in states})
+    st.caption(ui.tr("点击下表的单元格查看借据。", "Click a cell of the table below to list the loans."))
+    cells = ui.show_table(matrix, "cl_matrix_table", name="transition_matrix",
+                          money=() if as_share or measure == "count" else (*states, "total"),
+                          pct=(*states, "total") if as_share else (), selectable="cell",
+                          headers={"start_class": ui.tr("期初分类", "Start class"), "total": ui.tr("合计", "Total")}
+                          | {s: state_name(s) for s in states})
+
+    def matrix_cell(start_class: int, end_state: str) -> DrillSpec | None:
+        if end_state == cl.MISSING or end_state not in states:
+            return None
+        return DrillSpec(month=f.month, branches=f.branches, products=f.products, prev_month=start,
+                         rows="first_exit" if end_state in EXIT_STATUSES else "at_month",
+                         title=f"{class_name(start_class)} → {state_name(end_state)}",
+                         **cl.matrix_cell_spec_args(start_class, end_state))
+
+    start_classes = matrix["start_class"].to_list()
+    ui.drill_on_select("cl_matrix_table", cells, lambda rc: matrix_cell(int(start_classes[rc[0]]), rc[1]))
+
     x1, x2, x3 = st.columns([2, 2, 1])
     cell_from = x1.selectbox(ui.tr("期初分类", "Start class"), list(CLASSES), key="cl_cell_from",
                              format_func=ui.options({c: class_name(c) for c in CLASSES}))

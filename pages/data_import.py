@@ -10,6 +10,7 @@ import streamlit as st
 
 import app_data
 import auth
+import jobs
 import ui
 from analytics import access, ingest
 from analytics.core import schema, store
@@ -24,6 +25,16 @@ LANG = ui.lang()  # format_func closures must not read session state when they a
 
 def tr(zh: str, en: str) -> str:
     return zh if LANG == "zh" else en
+
+
+
+
+
+def progress_text(job: jobs.Job, elapsed: float) -> str:
+    stage = {"check": tr("第 1 步（共 2 步）：读取映射并按数据契约检查", "Step 1 of 2: mapping and checking against the contract"),
+             "load": tr("第 2 步（共 2 步）：写入数据并重建派生表", "Step 2 of 2: writing the data and rebuilding derived tables")}
+    return tr(f"{stage[job.stage]} · {job.rows:,} 行 · 已用 {elapsed:,.0f} 秒",
+              f"{stage[job.stage]} · {job.rows:,} rows · {elapsed:,.0f} s so far")
 
 
 ingest.recover(ROOT)  # roll back a load that was interrupted (killed process, power loss)
@@ -71,6 +82,27 @@ def reset_widgets(profile: mapping.Profile) -> None:
         del st.session_state[key]
     st.session_state["imp_unit"] = profile.unit
     st.session_state["imp_month"] = profile.constants.get("month", "")
+
+
+def show_outcome(kind: str, result) -> None:
+    """The message of a load: refused (nothing written) or done (audited; the rest of the run reads the new version)."""
+    if kind == "refused":
+        st.error(result.message(ui.lang()))
+        return
+    access.audit("import", auth.current().username, {"change_id": result.change_id, "table": result.table,
+                                                    "rows": result.rows_accepted})
+    app_data.begin_run()  # the rest of this run (history, coverage) reads the version just published
+    st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。"
+                     + (f"新建借据 {result.loans_created:,} 笔。" if result.loans_created else ""),
+                     f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
+                     f"({result.change_id})." + (f" Created {result.loans_created:,} loans."
+                                                 if result.loans_created else "")))
+    if result.vanished_by_quarantine:
+        st.warning(ui.tr(f"因隔离而本月没有记录的贷款（迁徙矩阵中为“无记录”）：{', '.join(result.vanished_by_quarantine[:20])}",
+                         "Loans without a row this month because their row was quarantined ('missing' in the "
+                         f"migration matrix): {', '.join(result.vanished_by_quarantine[:20])}"))
+    if result.warning:
+        st.warning(result.warning)
 
 
 # --- 1. file ---------------------------------------------------------------------------------------------
@@ -186,16 +218,46 @@ else:
                 codes = [str(a) for a in (spec.allowed or ("true", "false"))]
                 st.caption(f"{spec.zh} / {column}: {', '.join(codes)}")
                 edited = st.data_editor(ingest.value_map_frame(profile, column), key=f"imp_vmap_{column}",
-                                        hide_index=True, disabled=["source"], width="stretch")
+                                        hide_index=True, disabled=["source"], width="stretch",
+                                        column_config={"source": ui.tr("文件中的取值", "Value in the file"),
+                                                       "code": ui.tr("契约代码", "Contract code")})
                 profile.value_maps[column] = ingest.value_map_from_frame(edited)
 
     # --- 3. checks ----------------------------------------------------------------------------------------
     # Checking a large file takes seconds: do it again only when the file, the mapping or the store changed,
     # not on every click on this page.
-    check_key = (source.sha256, source.sheet, source.header_row, table, profile.to_json(), store.data_version(ROOT))
+    # A large load runs in a worker thread: its progress (or its outcome) comes first on the page.
+    if jobs.get("imp_load") is not None:
+        finished = jobs.pop("imp_load")
+        if finished is None:
+            jobs.show_progress("imp_load", progress_text)
+            st.stop()
+        if isinstance(finished.error, (ingest.LoadRejected, ingest.IngestError)):
+            show_outcome("refused", finished.error)
+        elif finished.error is not None:
+            raise finished.error
+        else:
+            show_outcome("ok", finished.result)
+
+    # A large file is checked in a worker thread while the page shows the stage, the rows and the time so far.
+    check_key = (source.sha256, source.sheet, source.header_row, table, profile.to_json(),
+                 store.data_version(ROOT))
     if st.session_state.get("imp_check_key") != check_key:
-        st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
         st.session_state["imp_check_key"] = check_key
+        st.session_state.pop("imp_prepared", None)
+        if source.frame.height >= jobs.BACKGROUND_ROWS:
+            jobs.start("imp_check", "check", source.frame.height, ingest.prepare_source, ROOT, source, table, profile)
+        else:
+            st.session_state["imp_prepared"] = ingest.prepare_source(ROOT, source, table, profile)
+    if "imp_prepared" not in st.session_state:
+        finished = jobs.pop("imp_check")
+        if finished is None:
+            jobs.show_progress("imp_check", progress_text)
+            st.stop()
+        if finished.error is not None:
+            st.session_state.pop("imp_check_key", None)
+            raise finished.error
+        st.session_state["imp_prepared"] = finished.result
     prepared = st.session_state["imp_prepared"]
     st.subheader(ui.tr("3. 检查结果", "3. Checks"))
     m1, m2, m3 = st.columns(3)
@@ -207,7 +269,8 @@ else:
                       f"{prepared.n_rounded:,} amounts were written as binary floats (e.g. 825.2900000000001) and "
                       "read as 2-decimal amounts."))
     with st.expander(ui.tr("预览（前 20 行，已转换为契约格式）", "Preview (first 20 rows, as the contract reads them)")):
-        st.dataframe(ingest.preview(prepared), key="imp_preview", hide_index=True, width="stretch")
+        preview, _ = ui.table_view(ingest.preview(prepared))
+        st.dataframe(preview, key="imp_preview", hide_index=True, width="stretch", placeholder="—")
     for note in prepared.notes(LANG):  # columns not loaded / not provided / derived, loans the file creates
         st.info(note)
     if not prepared.file_problems.is_empty():
@@ -216,7 +279,8 @@ else:
         st.success(ui.tr("所有行都符合数据契约。", "Every row meets the data contract."))
     else:
         summary = prepared.summary().drop("message_en" if ui.lang() == "zh" else "message_zh")
-        st.dataframe(summary, key="imp_summary", hide_index=True, width="stretch")
+        ui.show_table(summary, "imp_summary", name="import_check_summary",
+                      headers={"column": ui.tr("字段", "Field"), "count": ui.tr("行数", "Rows")})
         st.caption(ui.tr("错误报告（文件、行号、列、值、规则、说明）：", "Error report (file, row, column, value, rule, message):"))
         ui.download_buttons(ingest.error_report(prepared, ui.lang()), "import_errors", "imp_report")
     if not prepared.warnings.is_empty():  # continuity: a warning to check, never a reason to reject rows
@@ -237,26 +301,20 @@ else:
                          f"Months {months} already exist. The previous version is kept and can be restored below."))
         replace = st.checkbox(ui.tr("确认替换这些月份", "Confirm replacing these months"), key="imp_replace")
     save_as = st.text_input(ui.tr("保存映射方案为（可选）", "Save the mapping profile as (optional)"), key="imp_save_as")
+    load_args = {"on_bad": on_bad, "replace": replace, "save_as": save_as.strip() or None}
+    outcome = None
     if st.button(ui.tr("导入", "Load"), key="imp_load", type="primary"):
-        try:
-            result = ingest.commit(ROOT, prepared, on_bad=on_bad, replace=replace, save_as=save_as.strip() or None)
-        except (ingest.LoadRejected, ingest.IngestError) as exc:  # refused, or a bad profile name: nothing written
-            st.error(exc.message(ui.lang()))
+        if prepared.n_rows >= jobs.BACKGROUND_ROWS:  # loading writes and rebuilds the derived tables: seconds
+            jobs.start("imp_load", "load", prepared.n_rows, ingest.commit, ROOT, prepared, **load_args)
         else:
-            access.audit("import", auth.current().username, {"change_id": result.change_id, "table": result.table,
-                                                            "rows": result.rows_accepted})
-            app_data.begin_run()  # the rest of this run (history, coverage) reads the version just published
-            st.success(ui.tr(f"已导入 {result.rows_accepted:,} 行，隔离 {result.rows_rejected:,} 行（{result.change_id}）。"
-                             + (f"新建借据 {result.loans_created:,} 笔。" if result.loans_created else ""),
-                             f"Loaded {result.rows_accepted:,} rows, quarantined {result.rows_rejected:,} "
-                             f"({result.change_id})." + (f" Created {result.loans_created:,} loans."
-                                                         if result.loans_created else "")))
-            if result.vanished_by_quarantine:
-                st.warning(ui.tr(f"因隔离而本月没有记录的贷款（迁徙矩阵中为“无记录”）：{', '.join(result.vanished_by_quarantine[:20])}",
-                                 "Loans without a row this month because their row was quarantined ('missing' in the "
-                                 f"migration matrix): {', '.join(result.vanished_by_quarantine[:20])}"))
-            if result.warning:
-                st.warning(result.warning)
+            try:
+                outcome = ("ok", ingest.commit(ROOT, prepared, **load_args))
+            except (ingest.LoadRejected, ingest.IngestError) as exc:  # refused, or a bad name: nothing written
+                outcome = ("refused", exc)
+    if outcome is not None:
+        show_outcome(*outcome)
+        if outcome[0] == "ok":
+            st.session_state["imp_check_key"] = None  # the store changed: check again on the next run
 
 # --- history ---------------------------------------------------------------------------------------------
 
@@ -272,7 +330,7 @@ log = ingest.history(ROOT)
 if log.is_empty():
     st.info(ui.tr("还没有导入记录。", "Nothing has been imported yet."))
 else:
-    ui.show_table(log, "imp_history", name="import_log")
+    ui.show_table(log, "imp_history", name="import_log", codes={"status": "log_status", "kind": "log_kind"})
     # The choices stay the same when a change is restored (here or elsewhere), so the selection can never slide
     # onto another change; restoring one already restored is refused with a message. A new change (a load or a
     # restore, here or elsewhere) moves the selection to it: the default is always the latest change.

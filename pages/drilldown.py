@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import app_data
+import labels
 import ui
 from analytics.metrics import drilldown
 from analytics.metrics.drilldown import DrillSpec
@@ -19,47 +20,21 @@ f = ui.filters()
 st.title(ui.tr("借据明细", "Loan drill-down"))
 spec: DrillSpec | None = st.session_state.get("drill_spec")
 if spec is None:
-    st.info(ui.tr("从任一页面的“查看明细借据”进入，或在此按逾期天数筛选当前组合。",
-                  "Open this page from “Show the loans” on any page, or filter the current portfolio by DPD here."))
-    spec = DrillSpec(month=f.month, branches=f.branches, products=f.products, dpd_min=1)
+    st.info(ui.tr("从任一页面的“查看明细借据”或点击图表、表格进入，或在此按逾期天数筛选当前组合（侧栏月份、机构、产品）。",
+                  "Open this page from “Show the loans” or a click on a chart or table on any page, or filter the "
+                  "current portfolio (sidebar month, branches, products) by DPD here."))
+    q1, q2, _ = st.columns([1, 1, 2])
+    dpd_min = int(q1.number_input(ui.tr("逾期天数不少于", "DPD at least"), 0, 20_000, 1, 1, key="dd_dpd_min"))
+    dpd_max = int(q2.number_input(ui.tr("逾期天数不超过（0 = 不限）", "DPD at most (0 = no limit)"), 0, 20_000, 0, 30,
+                                  key="dd_dpd_max"))
+    spec = DrillSpec(month=f.month, branches=f.branches, products=f.products, dpd_min=dpd_min,
+                     dpd_max=dpd_max if dpd_max > 0 else None)
 else:
     st.caption(spec.title or ui.tr("来自上一页面所选指标", "From the number selected on the previous page"))
     if st.button(ui.tr("清除并按侧栏筛选", "Clear and use the sidebar filters"), key="dd_clear"):
         del st.session_state["drill_spec"]
         st.rerun()
 
-# The criteria of drilldown.describe in words: key -> (中文, English) templates over the formatted values.
-CRITERIA_TEXT = {
-    "rows_at_month": ("{month} 月末快照", "Month-end snapshot of {month}"),
-    "rows_first_exit": ("{start}（不含）至 {end} 期间首次退出（结清、核销、转让等）时的记录",
-                        "Each loan's first exit row (paid off, written off, sold, …) after {start} up to {end}"),
-    "rows_latest": ("截至 {month} 各借据最近一期记录（已退出的按退出时）",
-                    "Each loan's latest row up to {month} (loans that left: their exit row)"),
-    "rows_first_hit": ("截至 {month} 各借据首次逾期 ≥ {min} 天时的记录（冻结余额）",
-                       "Each loan's first row up to {month} with DPD ≥ {min} (the frozen balance)"),
-    "branches": ("机构：{branches}", "Branches: {branches}"),
-    "products": ("产品：{products}", "Products: {products}"),
-    "cohort_between": ("放款月份 {start} 至 {end}", "Originated {start} to {end}"),
-    "cohort_from": ("放款月份不早于 {start}", "Originated in {start} or later"),
-    "cohort_to": ("放款月份不晚于 {end}", "Originated in {end} or earlier"),
-    "statuses": ("状态：{statuses}", "Status: {statuses}"),
-    "dpd_between": ("逾期 {min}–{max} 天", "DPD {min}–{max}"),
-    "dpd_at_least": ("逾期 ≥ {min} 天", "DPD ≥ {min}"),
-    "dpd_at_most": ("逾期 ≤ {max} 天", "DPD ≤ {max}"),
-    "classes": ("五级分类：{classes}", "Class: {classes}"),
-    "causes": ("逾期原因：{causes}", "Overdue cause: {causes}"),
-    "cause_not_reported": ("逾期原因未填报", "Overdue cause not reported"),
-    "new_overdue": ("本月新增逾期（{prev_month} 末未逾期或无记录）",
-                    "Newly overdue (not overdue or absent at {prev_month})"),
-    "prev_on_book": ("{prev_month} 末有快照记录", "Has a snapshot at {prev_month}"),
-    "prev_dpd_between": ("{prev_month} 末逾期 {min}–{max} 天", "DPD {min}–{max} at {prev_month}"),
-    "prev_dpd_at_least": ("{prev_month} 末逾期 ≥ {min} 天", "DPD ≥ {min} at {prev_month}"),
-    "prev_dpd_at_most": ("{prev_month} 末逾期 ≤ {max} 天", "DPD ≤ {max} at {prev_month}"),
-    "prev_classes": ("{prev_month} 末五级分类：{classes}", "Class at {prev_month}: {classes}"),
-    "ever_dpd": ("截至 {month} 曾逾期 ≥ {min} 天", "Ever DPD ≥ {min} up to {month}"),
-    "ever_dpd_by_mob": ("在本笔账龄 MOB{mob} 之前曾逾期 ≥ {min} 天", "Ever DPD ≥ {min} by its own MOB{mob}"),
-    "below_floor": ("账面分类优于监管底线分类", "Booked class better than the regulatory floor"),
-}
 LABEL_KIND = {"products": "product", "statuses": "status", "causes": "overdue_cause", "classes": "booked_class"}
 
 
@@ -71,12 +46,10 @@ def criterion_text(key: str, values: dict) -> str:
         elif isinstance(value, tuple):
             value = ui.tr("、", ", ").join(ui.label(LABEL_KIND[name], v) if name in LABEL_KIND else str(v) for v in value)
         shown[name] = value
-    return ui.tr(*CRITERIA_TEXT[key]).format(**shown)
+    return ui.tr(*labels.CRITERIA_TEXT[key]).format(**shown)
 
 
-with st.expander(ui.tr("筛选条件", "Criteria"), expanded=False):
-    st.markdown("\n".join(f"- {criterion_text(key, values)}" for key, values in drilldown.describe(spec)))
-
+criteria = [criterion_text(key, values) for key, values in drilldown.describe(spec)]
 loans = app_data.run(drilldown.loans_behind, spec)
 try:  # the default-risk model's PD and top reasons next to each loan, when a model has been trained
     scores = app_data.run_model(scoring.pd_for_loans, month=spec.month, loan_ids=tuple(loans["loan_id"].to_list()),
@@ -87,10 +60,14 @@ except artifact.ArtifactError:
     st.caption(ui.tr("尚未训练违约风险模型：训练后此处显示每笔借据的违约概率(PD)及主要原因（见“违约风险模型”页）。",
                      "No default-risk model yet: once trained, each loan shows its PD and top reasons here "
                      "(see the Default-risk model page)."))
+with st.expander(ui.tr("筛选条件", "Criteria"), expanded=loans.is_empty()):
+    st.markdown("\n".join(f"- {text}" for text in criteria))
+if loans.is_empty():  # say which criteria found nothing, not a generic "no data"
+    st.info(ui.tr("没有借据同时满足：", "No loan meets all of: ") + ui.tr("；", "; ").join(criteria))
 c1, c2, c3 = st.columns(3)
 c1.metric(ui.tr("借据笔数", "Loans"), f"{loans.height:,}")
-c2.metric(ui.tr("本金余额", "Outstanding principal"), ui.fmt_money(loans["outstanding_principal"].sum()))
-c3.metric(ui.tr("处置本金", "Disposed principal"), ui.fmt_money(loans["disposed_principal"].sum()))
+ui.kpi(c2, ui.tr("本金余额", "Outstanding principal"), loans["outstanding_principal"].sum(), kind="money")
+ui.kpi(c3, ui.tr("处置本金", "Disposed principal"), loans["disposed_principal"].sum(), kind="money")
 
 search = st.text_input(ui.tr("按借据号或客户号查找", "Find by loan or customer id"), key="dd_search").strip()
 shown = drilldown.find(loans, search) if search else loans
@@ -115,10 +92,11 @@ if not shown.is_empty():
     fig = go.Figure()
     fig.add_bar(x=history["month"].to_list(), y=[float(v) for v in history["outstanding_principal"]],
                 name=ui.tr("本金余额(元)", "Outstanding (CNY)"))
-    fig.add_scatter(x=history["month"].to_list(), y=history["dpd"].to_list(), name=ui.tr("逾期天数", "DPD"),
+    fig.add_scatter(x=history["month"].to_list(), y=history["dpd"].to_list(), name=ui.right_axis(ui.tr("逾期天数", "DPD")),
                     yaxis="y2", mode="lines+markers")
     fig.update_layout(yaxis={"title": ui.tr("本金余额（元）", "Outstanding (CNY)")},
-                      yaxis2={"title": ui.tr("逾期天数（天）", "DPD (days)"), "overlaying": "y", "side": "right"},
+                      yaxis2={"title": ui.tr("逾期天数（天，右轴）", "DPD (days, right axis)"), "overlaying": "y", "side": "right",
+                              "showgrid": False},
                       xaxis={"title": ui.tr("月份", "Month")})
     try:
         pd_path = app_data.run_model(scoring.pd_history, loan_id=loan_id)
@@ -136,6 +114,6 @@ if not shown.is_empty():
                          f"Latest PD {ui.fmt_pct(latest['pd'])} ({ui.month_label(latest['month'])}); top reasons: "
                          f"{', '.join(reasons)}"))
     ui.chart(fig, "dd_history_chart")
-    ui.show_table(ui.with_code_labels(history), "dd_history", name=f"loan_{loan_id}",
+    ui.show_table(ui.with_first_column(history, "loan_id", loan_id), "dd_history", name=f"loan_{loan_id}",
                   money=("outstanding_principal", "overdue_principal", "overdue_interest", "amount_due",
                          "amount_paid", "disposed_principal"))

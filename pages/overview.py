@@ -44,12 +44,6 @@ INVERSE = {"overdue_balance", "overdue_ratio_balance", "npl_balance", "npl_ratio
            "deviation_balance", "special_mention_ratio_balance"}
 
 
-def _delta(kpi: str, change: float | None) -> str | None:
-    if change is None:
-        return None
-    return ui.fmt_pp(change) if KPI_TEXT[kpi][2] == "pct" else ui.fmt_money(change)
-
-
 compare_labels = {"mom": ui.tr("上月末", "previous month"), "qoq": ui.tr("上季末", "previous quarter end")}
 compare = st.radio(ui.tr("对比", "Compare with"), list(compare_labels), key="ov_compare", horizontal=True,
                    format_func=ui.options(compare_labels))
@@ -58,9 +52,8 @@ cols = st.columns(5)
 for i, kpi in enumerate(KPI_TEXT):
     zh, en, kind = KPI_TEXT[kpi]
     row = values[kpi]
-    shown = ui.fmt_pct(row["value"]) if kind == "pct" else ui.fmt_money(row["value"])
-    cols[i % 5].metric(ui.tr(zh, en), shown, _delta(kpi, row[change_col]),
-                       delta_color="inverse" if kpi in INVERSE else "normal", border=True)
+    ui.kpi(cols[i % 5], ui.tr(zh, en), row["value"], kind=kind, change=row[change_col],
+           up_is="bad" if kpi in INVERSE else "good")
 dev = values["deviation_balance"]["value"]
 if dev is not None and dev > 1:
     st.warning(ui.tr(f"偏离度 {ui.fmt_pct(dev)} 超过 100%：存在逾期90天以上却未划入不良的贷款（分类偏离）。",
@@ -75,9 +68,9 @@ fig.add_bar(x=trend["month"].to_list(), y=[float(v) / 1e8 for v in trend["total_
 for col, zh, en in (("overdue_ratio_balance", "逾期率", "Overdue ratio"), ("npl_ratio_balance", "不良率", "NPL ratio"),
                     ("dpd90_ratio_balance", "逾期90天以上占比", "90+ DPD ratio")):
     fig.add_trace(go.Scatter(x=trend["month"].to_list(), y=[None if v is None else v * 100 for v in trend[col]],
-                             name=ui.tr(zh, en), mode="lines+markers"), secondary_y=True)
+                             name=ui.right_axis(ui.tr(zh, en)), mode="lines+markers"), secondary_y=True)
 fig.update_yaxes(title_text=ui.tr("余额（亿元）", "Balance (CNY 100m)"), secondary_y=False)
-fig.update_yaxes(title_text=ui.tr("比率（%）", "Ratio (%)"), secondary_y=True)
+fig.update_yaxes(title_text=ui.tr("比率（%，右轴）", "Ratio (%, right axis)"), secondary_y=True, showgrid=False)
 fig.update_xaxes(title_text=ui.tr("月份", "Month"))
 ui.chart(fig, "ov_trend")
 

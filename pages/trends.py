@@ -99,9 +99,9 @@ ui.chart(fig, "tr_chart")
 
 st.subheader(ui.tr("较上季末变动", "Change vs previous quarter end"))
 pq = previous_quarter_end(f.month)
-st.caption(ui.tr(f"本期 {ui.month_label(f.month)} 对比上季末 {ui.month_label(pq)}；比率变动单位为百分点（表中以 % 显示）。",
+st.caption(ui.tr(f"本期 {ui.month_label(f.month)} 对比上季末 {ui.month_label(pq)}；比率变动单位为百分点（pp）。",
                  f"{ui.month_label(f.month)} vs previous quarter end {ui.month_label(pq)}; ratio changes are "
-                 "percentage points (shown as %)."))
+                 "percentage points (pp)."))
 amount_unit = ui.tr("(元)", "(CNY)") if basis == "balance" else ui.tr("(笔)", "(loans)")
 HEADERS = {
     "label": ui.tr("机构/产品", "Branch / product"), "member": ui.tr("代码", "Code"),
@@ -123,9 +123,11 @@ HEADERS = {
 }
 amount_cols = tuple(c for c in qoq.columns if c.startswith(("overdue", "npl", "new_overdue"))
                     and "ratio" not in c and not c.endswith("_pct"))
-ui.show_table(qoq, "tr_qoq", name="overdue_trends_qoq", headers=HEADERS,
+# product codes are not shown beside their labels (branch ids are: banks use them)
+ui.show_table(qoq if dimension == "branch" else qoq.drop("member"), "tr_qoq", name="overdue_trends_qoq", headers=HEADERS,
               money=amount_cols if basis == "balance" else (),
-              pct=tuple(c for c in qoq.columns if "ratio" in c or c.endswith("_pct")))
+              pct=tuple(c for c in qoq.columns if ("ratio" in c and not c.endswith("_chg")) or c.endswith("_pct")),
+              pp=tuple(c for c in qoq.columns if "ratio" in c and c.endswith("_chg")))
 
 st.subheader(ui.tr("查看明细", "Loans behind a point"))
 months = [m for m in dims["months"] if m <= f.month]

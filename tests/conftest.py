@@ -56,8 +56,9 @@ def app_test(demo_root, monkeypatch):
 
     monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
 
-    def make(page: str | None = None, lang: str = "zh") -> AppTest:
+    def make(page: str | None = None, lang: str = "zh", query: dict[str, str] | None = None) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update(query or {})  # a shared link / a reload: the view in the URL
         at.run()
         if lang != "zh":  # through the widget, as a user does (a value put in session_state sticks in AppTest)
             at.sidebar.radio(key="lang").set_value(lang).run()

@@ -15,6 +15,10 @@
   miss loans closed before it); they are left out unless ``include_left_censored``, and then show
   only the MOBs observed from the first snapshot on (their ever rates count events from then on).
 - Above median: a cohort's rate is above the median of all cohorts' rates at the same MOB.
+- Small cohorts: ``low_n`` flags a cohort of fewer than ``min_n`` loans (default ``MIN_N`` = 30) [CONV]; the
+  page hides its rates (they jump between 0% and 100%) and shows n next to every cohort.
+- Worst cohort (``worst_cohort``): among cohorts of at least ``min_n`` loans that reached the reference MOB
+  (default: the largest MOB reached by at least half of those cohorts), the highest rate at that MOB.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from analytics.metrics.drilldown import DrillSpec
 GRAINS = ("month", "quarter")
 MEASURES = ("ever", "pit")
 THRESHOLDS = (30, 60, 90)
+MIN_N = 30  # [CONV] fewest loans in a cohort for its rates to be read
 
 _COHORT_SQL = ("CASE WHEN $grain = 'quarter' THEN CAST(date_trunc('quarter', cohort_month) AS DATE) "
                "ELSE cohort_month END")
@@ -143,10 +148,11 @@ def _with_rates(df: pl.DataFrame) -> pl.DataFrame:
 def vintage_curves(con: duckdb.DuckDBPyConnection, *, grain: str = "month", measure: str = "ever", threshold: int = 30,
                    branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
                    include_left_censored: bool = False, mob_base: int = 0,
-                   keep_exits: tuple[str, ...] = DISPOSAL_STATUSES) -> pl.DataFrame:
+                   keep_exits: tuple[str, ...] = DISPOSAL_STATUSES, min_n: int = MIN_N) -> pl.DataFrame:
     """Cohort x MOB rates (count and balance), with the median at each MOB and the above-median flag.
 
-    ``measure`` "ever" (ever X+) or "pit" (point-in-time X+); see the module 口径.
+    ``measure`` "ever" (ever X+) or "pit" (point-in-time X+); see the module 口径. ``low_n``: the cohort has
+    fewer than ``min_n`` loans.
     """
     if grain not in GRAINS or measure not in MEASURES:
         raise ValueError(f"grain {grain!r} / measure {measure!r}")
@@ -154,7 +160,7 @@ def vintage_curves(con: duckdb.DuckDBPyConnection, *, grain: str = "month", meas
         raise ValueError(f"ever threshold must be one of {derived.EVER_THRESHOLDS}")
     store_months = months(con)
     if not store_months:
-        return pl.DataFrame(schema=CURVES_SCHEMA)
+        return pl.DataFrame(schema=CURVES_SCHEMA | {"low_n": pl.Boolean})
     first, last = store_months[0], store_months[-1]
     base = slice_params(branches, products) | {"grain": grain, "threshold": threshold, "mob_base": mob_base}
     facts, facts_params = derived.source(con, "loan_facts")
@@ -171,7 +177,8 @@ def vintage_curves(con: duckdb.DuckDBPyConnection, *, grain: str = "month", meas
             (pl.col("num_count") + pl.col("pit_count").fill_null(0)).alias("num_count"),
             (pl.col("num_balance") + pl.col("pit_balance").fill_null(0)).alias("num_balance"))
     return _with_rates(curves).select(
-        pl.col(name).cast(dtype) for name, dtype in CURVES_SCHEMA.items()).sort("cohort", "mob")
+        *(pl.col(name).cast(dtype) for name, dtype in CURVES_SCHEMA.items()),
+        (pl.col("cohort_count") < min_n).alias("low_n")).sort("cohort", "mob")
 
 
 # --- presentation helpers (pure, on the curves frame) ---------------------------------------------
@@ -200,6 +207,31 @@ def triangle(curves: pl.DataFrame, basis: str, grain: str) -> tuple[pl.DataFrame
         return out.sort("cohort").drop("cohort").rename({"label": "cohort"})
 
     return wide(f"rate_{basis}"), wide(f"above_median_{basis}")
+
+
+def cohort_sizes(curves: pl.DataFrame) -> pl.DataFrame:
+    """One row per cohort: cohort, cohort_count (n), cohort_balance, the largest MOB shown."""
+    return (curves.group_by("cohort", maintain_order=True)
+            .agg(pl.col("cohort_count").first(), pl.col("cohort_balance").first(), pl.col("mob").max().alias("max_mob"))
+            .sort("cohort"))
+
+
+def worst_cohort(curves: pl.DataFrame, *, basis: str, min_n: int = MIN_N, mob: int | None = None) -> dict | None:
+    """The cohort with the highest rate at the reference MOB among cohorts of at least ``min_n`` loans that
+    reached it: {"cohort", "mob", "rate", "cohort_count", "median"}; None when no cohort qualifies.
+    Reference MOB: ``mob``, else the largest MOB reached by at least half of the qualifying cohorts."""
+    big = curves.filter(pl.col("cohort_count") >= min_n)
+    if big.is_empty():
+        return None
+    if mob is None:
+        reach = big.group_by("cohort").agg(pl.col("mob").max())["mob"].sort(descending=True)
+        mob = int(reach[(reach.len() - 1) // 2])
+    at = big.filter((pl.col("mob") == mob) & pl.col(f"rate_{basis}").is_not_null())
+    if at.is_empty():
+        return None
+    row = at.sort(f"rate_{basis}", "cohort", descending=[True, False]).row(0, named=True)
+    return {"cohort": row["cohort"], "mob": mob, "rate": row[f"rate_{basis}"], "cohort_count": row["cohort_count"],
+            "median": at[f"rate_{basis}"].median()}
 
 
 def mob_range(curves: pl.DataFrame) -> tuple[int, int]:

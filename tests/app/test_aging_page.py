@@ -91,3 +91,33 @@ def test_english(app_test):
     assert at.title[0].value == "Aging (DPD buckets)"
     shown = _frame(at, "ag_report")
     assert list(shown["Bucket"])[0] == "Current" and list(shown["Bucket"])[-1] == "Total"
+
+
+def test_click_a_cell_a_report_row_or_a_bar_drills_with_the_same_total(app_test, demo_root):
+    from analytics.core import store
+    from analytics.metrics import drilldown
+
+    at = app_test("pages/aging.py")
+    table = at.dataframe[0].value
+    col = [c for c in table.columns if c.startswith("M1 ")][0]
+    at.radio(key="ag_measure").set_value("count").run()
+    table = at.dataframe[0].value
+    col = [c for c in table.columns if c.startswith("M1 ")][0]
+    n = int(table[col].iloc[0])
+    at.session_state["ag_table"] = {"selection": {"rows": [], "columns": [], "cells": [[0, col]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "借据明细"
+    spec = at.session_state["drill_spec"]
+    con = store.connect(demo_root)
+    assert drilldown.loans_behind(con, spec).height == n and spec.dpd_min == 1 and spec.dpd_max == 30
+    assert len(spec.branches) == 1
+    # back on the page: a report row (bucket M2) drills to that bucket
+    at.switch_page("pages/aging.py")
+    at.run()
+    assert at.title[0].value.startswith("账龄")
+    at.session_state["ag_report"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    assert at.title[0].value == "借据明细"
+    assert at.session_state["drill_spec"].dpd_min == 31
+    con.close()

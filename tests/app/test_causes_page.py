@@ -96,3 +96,23 @@ def test_english(app_test):
     assert not at.exception
     assert "Cause" in at.dataframe[0].value.columns
     assert "Total" in at.dataframe[1].value.columns
+
+
+def test_click_a_pareto_bar_drills_with_the_same_total(app_test, demo_root):
+    from analytics.metrics import drilldown
+
+    at = app_test(PAGE)
+    at.radio(key="ca_basis").set_value("count").run()
+    fig = _charts(at)[0]
+    label = fig["data"][0]["x"][0]
+    table = at.dataframe[0].value
+    n = int(table[table["逾期原因"] == label]["笔数"].iloc[0])
+    at.session_state["ca_pareto"] = {"selection": {"points": [{"curve_number": 0, "point_index": 0, "x": label,
+                                                               "y": 1}], "point_indices": [0], "box": [],
+                                                   "lasso": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "借据明细"
+    con = store.connect(demo_root)
+    assert drilldown.loans_behind(con, at.session_state["drill_spec"]).height == n
+    con.close()

@@ -157,3 +157,21 @@ def test_english(app_test):
     metrics = _metrics(at)
     assert "NPL ratio" in metrics and "Special-mention migration rate" in metrics
     assert "Exit: Written off" in _heatmap(at)["x"]
+
+
+def test_click_a_migration_matrix_cell_drills_with_the_same_total(app_test, demo_root):
+    from analytics.metrics import drilldown
+
+    at = app_test(PAGE)
+    at.radio(key="cl_matrix_measure").set_value("count").run()
+    matrix = next(d.value for d in at.dataframe if "期初分类" in d.value.columns)
+    key = next(d.key for d in at.dataframe if "期初分类" in d.value.columns)
+    col = "关注类" if "关注类" in matrix.columns else matrix.columns[2]
+    n = int(matrix[col].iloc[0])
+    at.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": [[0, col]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "借据明细"
+    con = store.connect(demo_root)
+    assert drilldown.loans_behind(con, at.session_state["drill_spec"]).height == n
+    con.close()

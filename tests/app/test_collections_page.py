@@ -65,8 +65,8 @@ def test_drill_totals_equal_the_row(app_test, demo_root):
     cases, acts = _table(at, "co_drill_cases"), _table(at, "co_drill_actions")
     assert len(cases) == row["cases_assigned"] and int(cases["已作业"].sum()) == row["cases_worked"]
     assert len(acts) == row["actions"]
-    assert acts["回收金额"].sum() == pytest.approx(float(row["cash"]))
-    assert acts["成本"].sum() == pytest.approx(float(row["cost"]))
+    assert acts["回收金额(元)"].sum() == pytest.approx(float(row["cash"]))
+    assert acts["成本(元)"].sum() == pytest.approx(float(row["cost"]))
     at.selectbox(key="co_drill_by").set_value("team").run()
     assert not at.exception
     team = at.selectbox(key="co_drill_key").value

@@ -163,7 +163,7 @@ def test_continuity_warning_lists_vanished_loans_and_still_loads(import_app):
     at = open_with(make, reading.read_source(april.encode(), "m4.csv"), "snapshots")
     assert any("1 笔贷款" in w.value for w in at.warning)
     assert [m.value for m in at.metric] == ["1", "1", "0"]  # a warning, not a problem
-    [table] = [d.value for d in at.dataframe if "借据号" in d.value.columns]
+    [table] = [d.value for d in at.dataframe if "借据号" in d.value.columns and "规则" in d.value.columns]
     assert list(table["借据号"]) == ["L2"]
     at.button(key="imp_load").click().run()
     assert not at.exception, at.exception
@@ -171,4 +171,47 @@ def test_continuity_warning_lists_vanished_loans_and_still_loads(import_app):
     assert ingest.history(root)["vanished_loans"][0] == 1
     at = open_with(make, reading.read_source(april.encode(), "m4.csv"), "snapshots", lang="en")
     assert any("Continuity warning" in w.value for w in at.warning)
-    assert [list(d.value["loan_id"]) for d in at.dataframe if "rule" in d.value.columns] == [["L2"]]
+    assert [list(d.value["Loan id"]) for d in at.dataframe if "Rule" in d.value.columns] == [["L2"]]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_summary_preview_and_history_tables_are_labelled(import_app, lang):
+    from tests.app.test_labels_everywhere import problems_in
+
+    make, root = import_app
+    load(root, BRANCHES_CSV, "b.csv", "branches")
+    load(root, LOANS_CSV, "l.csv", "loans")
+    bad = SNAP_HEADER + SNAP_ROWS + "2024/3/31,L9,-1,0,0,0,正常,正常,否,,,否,,0,0,0\n"
+    at = open_with(make, reading.read_source(bad.encode(), "m.csv"), "snapshots", lang=lang)
+    assert len(at.dataframe) >= 3  # preview, problem summary, import history
+    assert problems_in(at) == []
+    history = at.dataframe[-1].value
+    assert ("导入行数" if lang == "zh" else "Rows loaded") in history.columns
+    assert ("已导入" if lang == "zh" else "Loaded") in set(history.iloc[:, 3])
+
+
+def test_large_files_are_checked_and_loaded_in_the_background_with_progress(import_app, monkeypatch):
+    import time
+
+    import jobs
+
+    make, root = import_app
+    monkeypatch.setattr(jobs, "BACKGROUND_ROWS", 1)  # every file counts as large here
+    src = reading.read_source(BRANCHES_CSV.encode("gbk"), "机构.csv")
+    at = open_with(make, src, "branches")
+
+    def until(done) -> None:
+        for _ in range(100):  # wait for the worker (no timing assertion: only for the result)
+            if done():
+                return
+            time.sleep(0.1)
+            at.run()
+        raise AssertionError("the job did not finish")
+
+    until(lambda: [m.value for m in at.metric] == ["2", "2", "0"])
+    assert not at.exception, at.exception
+    at.button(key="imp_load").click().run()
+    until(lambda: any("已导入 2 行" in s.value for s in at.success))
+    con = store.connect(root)
+    assert store.query(con, "SELECT branch_id FROM branches ORDER BY branch_id")["branch_id"].to_list() == ["B1", "B2"]
+    con.close()

@@ -81,3 +81,52 @@ def test_drill_to_exit_cell(app_test):
     assert not at.exception
     spec = at.session_state["drill_spec"]
     assert spec.rows == "first_exit" and spec.statuses == ("written_off",) and spec.prev_dpd_min == 181
+
+
+def test_click_a_matrix_row_drills_with_the_same_total(app_test, demo_root):
+    from analytics.metrics import drilldown
+
+    at = app_test(PAGE)
+    table = at.dataframe[0].value
+    i = int(table["笔数"].idxmax())
+    frm, n = table["上月档位"].iloc[i], int(table["笔数"].iloc[i])
+    at.session_state["rr_matrix_table"] = {"selection": {"rows": [i], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "借据明细"
+    spec = at.session_state["drill_spec"]
+    con = store.connect(demo_root)
+    assert drilldown.loans_behind(con, spec).height == n
+    con.close()
+    assert int(at.metric[0].value.replace(",", "")) == n and frm in spec.title
+
+
+def test_forward_roll_to_any_worse_bucket_and_pooled_window(app_test):
+    at = app_test(PAGE)
+    assert "M0→M1+" in [t["name"] for t in _chart(at, "rr_trend")["data"]]
+    at.selectbox(key="rr_window").set_value(3).run()
+    assert not at.exception
+    assert "合并" in at.subheader[0].value
+    rates = at.dataframe[1].value
+    assert set(rates["合并月数"]) == {3}
+    assert "向前滚动(至任一更差档)" in set(rates["类型"]) and "滚入下一档" in set(rates["类型"])
+    assert any(str(y).startswith("M0 (n=") for y in _chart(at, "rr_matrix")["data"][0]["y"])
+
+
+def test_default_drill_cell_has_loans(app_test):
+    at = app_test(PAGE)
+    at.button(key="rr_drill").click().run()
+    assert not at.exception
+    assert int(at.metric[0].value.replace(",", "")) > 0
+
+
+def test_empty_flow_through_is_a_message_not_an_empty_chart(app_test):
+    at = app_test(PAGE)
+    first = at.selectbox(key="rr_month").options[0]  # the first month: no flows before it for most buckets
+    at.selectbox(key="rr_month").set_value(at.selectbox(key="rr_month").options[0]).run()
+    assert not at.exception
+    flow = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [f for f in flow if f["data"] and f["data"][0].get("type") == "bar"]
+    assert all(f["data"][0].get("x") for f in bars)  # a drawn flow chart is never empty
+    if not bars:
+        assert any("空档" in i.value for i in at.info), first

@@ -13,7 +13,8 @@ OVERVIEW = "pages/overview.py"
 
 
 def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    # money tiles carry their unit in the label: "贷款余额（亿元）", "Total loans (CNY bn)"
+    return {m.label.split("（")[0].removesuffix(" (CNY bn)").removesuffix(" (CNY m)"): m.value for m in at.metric}
 
 
 def test_overview_renders_kpis_matching_analytics(app_test, demo_root):
@@ -96,3 +97,60 @@ def test_drill_keeps_language_and_filters(app_test):
     assert at.sidebar.multiselect(key="f_products").value == ["consumer"]
     spec = at.session_state["drill_spec"]
     assert (spec.month, spec.products) == (dt.date(2026, 8, 1), ("consumer",))
+
+
+def _tiles(at) -> dict[str, object]:
+    return {m.label: m.proto for m in at.metric}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_kpi_delta_direction_follows_the_number_not_the_text(app_test, demo_root, lang):
+    """A falling overdue balance: down arrow, green; a rising one: up arrow, red; no change: no arrow, grey."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    at = app_test(OVERVIEW)
+    if lang == "en":
+        at.sidebar.radio(key="lang").set_value("en").run()
+    con = store.connect(demo_root)
+    month = store.months(con)[-1]
+    tiles = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month=month).iter_rows(named=True)}
+    con.close()
+    names = {"zh": {"overdue_balance": "逾期贷款余额", "total_balance": "贷款余额", "npl_ratio_balance": "不良率"},
+             "en": {"overdue_balance": "Overdue balance", "total_balance": "Total loans",
+                    "npl_ratio_balance": "NPL ratio"}}[lang]
+    shown = _tiles(at)
+    seen = 0
+    for kpi, name in names.items():
+        proto = next(p for label, p in shown.items() if label.startswith(name) and (label == name or "(" in label
+                                                                                  or "（" in label))
+        change = tiles[kpi]["change_mom"]
+        bad_up = kpi != "total_balance"
+        if change is None:
+            continue
+        seen += 1
+        if proto.delta in ("持平", "unchanged"):
+            assert proto.direction == MetricProto.MetricDirection.NONE and proto.color == MetricProto.MetricColor.GRAY
+        elif change < 0:
+            assert proto.direction == MetricProto.MetricDirection.DOWN
+            assert proto.color == (MetricProto.MetricColor.GREEN if bad_up else MetricProto.MetricColor.RED)
+            assert not proto.delta.startswith(("CNY", "+"))
+        else:
+            assert proto.direction == MetricProto.MetricDirection.UP
+            assert proto.color == (MetricProto.MetricColor.RED if bad_up else MetricProto.MetricColor.GREEN)
+    assert seen == 3
+    # money tiles carry their unit in the label and a short number as the value
+    unit = "元）" if lang == "zh" else "(CNY"
+    money = [label for label in shown if unit in label]
+    assert len(money) >= 4 and all(len(shown[label].body) <= 10 for label in money)
+
+
+def test_zero_change_shows_no_arrow():
+    import formats
+
+    d = formats.delta(0.0000001, kind="pct", lang="zh", up_is="bad")
+    assert (d.text, d.arrow, d.color) == ("持平", "off", "gray")
+    d = formats.delta(-10_680_000, kind="money", lang="en", up_is="bad", divisor=1e6)
+    assert (d.text, d.arrow, d.color) == ("−10.68", "down", "green")
+    d = formats.delta(0.0012, kind="pct", lang="en", up_is="bad")
+    assert (d.text, d.arrow, d.color) == ("+0.12 pp", "up", "red")
+    assert formats.delta(None, kind="pct", lang="zh").text is None

@@ -127,4 +127,4 @@ def test_tiny_store_numbers(tiny_app):
     table = at.dataframe[0].value.set_index("代码")
     # OCT vs SEP: B1 new overdue A 900 (was 0 in SEP), B2 0 (was C 500 + E 3000).
     assert table.loc["B1", "本月新增逾期(元)"] == 900 and table.loc["B2", "本月新增逾期(元)"] == 0
-    assert table.loc["B2", "上季末月新增逾期"] == 3500
+    assert table.loc["B2", "上季末月新增逾期(元)"] == 3500

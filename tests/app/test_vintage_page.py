@@ -52,7 +52,7 @@ def test_every_widget_and_drill(app_test):
     assert not at.exception
     at.radio(key="vt_grain").set_value("quarter").run()
     assert not at.exception
-    assert at.dataframe[0].value["cohort"].iloc[0][4] == "Q"
+    assert at.dataframe[0].value["放款批次"].iloc[0][4] == "Q"
     assert at.info  # point-in-time quarter cohorts: no drill
     at.selectbox(key="vt_metric").set_value("ever30").run()
     n_before = at.dataframe[0].value.shape[0]
@@ -87,3 +87,24 @@ def test_branch_filter(app_test):
     at.run()
     assert not at.exception
     assert not at.dataframe[0].value.equals(before)
+
+
+def test_worst_cohort_named_with_n_and_cell_click_drills(app_test, demo_root):
+    from analytics.metrics import drilldown
+
+    at = app_test(PAGE)
+    assert any("最差批次" in m.value and "n = " in m.value for m in at.markdown)
+    names = [t["name"] for t in _chart(at, "vt_curves")["data"]]
+    assert all("(n=" in n for n in names)
+    table = at.dataframe[0].value
+    assert "批次笔数(n)" in table.columns
+    mob = table.columns[3]
+    at.session_state["vt_table"] = {"selection": {"rows": [], "columns": [], "cells": [[0, mob]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "借据明细"
+    con = store.connect(demo_root)
+    curves = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30)
+    first = curves.filter((curves["cohort"] == curves["cohort"].min()) & (curves["mob"] == int(mob)))
+    assert drilldown.loans_behind(con, at.session_state["drill_spec"]).height == first["num_count"][0]
+    con.close()

@@ -49,7 +49,7 @@ def _load(page, table: str, path) -> None:
     page.get_by_text("所有行都符合数据契约").wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("button", name="导入", exact=True).click()
-    page.get_by_text("已导入").wait_for(timeout=60_000)
+    page.locator("[data-testid=stAlert]").filter(has_text="已导入").first.wait_for(timeout=60_000)
     settle(page)
 
 
@@ -59,8 +59,8 @@ def test_import_from_empty_folder_to_dashboard(demo_root, tmp_path):
     root = tmp_path / "data"
     root.mkdir()
     with serve(root, tmp_path / "server.log") as url, browser_page(url) as page:
-        page.get_by_text("数据目录中没有贷款数据").wait_for()
-        page.get_by_role("link", name="数据导入").click()
+        page.get_by_text("中还没有贷款数据").wait_for()
+        page.get_by_role("link", name="数据导入", exact=True).click()
         settle(page)
         for table in ("branches", "loans", "snapshots"):
             _load(page, table, files[table])
@@ -69,4 +69,6 @@ def test_import_from_empty_folder_to_dashboard(demo_root, tmp_path):
         page.get_by_role("heading", name="资产质量总览").wait_for()
         settle(page)
         shown = page.locator("[data-testid=stMetricValue]").first.inner_text()
-        assert shown.replace(" ", "") in (f"{on_book / 1e8:,.2f}亿元", f"{on_book / 1e4:,.2f}万元")
+        label = page.locator("[data-testid=stMetricLabel]").first.inner_text()
+        unit = "亿元" if "亿元" in label else "万元"  # the tile's unit is in its label, the value is the number
+        assert shown.strip() == f"{on_book / (1e8 if unit == '亿元' else 1e4):,.2f}"

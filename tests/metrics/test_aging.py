@@ -153,8 +153,8 @@ def test_aging_report(report_con):
     assert rep["npl_rate_balance"][8] == pytest.approx(400 / 1500) and rep["npl_rate_balance"][9] == pytest.approx(0.16)
     assert rep["npl_rate_count"][8] == pytest.approx(1 / 5)
     assert shown["top_causes"][0] is None
-    assert shown["top_causes"][1] == "收入下降/失业 62.5%, 技术性原因(扣款失败等) 37.5%"
-    assert shown["top_causes"][8] == "收入下降/失业 46.7%, 经营困难 26.7%, 技术性原因(扣款失败等) 20.0%"
+    assert shown["top_causes"][1] == "收入下降/失业 62.50%, 技术性原因(扣款失败等) 37.50%"
+    assert shown["top_causes"][8] == "收入下降/失业 46.67%, 经营困难 26.67%, 技术性原因(扣款失败等) 20.00%"
     # March: current A+B 1,700; ≤30 E 500; >360 G 100; total 2,300
     prev_bal = [1700, 500, 0, 0, 0, 0, 0, 100, 600, 2300]
     assert rep["prev_balance"].to_list() == [D(b) for b in prev_bal]
@@ -168,7 +168,7 @@ def test_aging_report_english_m_scheme_and_no_comparison(report_con):
     shown = labels.aging_report_view(rep, "m", "en")
     assert shown["bucket_label"].to_list()[-2:] == ["Overdue subtotal", "Total"]
     assert rep["total_balance"].to_list()[:8] == [D(x) for x in (1000, 800, 200, 0, 400, 0, 0, 100)]
-    assert shown["top_causes"][1] == "Income drop / unemployment 62.5%"
+    assert shown["top_causes"][1] == "Income drop / unemployment 62.50%"
     assert rep["prev_balance"].null_count() == 10 and rep["change_balance"].null_count() == 10
 
 

@@ -146,3 +146,21 @@ def test_drill_totals_equal_the_numerator(con):
     kept = drilldown.loans_behind(con, vintage.point_spec(JAN, "month", 3, "pit", 60, part="kept"))
     assert point["num_balance"][0] == D(3950)
     assert on_book["outstanding_principal"].sum() + kept["disposed_principal"].sum() == D(3950)
+
+
+def test_small_cohorts_flagged_and_worst_cohort_named(con):
+    # Jan cohort: 3 loans, ever-30+ 1/3 at MOB1, 2/3 at MOB2 and MOB3; Feb cohort: 1 loan, 0 at MOB0..2.
+    df = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30, min_n=2)
+    assert df.filter(pl.col("cohort") == JAN)["low_n"].to_list() == [False] * 4
+    assert df.filter(pl.col("cohort") == FEB)["low_n"].to_list() == [True] * 3
+    sizes = vintage.cohort_sizes(df)
+    assert sizes.select("cohort", "cohort_count", "max_mob").rows() == [(JAN, 3, 3), (FEB, 1, 2)]
+    # min_n 1: both cohorts qualify; reference MOB = the largest reached by at least half of them = 3 (Jan: 1 of 2)
+    worst = vintage.worst_cohort(df, basis="count", min_n=1)
+    assert worst == {"cohort": JAN, "mob": 3, "rate": pytest.approx(2 / 3), "cohort_count": 3,
+                     "median": pytest.approx(2 / 3)}
+    # at MOB 2 both are there: Jan 2/3 vs Feb 0, median 1/3
+    assert vintage.worst_cohort(df, basis="count", min_n=1, mob=2)["median"] == pytest.approx(1 / 3)
+    # min_n 2: the one-loan Feb cohort is left out; only Jan qualifies, at its own last MOB 3
+    assert vintage.worst_cohort(df, basis="balance", min_n=2)["rate"] == pytest.approx(3950 / 6000)
+    assert vintage.worst_cohort(df, basis="count", min_n=4) is None

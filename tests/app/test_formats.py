@@ -1,0 +1,70 @@
+"""The UI's formatting rules (formats.py) and how every chart and table applies them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import formats
+
+
+@pytest.mark.parametrize(("value", "lang", "text"), [
+    (12_007_872_731.0, "zh", "120.08 亿元"), (12_007_872_731.0, "en", "CNY 12.01 bn"),
+    (49_650_000.0, "zh", "4,965.00 万元"), (49_650_000.0, "en", "CNY 49.65 m"),
+    (5_300.0, "en", "CNY 5.30 k"), (12.5, "zh", "12.50 元"), (None, "zh", "—"),
+])
+def test_money_unit_fits_the_value(value, lang, text):
+    assert formats.money(value, lang) == text
+
+
+def test_one_percent_precision_counts_and_months():
+    assert [formats.pct(v) for v in (0.037, 0.04, 0.0356)] == ["3.70%", "4.00%", "3.56%"]
+    assert formats.pp(-0.0012) == "-0.12 pp"
+    assert formats.count(1234567) == "1,234,567"
+    assert formats.month(dt.date(2026, 10, 1)) == "2026-10"
+    assert formats.month(dt.datetime(2026, 10, 1, 0, 0)) == "2026-10"
+    assert formats.month_tickformat("zh") == "%Y年%-m月" and "%b" not in formats.month_tickformat("en")
+
+
+def _chart(at, i=0):
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_month_axes_and_amount_axes(app_test, lang):
+    at = app_test()
+    if lang == "en":
+        at.sidebar.radio(key="lang").set_value("en").run()
+    layout = _chart(at)["layout"]
+    assert layout["xaxis"]["tickformat"] == formats.month_tickformat(lang)
+    assert layout["yaxis"]["exponentformat"] == "none" and layout["yaxis"]["separatethousands"]
+    # both axes of the dual-axis chart get their own round ticks (never synced to the other axis: 1.247, 1.872)
+    assert layout["yaxis"]["tickmode"] == layout["yaxis2"]["tickmode"] == "auto"
+    assert ("右轴" if lang == "zh" else "right axis") in layout["yaxis2"]["title"]["text"]
+    # the right-axis series say so in the legend
+    names = [t["name"] for t in _chart(at)["data"]]
+    assert any(("右轴" if lang == "zh" else "right axis") in n for n in names)
+
+
+def test_table_columns_formats(app_test):
+    at = app_test()
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["月份"]["type_config"]["format"] == "YYYY-MM"
+    money = config["贷款余额(元)"]
+    assert money["type_config"]["format"] == "%,.2f" and money["width"] == "medium"
+    assert config["笔数"]["type_config"]["format"] == "%,d"
+    assert "format" not in config["不良率"].get("type_config", {})  # ratios: 2 decimals from the Styler
+
+
+def test_ratios_in_tables_always_show_two_decimals():
+    import polars as pl
+
+    import ui
+
+    styled = ui._styled(pl.DataFrame({"share": [0.037, 0.04, 0.0356, None]}), {"share": "pct"})
+    html = styled.to_html()
+    assert all(t in html for t in ("3.70%", "4.00%", "3.56%", "—"))
+    big = pl.DataFrame({"share": [0.1] * (ui.STYLER_MAX_CELLS + 1)})
+    assert ui._styled(big, {"share": "pct"}) is big
