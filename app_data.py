@@ -77,3 +77,53 @@ def save_targets(edited) -> str:
     root = store.data_root()
     prepared = ingest.prepare(root, export.to_csv_bytes(edited), "targets_edited_on_page.csv", "targets")
     return ingest.commit(root, prepared, replace=True).change_id
+# --- the default-risk model ---------------------------------------------------------------------------------
+# Loaded once per artifact folder (st.cache_resource: the fitted estimators are shared, never copied); results
+# computed with it are cached like every other result, keyed on the data version AND the artifact.
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _load_model(path: str, stamp: int):
+    from analytics.model import artifact
+
+    return artifact.load(path, contract=artifact.store_contract())
+
+
+def model():
+    """The newest model under ``<data root>/_models/``; raises ``artifact.ArtifactError`` (reason ``missing``,
+    ``sklearn_version``, ``contract`` or ``untrusted``) when there is none or it must not be used."""
+    from analytics.model import artifact
+
+    path = artifact.latest(artifact.models_dir())
+    if path is None:
+        raise artifact.ArtifactError("missing", "no model has been trained on this store yet")
+    return _load_model(str(path), (path / artifact.META_FILE).stat().st_mtime_ns)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _run_model(module: str, name: str, data_version: str, model_path: str, kwargs: tuple):
+    fn = getattr(importlib.import_module(module), name)
+    con = store.connect()
+    try:
+        return fn(con, model=model(), **dict(kwargs))
+    finally:
+        con.close()
+
+
+def run_model(fn: Callable, **kwargs):
+    """``fn(con, model=<the newest model>, **kwargs)`` through the cache (keyword arguments only)."""
+    return _run_model(fn.__module__, fn.__qualname__, version(), str(model().path), tuple(sorted(kwargs.items())))
+
+
+def train_model(*, horizon: int, history: int) -> str:
+    """Train on the current store and write a new artifact under ``<data root>/_models/``; its folder name."""
+    from analytics.model import artifact, training
+
+    con = store.connect()
+    try:
+        fitted = training.train_store(con, horizon=horizon, history=history)
+    finally:
+        con.close()
+    path = artifact.save(fitted, artifact.models_dir(), contract=artifact.store_contract(), data_version=version())
+    (path / "report.md").write_text(training.markdown(fitted.report), encoding="utf-8")
+    return path.name

@@ -29,7 +29,7 @@ from analytics.core.schema import TABLES, Table
 
 DATA_ENV = "OVERDUE_DATA_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BOOKKEEPING = ("_meta", "_history", "_quarantine", "_staging")
+BOOKKEEPING = ("_meta", "_history", "_quarantine", "_staging", "_models")
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:

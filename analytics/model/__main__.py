@@ -1,0 +1,5 @@
+import sys
+
+from analytics.model.cli import main
+
+sys.exit(main())
