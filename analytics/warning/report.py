@@ -160,3 +160,53 @@ def monthly_report_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
         for name, df in sheets.items():
             export.neutralise(_plain(df)).write_excel(book, worksheet=name[:31], autofit=True)
     return buf.getvalue()
+
+
+LABEL_COLUMNS = {"level": "warning_level", "prev_level": "warning_level", "change": "warning_change",
+                 "handling": "warning_handling", "stage": "notice_stage", "code": "warning_limit",
+                 "product": "product", "booked_class": "class"}
+
+
+def labelled(df: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """A warning table for the screen or a report: code columns as labels, reason lists as labelled text."""
+    out = df.with_columns(
+        pl.col(c).cast(pl.String).replace_strict(labels.label_map(kind, lang), default=pl.col(c).cast(pl.String))
+        for c, kind in LABEL_COLUMNS.items() if c in df.columns)
+    names = labels.label_map("warning_signal", lang)
+    if "reasons" in out.columns:
+        out = out.with_columns(pl.col("reasons").list.eval(pl.element().replace(names)).list.join("；"))
+    return out
+
+
+def headers(lang: str) -> dict[str, str]:
+    """Column headers of the warning tables."""
+    zh = lang == "zh"
+    pairs = {
+        "month": ("月份", "Month"), "loan_id": ("借据号", "Loan"), "customer_id": ("客户号", "Customer"),
+        "branch_id": ("机构", "Branch"), "product": ("产品", "Product"), "collector_id": ("催收员", "Collector"),
+        "level": ("预警等级", "Level"), "level_rank": ("等级序号", "Level rank"), "reasons": ("预警原因", "Reasons"),
+        "balance": ("本金余额", "Balance"), "dpd": ("逾期天数", "DPD"), "prev_dpd": ("上月逾期天数", "DPD last month"),
+        "booked_class": ("五级分类", "Class"), "next_threshold": ("下一临界(DPD)", "Next threshold (DPD)"),
+        "days_to_next": ("距临界天数", "Days to threshold"), "crossing_date": ("临界日期", "Crossing date"),
+        "overdue_amount": ("逾期金额", "Overdue amount"), "amount_due": ("本月应还", "Due"),
+        "amount_paid": ("本月实还", "Paid"), "pay_ratio_3": ("近3月还款比例", "Paid÷due 3 m"),
+        "pay_ratio_prior": ("前3月还款比例", "Paid÷due 3 m before"), "ltv": ("抵押率LTV", "LTV"),
+        "restructured": ("重组", "Restructured"), "pd": ("违约概率PD", "PD"), "pd_prev": ("上月PD", "PD last month"),
+        "prev_level": ("上月等级", "Level last month"), "change": ("变动", "Change"), "loans": ("笔数", "Loans"),
+        "raised_date": ("预警日期", "Raised"), "respond_days": ("处置时限(天)", "Respond within (days)"),
+        "escalate_days": ("升级时限(天)", "Escalate after (days)"), "first_action": ("首次处置", "First action"),
+        "actions": ("处置次数", "Actions"), "age_days": ("已持续(天)", "Age (days)"),
+        "response_days": ("响应天数", "Response (days)"), "handling": ("处置状态", "Handling"),
+        "escalation_due": ("需升级", "Escalation due"), "warnings": ("预警数", "Warnings"),
+        "handled_on_time": ("按时处置", "On time"), "handled_late": ("逾时处置", "Late"),
+        "overdue": ("超时未处置", "Overdue"), "pending": ("待处置", "Pending"), "stage": ("通知阶段", "Stage"),
+        "notices": ("通知数", "Notices"), "outstanding": ("贷款余额", "Outstanding"), "text_zh": ("通知内容(中文)", "Text (Chinese)"),
+        "text_en": ("通知内容(英文)", "Text (English)"), "code": ("指标", "Measure"), "value": ("当前值", "Value"),
+        "limit": ("限额/区间上限", "Limit"), "breached": ("是否突破", "Breached"), "basis": ("方向", "Direction"),
+        "warned": ("预警笔数", "Warned"), "hits": ("H月内逾期超90天", "Reached 90+ DPD within H"),
+        "precision": ("命中率(精确率)", "Precision"), "events": ("新进入90天以上", "New 90+ DPD loans"),
+        "caught": ("事前已预警", "Warned before"), "recall": ("覆盖率(召回率)", "Recall"),
+        "lead_median_months": ("提前期中位数(月)", "Median lead (months)"), "collectors": ("催收员数", "Collectors"),
+        "unassigned": ("未分配", "Unassigned"), "per_collector": ("人均预警", "Warnings per collector"),
+    }
+    return {k: (zh_ if zh else en) for k, (zh_, en) in pairs.items()}
