@@ -243,8 +243,7 @@ def centre(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", b
 
     by_level = (pl.DataFrame({"level": list(R.LEVELS), "level_rank": [R.RANK[x] for x in R.LEVELS]},
                              schema={"level": pl.String, "level_rank": pl.Int8})
-                .join(by("level_rank").drop("level_rank", strict=False) if False else by("level", "level_rank"),
-                      on=["level", "level_rank"], how="left")
+                .join(by("level", "level_rank"), on=["level", "level_rank"], how="left")
                 .with_columns(pl.col("loans").fill_null(0), pl.col("balance").fill_null(0.0)))
     changes = pl.DataFrame({"change": list(CHANGES)}).join(
         pl.concat([lst.select("change"), closed.select("change")]).group_by("change").agg(
@@ -308,11 +307,9 @@ def calendar_wide(calendar: pl.DataFrame) -> pl.DataFrame:
 HANDLING = ("handled_on_time", "handled_late", "overdue", "pending")
 
 ACTIONS_SQL = """
-SELECT a.loan_id, min(a.action_date) AS first_action, count(*)::BIGINT AS actions
+SELECT a.loan_id, a.action_date
 FROM collection_actions a
-WHERE a.month BETWEEN $month_from AND $month AND a.action_date > $since_min AND a.action_date <= $as_of
-  AND list_contains($loans, a.loan_id)
-GROUP BY a.loan_id"""
+WHERE a.month BETWEEN $month_from AND $month AND a.action_date <= $as_of AND list_contains($loans, a.loan_id)"""
 
 
 def handling_status(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "",
@@ -326,7 +323,7 @@ def handling_status(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: st
 
     rules_d = R.parse(rules)
     lst = warnings(con, month=month, rules=rules, branches=branches, products=products, model=model)
-    look = max(n["escalate_days"] for n in rules_d["time_nodes"].values()) // 28 + 2
+    look = max(n["escalate_days"] for n in rules_d["time_nodes"].values()) // 28 + 2  # months looked back
     start = mo.add_months(month, -look)
     hist = rule_frame(con, month_from=start, month_to=mo.add_months(month, -1), rules=rules_d, branches=branches,
                       products=products, warned_only=True, short=True).select("loan_id", "month")
@@ -341,21 +338,20 @@ def handling_status(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: st
         since.append(m)
     run = run.with_columns(pl.Series("since", since, dtype=pl.Date))
     as_of = mo.add_months(month, 1) - dt.timedelta(days=1)
-    actions = query(con, ACTIONS_SQL, {"month_from": start, "month": month,
-                                       "since_min": mo.add_months(start, 1) - dt.timedelta(days=1),
-                                       "as_of": as_of, "loans": list_param(lst["loan_id"].to_list())},
-                    {"loan_id": pl.String, "first_action": pl.Date, "actions": pl.Int64})
+    raw = query(con, ACTIONS_SQL, {"month_from": start, "month": month, "as_of": as_of,
+                                   "loans": list_param(lst["loan_id"].to_list())},
+                {"loan_id": pl.String, "action_date": pl.Date})
+    # an action counts only after the warning was raised
+    actions = (raw.join(run.with_columns(pl.col("since").dt.month_end().alias("raised")), on="loan_id")
+               .filter(pl.col("action_date") > pl.col("raised")).group_by("loan_id")
+               .agg(pl.col("action_date").min().alias("first_action"), pl.len().cast(pl.Int64).alias("actions")))
     nodes = pl.DataFrame([{"level": lv, **n} for lv, n in rules_d["time_nodes"].items()],
                          schema={"level": pl.String, "respond_days": pl.Int64, "escalate_days": pl.Int64})
     out = (lst.select("loan_id", "branch_id", "product", "collector_id", "level", "level_rank", "balance", "dpd")
            .join(run, on="loan_id").with_columns(pl.col("since").dt.month_end().alias("raised_date"))
            .join(nodes, on="level", how="left")
            .join(actions, on="loan_id", how="left")
-           # an action counts only after the warning was raised
-           .with_columns(pl.when(pl.col("first_action") > pl.col("raised_date")).then(pl.col("first_action"))
-                         .alias("first_action"))
-           .with_columns(pl.when(pl.col("first_action").is_null()).then(0).otherwise(pl.col("actions"))
-                         .fill_null(0).alias("actions"),
+           .with_columns(pl.col("actions").fill_null(0),
                          (pl.lit(as_of) - pl.col("raised_date")).dt.total_days().cast(pl.Int64).alias("age_days"),
                          (pl.col("first_action") - pl.col("raised_date")).dt.total_days().cast(pl.Int64)
                          .alias("response_days")))
