@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from analytics.core import months as mo
-from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.slice import SLICE_SQL, list_param, slice_params
 from analytics.core.store import query
 from analytics.warning import rules as R
 
@@ -49,6 +49,7 @@ WITH t AS (
     sum(x.amount_paid) FILTER (WHERE t.k < 3) AS paid_3, sum(x.amount_due) FILTER (WHERE t.k < 3) AS due_3,
     sum(x.amount_paid) FILTER (WHERE t.k >= 3) AS paid_prior, sum(x.amount_due) FILTER (WHERE t.k >= 3) AS due_prior
   FROM t JOIN snapshots x ON x.month = t.src
+  WHERE len($loan_ids) = 0 OR x.loan_id IN (SELECT unnest($loan_ids))
   GROUP BY t.month, x.loan_id
 ), b AS (
   SELECT s.month, s.loan_id, l.customer_id, l.branch_id, l.product, s.outstanding_principal AS balance, s.dpd,
@@ -60,6 +61,7 @@ WITH t AS (
     AND p.status = 'active'
   LEFT JOIN pay w ON w.loan_id = s.loan_id AND w.month = s.month
   WHERE s.month BETWEEN $month_from AND $month_to AND s.status = 'active' AND """ + SLICE_SQL + """
+    AND (len($loan_ids) = 0 OR s.loan_id IN (SELECT unnest($loan_ids)))
 ), f AS (
   SELECT b.*, """ + ",\n    ".join(f"coalesce({sql}, false) AS f_{code}" for code, sql in FLAG_SQL.items()) + """
   FROM b
@@ -80,9 +82,9 @@ SHORT_SCHEMA = {"month": pl.Date, "loan_id": pl.String, "branch_id": pl.String, 
 
 
 def _params(rules: dict, month_from: dt.date, month_to: dt.date, branches: tuple[str, ...],
-            products: tuple[str, ...]) -> dict:
+            products: tuple[str, ...], loan_ids: tuple[str, ...] = ()) -> dict:
     sig = rules["signals"]
-    params = {"month_from": month_from, "month_to": month_to,
+    params = {"month_from": month_from, "month_to": month_to, "loan_ids": list_param(loan_ids),
               "t1": T1, "t2": T2, "t3": T3, **slice_params(branches, products)}
     for code in ("cross_91_soon", "cross_91", "cross_271", "cross_361"):
         params[f"{code}_days"] = sig[code]["days"]
@@ -94,15 +96,16 @@ def _params(rules: dict, month_from: dt.date, month_to: dt.date, branches: tuple
 
 def rule_frame(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to: dt.date, rules: dict,
                branches: tuple[str, ...] = (), products: tuple[str, ...] = (), warned_only: bool = False,
-               short: bool = False) -> pl.DataFrame:
+               short: bool = False, loan_ids: tuple[str, ...] = ()) -> pl.DataFrame:
     """Every on-book loan-month in [month_from, month_to] with its indicators, the SQL signal flags ``f_<code>``
     and ``rule_rank`` (most severe level rank of the fired rule signals; null = none). ``warned_only`` keeps the
-    warned rows; ``short`` returns month, loan_id, branch_id, collector_id, dpd, rule_rank only."""
+    warned rows; ``short`` returns month, loan_id, branch_id, collector_id, dpd, rule_rank only; ``loan_ids``
+    (empty = all) restricts the loans."""
     sql = _BASE_SQL
     if warned_only or short:
         cols = ", ".join(SHORT_SCHEMA) if short else "*"
         sql = f"SELECT {cols} FROM ({_BASE_SQL}) x" + (" WHERE rule_rank IS NOT NULL" if warned_only else "")  # noqa: S608
-    return query(con, sql, _params(rules, month_from, month_to, branches, products),
+    return query(con, sql, _params(rules, month_from, month_to, branches, products, tuple(loan_ids)),
                  SHORT_SCHEMA if short else FRAME_SCHEMA)
 
 
@@ -187,15 +190,22 @@ def _store_months(con) -> list[dt.date]:
     return query(con, "SELECT DISTINCT month FROM snapshots ORDER BY month")["month"].to_list()
 
 
-def _levels(con, *, month, rules, branches, products, model, scores: dict) -> pl.DataFrame:
-    frame = rule_frame(con, month_from=month, month_to=month, rules=rules, branches=branches, products=products,
-                       warned_only=model is None)
+def _levels(con, *, month, rules, branches, products, model, scores: dict, month_from=None) -> pl.DataFrame:
+    """Warned rows of the months [month_from, month] (default: ``month`` alone), PD signals when ``model``."""
+    month_from = month_from or month
+    frame = rule_frame(con, month_from=month_from, month_to=month, rules=rules, branches=branches,
+                       products=products, warned_only=model is None)
     if model is not None:
-        for m in (month, mo.add_months(month, -1)):
-            if m not in scores:
-                scores[m] = _scores(con, model, m, branches, products)
-        frame = frame.join(scores[month], on="loan_id", how="left").join(
-            scores[mo.add_months(month, -1)].rename({"pd": "pd_prev"}), on="loan_id", how="left")
+        parts = []
+        m = month_from
+        while m <= month:
+            for x in (m, mo.add_months(m, -1)):
+                if x not in scores:
+                    scores[x] = _scores(con, model, x, branches, products)
+            parts.append(frame.filter(pl.col("month") == m).join(scores[m], on="loan_id", how="left").join(
+                scores[mo.add_months(m, -1)].rename({"pd": "pd_prev"}), on="loan_id", how="left"))
+            m = mo.add_months(m, 1)
+        frame = pl.concat(parts)
     return finish(frame, rules, with_pd=model is not None)
 
 
@@ -219,12 +229,11 @@ def centre(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", b
     loans that left the book), ``by_level`` / ``by_branch`` / ``by_product`` (counts and balance),
     ``changes`` (count per change), ``with_model``."""
     rules_d = R.parse(rules)
-    scores: dict = {}
-    now = _levels(con, month=month, rules=rules_d, branches=branches, products=products, model=model, scores=scores)
-    now = now.filter(pl.col("level_rank").is_not_null())
     prev_month = mo.add_months(month, -1)
-    prev = _levels(con, month=prev_month, rules=rules_d, branches=branches, products=products, model=model,
-                   scores=scores).filter(pl.col("level_rank").is_not_null())
+    both = _levels(con, month=month, month_from=prev_month, rules=rules_d, branches=branches, products=products,
+                   model=model, scores={})
+    now = both.filter(pl.col("month") == month)
+    prev = both.filter(pl.col("month") == prev_month)
     prev_small = prev.select("loan_id", pl.col("level").alias("prev_level"), pl.col("level_rank").alias("prev_rank"))
     lst = now.join(prev_small, on="loan_id", how="left").with_columns(
         pl.when(pl.col("prev_rank").is_null()).then(pl.lit("new"))
@@ -326,7 +335,8 @@ def handling_status(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: st
     look = max(n["escalate_days"] for n in rules_d["time_nodes"].values()) // 28 + 2  # months looked back
     start = mo.add_months(month, -look)
     hist = rule_frame(con, month_from=start, month_to=mo.add_months(month, -1), rules=rules_d, branches=branches,
-                      products=products, warned_only=True, short=True).select("loan_id", "month")
+                      products=products, warned_only=True, short=True,
+                      loan_ids=tuple(lst["loan_id"].to_list())).select("loan_id", "month")
     # first month of the unbroken run ending at ``month``: walk back while the previous month is warned
     run = lst.select("loan_id").with_columns(pl.lit(month).alias("since"))
     warned = set(zip(hist["loan_id"].to_list(), hist["month"].to_list(), strict=True))
