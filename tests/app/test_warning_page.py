@@ -32,6 +32,7 @@ def test_every_view_renders(app_test, copy_store, lang):
     at = app_test(PAGE, lang)
     assert at.title[0].value == ("逾期预警" if lang == "zh" else "Early warning")
     assert len(at.metric) == 4  # one per level
+    assert any("no model trained" in i.value.lower() for i in at.info)  # the copy has no model
     assert at.dataframe[0].value.shape[0] > 0  # the warning list
     assert ("预警原因" if lang == "zh" else "Reasons") in at.dataframe[0].value.columns
     for view in ("calendar", "handling", "portfolio", "backtest", "notices", "rules"):

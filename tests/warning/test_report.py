@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import shutil
 import subprocess
@@ -13,8 +12,7 @@ from openpyxl import load_workbook
 
 from analytics.warning import report as rp
 from analytics.warning import signals as S
-from tests.warning.test_signals import LOANS, OCT, SNAPS  # noqa: F401
-from tests.warning.test_signals import con  # noqa: F401  (fixture)
+from tests.warning.test_signals import OCT, con  # noqa: F401  (con: the tiny-book fixture)
 
 
 def test_report_content(con):  # noqa: F811
@@ -51,4 +49,3 @@ def test_labelled_and_monthly_xlsx(con):  # noqa: F811
     assert book.sheetnames == ["级别", "list", "x"]
     assert book["级别"]["A2"].value == "Red"
     assert book["x"]["A2"].value == "'=1+1"
-    _ = dt

@@ -215,3 +215,23 @@ def test_portfolio_limits(con):
     # M1->M2: B (1000) of Sep's M1 loans: B (1000) -> 1.0, above Sep's (C: 1000 of Aug M1 = C) -> 1.0: not above
     assert row["roll_m1_m2"] == pytest.approx(1.0)
     assert lim.filter(pl.col("code") == "roll_m1_m2")["breached"][0] is False
+
+
+def test_pd_signals_by_hand():
+    # pd_high: PD >= 0.20; pd_up: PD >= 2 x last month's PD and PD >= 0.05
+    rules = R.default_rules()
+    base = {c: False for c in S.SQL_SIGNALS}
+    rows = [("P1", 0.25, 0.24), ("P2", 0.10, 0.04), ("P3", 0.04, 0.01), ("P4", 0.10, None), ("P5", 0.10, 0.06)]
+    df = pl.DataFrame([{"month": OCT, "loan_id": k, "pd": p, "pd_prev": q, "dpd": 0, "rule_rank": None,
+                        "collateral_value": None, "balance": 1.0, "due_3": None, "paid_3": None, "due_prior": None,
+                        "paid_prior": None, **{f"f_{c}": v for c, v in base.items()}} for k, p, q in rows],
+                      schema_overrides={"rule_rank": pl.Int8, "dpd": pl.Int32, "collateral_value": pl.Float64,
+                                        "due_3": pl.Float64, "paid_3": pl.Float64, "due_prior": pl.Float64,
+                                        "paid_prior": pl.Float64, "pd_prev": pl.Float64})
+    out = S.finish(df, rules, with_pd=True).sort("loan_id")
+    assert out.select("loan_id", "level").rows() == [("P1", "orange"), ("P2", "yellow")]
+    assert out["reasons"].to_list() == [["pd_high"], ["pd_up"]]
+    rules["signals"]["pd_high"]["threshold"] = 0.1
+    out = S.finish(df, rules, with_pd=True).sort("loan_id")
+    assert out["loan_id"].to_list() == ["P1", "P2", "P4", "P5"]
+    assert out.filter(pl.col("loan_id") == "P2")["reasons"][0].to_list() == ["pd_high", "pd_up"]
