@@ -149,7 +149,7 @@ SELECT s.loan_id, l.customer_id, l.branch_id, coalesce(b.branch_name, l.branch_i
   s.outstanding_principal AS outstanding, s.overdue_principal + s.overdue_interest AS overdue_amount, s.dpd,
   s.amount_due
 FROM snapshots s JOIN loans l USING (loan_id) LEFT JOIN branches b ON b.branch_id = l.branch_id
-WHERE s.month = $month AND s.status = 'active' AND (len($loan_ids) = 0 OR list_contains($loan_ids, s.loan_id))
+WHERE s.month = $month AND s.status = 'active' AND (len($loan_ids) = 0 OR s.loan_id IN (SELECT unnest($loan_ids)))
   AND """ + SLICE_SQL
 
 LOANS_SCHEMA = {"loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String, "branch_name": pl.String,

@@ -39,7 +39,7 @@ def loan_report_data(con: duckdb.DuckDBPyConnection, *, month: dt.date, loan_id:
     the last 6 months of balance / DPD / class / payments, and the rule table version's time nodes."""
     facts = query(con, FACTS_SQL, {"loan_id": loan_id})
     rules_d = R.parse(rules)
-    warned = S.warnings(con, month=month, rules=rules, model=model).filter(pl.col("loan_id") == loan_id)
+    warned = S.warnings(con, month=month, rules=rules, model=model, loan_ids=(loan_id,))
     hist = query(con, HISTORY_SQL, {"loan_id": loan_id, "month_from": mo.add_months(month, -5), "month": month})
     return {"month": month, "loan_id": loan_id, "facts": facts.row(0, named=True) if facts.height else {},
             "warning": warned.row(0, named=True) if warned.height else None, "history": hist.to_dicts(),

@@ -176,13 +176,16 @@ LIST_COLUMNS = ("month", "loan_id", "customer_id", "branch_id", "product", "coll
                 "ltv", "restructured", "pd", "pd_prev")
 
 
-def _scores(con, model, month: dt.date, branches, products) -> pl.DataFrame:
+def _scores(con, model, month: dt.date, branches, products, loan_ids: tuple[str, ...] = ()) -> pl.DataFrame:
     from analytics.model import scoring
 
     if month not in _store_months(con):
         return pl.DataFrame(schema={"loan_id": pl.String, "pd": pl.Float64})
-    scored = scoring.score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0,
-                                 model=model)
+    if loan_ids:
+        scored = scoring.pd_for_loans(con, month=month, loan_ids=loan_ids, reason_min_pd=2.0, model=model)
+    else:
+        scored = scoring.score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0,
+                                     model=model)
     return scored.select("loan_id", "pd")
 
 
@@ -190,18 +193,19 @@ def _store_months(con) -> list[dt.date]:
     return query(con, "SELECT DISTINCT month FROM snapshots ORDER BY month")["month"].to_list()
 
 
-def _levels(con, *, month, rules, branches, products, model, scores: dict, month_from=None) -> pl.DataFrame:
+def _levels(con, *, month, rules, branches, products, model, scores: dict, month_from=None,
+            loan_ids: tuple[str, ...] = ()) -> pl.DataFrame:
     """Warned rows of the months [month_from, month] (default: ``month`` alone), PD signals when ``model``."""
     month_from = month_from or month
     frame = rule_frame(con, month_from=month_from, month_to=month, rules=rules, branches=branches,
-                       products=products, warned_only=model is None)
+                       products=products, warned_only=model is None, loan_ids=loan_ids)
     if model is not None:
         parts = []
         m = month_from
         while m <= month:
             for x in (m, mo.add_months(m, -1)):
                 if x not in scores:
-                    scores[x] = _scores(con, model, x, branches, products)
+                    scores[x] = _scores(con, model, x, branches, products, loan_ids)
             parts.append(frame.filter(pl.col("month") == m).join(scores[m], on="loan_id", how="left").join(
                 scores[mo.add_months(m, -1)].rename({"pd": "pd_prev"}), on="loan_id", how="left"))
             m = mo.add_months(m, 1)
@@ -210,11 +214,13 @@ def _levels(con, *, month, rules, branches, products, model, scores: dict, month
 
 
 def warnings(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", branches: tuple[str, ...] = (),
-             products: tuple[str, ...] = (), model=None) -> pl.DataFrame:
+             products: tuple[str, ...] = (), model=None, loan_ids: tuple[str, ...] = ()) -> pl.DataFrame:
     """The warned loans at ``month`` (one row each, most severe first, then balance): level, reasons,
-    indicators, crossing. ``model`` (an ``analytics.model.artifact.Artifact``) adds the PD signals."""
+    indicators, crossing. ``model`` (an ``analytics.model.artifact.Artifact``) adds the PD signals; ``loan_ids``
+    (empty = all) restricts the loans looked at."""
     rules_d = R.parse(rules)
-    out = _levels(con, month=month, rules=rules_d, branches=branches, products=products, model=model, scores={})
+    out = _levels(con, month=month, rules=rules_d, branches=branches, products=products, model=model, scores={},
+                  loan_ids=tuple(loan_ids))
     return (out.filter(pl.col("level_rank").is_not_null()).select(LIST_COLUMNS)
             .sort(["level_rank", "balance", "loan_id"], descending=[False, True, False]))
 

@@ -122,11 +122,17 @@ def test_notice_widgets(app_test, copy_store):
 
 def test_rule_editor(app_test, copy_store):
     at = _view(app_test(PAGE, "en"), "rules")
-    for code, params in R.SIGNALS.items():
-        at.checkbox(key=f"wa_r_{code}_on").uncheck() if code == "restructured" else None
-        at.selectbox(key=f"wa_r_{code}_level")
+    defaults = R.default_rules()
+    for code, params in R.SIGNALS.items():  # every widget of the editor set (most to their current value)
+        at.checkbox(key=f"wa_r_{code}_on").set_value(code != "restructured")
+        at.selectbox(key=f"wa_r_{code}_level").set_value(defaults["signals"][code]["level"])
         for name in params:
-            at.number_input(key=f"wa_r_{code}_{name}")
+            at.number_input(key=f"wa_r_{code}_{name}").set_value(float(defaults["signals"][code][name]))
+    for lv, nodes in defaults["time_nodes"].items():
+        at.number_input(key=f"wa_t_{lv}_respond").set_value(nodes["respond_days"])
+        at.number_input(key=f"wa_t_{lv}_escalate").set_value(nodes["escalate_days"])
+    for name, value in defaults["portfolio"].items():
+        at.number_input(key=f"wa_p_{name}").set_value(float(value))
     at.selectbox(key="wa_r_missed_payment_level").set_value("orange")
     at.number_input(key="wa_r_ltv_high_limit").set_value(0.9)
     at.number_input(key="wa_t_red_respond").set_value(2)

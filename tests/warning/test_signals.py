@@ -235,3 +235,9 @@ def test_pd_signals_by_hand():
     out = S.finish(df, rules, with_pd=True).sort("loan_id")
     assert out["loan_id"].to_list() == ["P1", "P2", "P4", "P5"]
     assert out.filter(pl.col("loan_id") == "P2")["reasons"][0].to_list() == ["pd_high", "pd_up"]
+
+
+def test_loan_ids_restrict(con):
+    full = S.warnings(con, month=OCT).filter(pl.col("loan_id").is_in(["C", "G"])).sort("loan_id")
+    some = S.warnings(con, month=OCT, loan_ids=("G", "C", "H")).sort("loan_id")
+    assert_frame_equal(some, full)
