@@ -48,15 +48,34 @@ def with_model(fn, **kwargs):
 
 
 def show(df, key: str, name: str, *, money=(), pct=(), height=None) -> None:
-    ui.show_table(rp.labelled(df, lang), key, money=money, pct=pct, headers=H, name=name, height=height)
+    """A labelled table; long lists show their first rows (their downloads are built on every run) and the whole
+    list is built on a click."""
+    if df.height <= SHOWN_ROWS:
+        ui.show_table(rp.labelled(df, lang), key, money=money, pct=pct, headers=H, name=name, height=height)
+        return
+    st.caption(ui.tr(f"显示前 {SHOWN_ROWS:,} 行，共 {df.height:,} 行；完整清单请点击下方按钮生成下载。",
+                     f"Showing the first {SHOWN_ROWS:,} of {df.height:,} rows; build the full list below."))
+    ui.show_table(rp.labelled(df.head(SHOWN_ROWS), lang), key, money=money, pct=pct, headers=H, name=name,
+                  height=height)
+    if st.button(ui.tr("生成完整清单（CSV / Excel）", "Build the full list (CSV / Excel)"), key=f"{key}_full"):
+        full = rp.labelled(df, lang).rename({k: v for k, v in H.items() if k in df.columns})
+        st.session_state[f"{key}_full_bytes"] = (export.to_csv_bytes(full), export.to_excel_bytes(full, name))
+    if st.session_state.get(f"{key}_full_bytes"):
+        csv, xlsx = st.session_state[f"{key}_full_bytes"]
+        c1, c2, _ = st.columns([1, 1, 4])
+        c1.download_button(ui.tr("完整 CSV", "Full CSV"), csv, f"{name}_full.csv", "text/csv", key=f"{key}_full_csv")
+        c2.download_button(ui.tr("完整 Excel", "Full Excel"), xlsx, f"{name}_full.xlsx",
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_full_xlsx")
 
 
 VIEWS = {"centre": ("预警中心", "Warning centre"), "calendar": ("临界日历", "Crossing calendar"),
          "handling": ("处置跟踪", "Handling"), "portfolio": ("组合限额", "Portfolio limits"),
          "backtest": ("回测", "Backtest"), "notices": ("借款人通知", "Borrower notices"),
          "rules": ("规则配置", "Rule table")}
-view = st.radio(ui.tr("视图", "View"), list(VIEWS), key="wa_view", horizontal=True,
-                format_func=ui.options({k: ui.tr(*v) for k, v in VIEWS.items()}))
+c_view, c_rows = st.columns([5, 1])
+view = c_view.radio(ui.tr("视图", "View"), list(VIEWS), key="wa_view", horizontal=True,
+                    format_func=ui.options({k: ui.tr(*v) for k, v in VIEWS.items()}))
+SHOWN_ROWS = int(c_rows.number_input(ui.tr("清单显示行数", "Rows shown"), 5, 10_000, 1000, 100, key="wa_rows"))
 
 
 def rules_definition() -> None:
@@ -323,10 +342,11 @@ elif view == "notices":
             st.session_state.pop("wa_nt_batch", None)
         else:
             names = tuple((p, ui.label("product", p), ui.label("product", p)) for p in ui.label_map("product"))
-            st.session_state["wa_nt_batch"] = app_data.run(
+            st.session_state["wa_nt_batch"] = batch = app_data.run(
                 nt.notice_batch, month=f.month, templates=json.dumps(templates, ensure_ascii=False),
                 loan_ids=loan_ids, stages=tuple(stages), branches=f.branches, products=f.products,
                 product_names=names)
+            st.session_state["wa_nt_xlsx"] = export.to_excel_bytes(batch, "notices")
     batch = st.session_state.get("wa_nt_batch")
     if batch is not None:
         summ = nt.summary(batch)
@@ -338,6 +358,9 @@ elif view == "notices":
         st.download_button(ui.tr("下载短信/信函系统文件 CSV", "Download for the SMS / letter system (CSV)"),
                            export.to_csv_bytes(batch), f"notices_{mo.month_label(f.month)}_raw.csv", "text/csv",
                            key="wa_nt_raw_csv")
+        st.download_button(ui.tr("下载短信/信函系统文件 Excel", "Download for the SMS / letter system (Excel)"),
+                           st.session_state["wa_nt_xlsx"], f"notices_{mo.month_label(f.month)}_raw.xlsx",
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="wa_nt_raw_xlsx")
 
 # --- rule table editor ----------------------------------------------------------------------------------------
 else:

@@ -54,6 +54,14 @@ def test_centre_widgets(app_test, copy_store):
     at.multiselect(key="wa_changes").set_value(["new"]).run()
     assert not at.exception and set(at.dataframe[0].value["变动"]) <= {"新增"}
     at.multiselect(key="wa_changes").set_value([]).run()
+    # a long list shows its first rows; the full list is built on a click
+    at.number_input(key="wa_rows").set_value(5).run()
+    assert at.dataframe[0].value.shape[0] == 5
+    at.button(key="wa_list_full").click().run()
+    assert not at.exception
+    csv, xlsx = at.session_state["wa_list_full_bytes"]
+    assert csv.decode("utf-8-sig").count("\n") == n_all + 1 and xlsx[:2] == b"PK"
+    at.number_input(key="wa_rows").set_value(1000).run()
     loan = at.selectbox(key="wa_report_pick").value
     at.text_input(key="wa_report_id").set_value("").run()
     at.button(key="wa_report_build").click().run()
@@ -93,7 +101,7 @@ def test_notice_widgets(app_test, copy_store):
     at.button(key="wa_nt_build").click().run()
     assert not at.exception
     batch = at.session_state["wa_nt_batch"]
-    assert batch.height > 0
+    assert batch.height > 0 and at.session_state["wa_nt_xlsx"][:2] == b"PK"
     assert sum(int(m.value.replace(",", "")) for m in at.metric) == batch.height
     at.radio(key="wa_nt_mode").set_value("ids").run()
     loan = batch["loan_id"][0]
