@@ -37,6 +37,13 @@ except R.RuleError as exc:
     rules, rules_version = R.default_rules(), 0
 rules_text = R.dumps(rules)
 scope = {"month": f.month, "rules": rules_text, "branches": f.branches, "products": f.products}
+# files built on a click belong to the month, slice and rule table they were built for
+signature = (f.month, f.branches, f.products, rules_text)
+if st.session_state.get("wa_signature") != signature:
+    for k in [k for k in st.session_state if k in ("wa_report_pdf", "wa_monthly_xlsx", "wa_nt_batch", "wa_nt_xlsx")
+              or str(k).endswith("_full_bytes")]:
+        del st.session_state[k]
+    st.session_state["wa_signature"] = signature
 
 
 def with_model(fn, **kwargs):

@@ -73,6 +73,11 @@ def test_centre_widgets(app_test, copy_store):
     assert not at.exception and at.warning
     at.button(key="wa_monthly_build").click().run()
     assert not at.exception and at.session_state["wa_monthly_xlsx"][:2] == b"PK"
+    # another month: the files built for the previous one are dropped
+    months = at.sidebar.selectbox(key="f_month").options
+    at.sidebar.selectbox(key="f_month").select_index(len(months) - 2).run()
+    assert not at.exception
+    assert "wa_monthly_xlsx" not in at.session_state and "wa_report_pdf" not in at.session_state
 
 
 def test_calendar_handling_portfolio_backtest_widgets(app_test, copy_store):
