@@ -138,6 +138,10 @@ if view == "centre":
         fig.add_bar(x=names, y=part[basis].to_list(), name=ui.label("warning_level", lv), marker_color=COLORS[lv])
     fig.update_layout(barmode="stack", title=ui.tr("各等级预警分布", "Warnings by level"))
     ui.chart(fig, "wa_centre_chart")
+    wide = S.by_branch_wide(grouped, basis, group=group)
+    level_names = {lv: ui.label("warning_level", lv) for lv in R.LEVELS} | {"total": ui.tr("合计", "Total")}
+    ui.show_table(rp.labelled(wide, lang), "wa_centre_groups", money=tuple(level_names) if basis == "balance" else (),
+                  headers=H | level_names, name=f"warnings_by_{group}")
     levels = st.multiselect(ui.tr("等级（空 = 全部）", "Levels (empty = all)"), list(R.LEVELS), key="wa_levels",
                             format_func=ui.options(ui.label_map("warning_level")))
     change_sel = st.multiselect(ui.tr("变动（空 = 全部）", "Changes (empty = all)"), list(S.CHANGES[:-1]),

@@ -268,15 +268,16 @@ def centre(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", b
             "changes": changes, "with_model": model is not None}
 
 
-def by_branch_wide(by_branch: pl.DataFrame, value: str = "loans") -> pl.DataFrame:
-    """Branches x levels (red ... blue columns, in level order) of ``centre()['by_branch']``."""
-    if by_branch.is_empty():
-        return pl.DataFrame(schema={"branch_id": pl.String, **{lv: pl.Float64 for lv in R.LEVELS}})
-    wide = by_branch.pivot("level", index="branch_id", values=value, aggregate_function="sum").fill_null(0)
+def by_branch_wide(by_group: pl.DataFrame, value: str = "loans", group: str = "branch_id") -> pl.DataFrame:
+    """Groups x levels (red ... blue columns, in level order, plus ``total``) of ``centre()['by_branch']`` or
+    ``['by_product']`` (``group="product"``)."""
+    if by_group.is_empty():
+        return pl.DataFrame(schema={group: pl.String, **{lv: pl.Float64 for lv in R.LEVELS}, "total": pl.Float64})
+    wide = by_group.pivot("level", index=group, values=value, aggregate_function="sum").fill_null(0)
     for lv in R.LEVELS:
         if lv not in wide.columns:
             wide = wide.with_columns(pl.lit(0).alias(lv))
-    return wide.select("branch_id", *R.LEVELS).sort("branch_id")
+    return wide.select(group, *R.LEVELS).with_columns(pl.sum_horizontal(*R.LEVELS).alias("total")).sort(group)
 
 
 # --- crossing calendar -----------------------------------------------------------------------------------

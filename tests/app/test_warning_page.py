@@ -21,6 +21,11 @@ def copy_store(demo_root, tmp_path, monkeypatch):
     return root
 
 
+def _list(at):
+    """The warning list (the table with the reasons column)."""
+    return next(d.value for d in at.dataframe if {"预警原因", "Reasons"} & set(d.value.columns))
+
+
 def _view(at, view):
     at.radio(key="wa_view").set_value(view).run()
     assert not at.exception, at.exception
@@ -33,8 +38,12 @@ def test_every_view_renders(app_test, copy_store, lang):
     assert at.title[0].value == ("逾期预警" if lang == "zh" else "Early warning")
     assert len(at.metric) == 4  # one per level
     assert any("no model trained" in i.value.lower() for i in at.info)  # the copy has no model
-    assert at.dataframe[0].value.shape[0] > 0  # the warning list
-    assert ("预警原因" if lang == "zh" else "Reasons") in at.dataframe[0].value.columns
+    assert _list(at).shape[0] > 0  # the warning list
+    assert ("预警原因" if lang == "zh" else "Reasons") in _list(at).columns
+    groups = at.dataframe[0].value
+    assert list(groups.columns) == (["机构", "红色预警", "橙色预警", "黄色预警", "蓝色预警", "合计"] if lang == "zh"
+                                    else ["Branch", "Red", "Orange", "Yellow", "Blue", "Total"])
+    assert groups[groups.columns[-1]].sum() == _list(at).shape[0]
     for view in ("calendar", "handling", "portfolio", "backtest", "notices", "rules"):
         _view(at, view)
     _view(at, "centre")
@@ -42,21 +51,21 @@ def test_every_view_renders(app_test, copy_store, lang):
 
 def test_centre_widgets(app_test, copy_store):
     at = app_test(PAGE)
-    n_all = at.dataframe[0].value.shape[0]
+    n_all = _list(at).shape[0]
     at.radio(key="wa_group").set_value("product").run()
     at.radio(key="wa_basis").set_value("balance").run()
-    assert not at.exception
+    assert not at.exception and at.dataframe[0].value.columns[0] == "产品"
     at.multiselect(key="wa_levels").set_value(["red"]).run()
     assert not at.exception
-    red = at.dataframe[0].value
+    red = _list(at)
     assert red.shape[0] < n_all and set(red["预警等级"]) <= {"红色预警"}
     at.multiselect(key="wa_levels").set_value([]).run()
     at.multiselect(key="wa_changes").set_value(["new"]).run()
-    assert not at.exception and set(at.dataframe[0].value["变动"]) <= {"新增"}
+    assert not at.exception and set(_list(at)["变动"]) <= {"新增"}
     at.multiselect(key="wa_changes").set_value([]).run()
     # a long list shows its first rows; the full list is built on a click
     at.number_input(key="wa_rows").set_value(5).run()
-    assert at.dataframe[0].value.shape[0] == 5
+    assert _list(at).shape[0] == 5
     at.button(key="wa_list_full").click().run()
     assert not at.exception
     csv, xlsx = at.session_state["wa_list_full_bytes"]

@@ -140,7 +140,10 @@ def test_centre_changes(con):
         {"level": ["red", "orange", "yellow", "blue"], "level_rank": [1, 2, 3, 4], "loans": [1, 3, 2, 1],
          "balance": [1000.0, 2900.0, 2000.0, 1000.0]}, schema_overrides={"level_rank": pl.Int8}))
     wide = S.by_branch_wide(c["by_branch"])
-    assert wide.rows() == [("B1", 1, 3, 1, 0), ("B2", 0, 0, 1, 1)]
+    assert wide.rows() == [("B1", 1, 3, 1, 0, 5), ("B2", 0, 0, 1, 1, 2)]
+    wide = S.by_branch_wide(c["by_product"], "balance", group="product")
+    assert wide.rows() == [("consumer", 1000.0, 1000.0, 2000.0, 1000.0, 5000.0), ("mortgage", 0.0, 1900.0, 0.0, 0.0,
+                                                                                 1900.0)]
 
 
 def test_calendar(tmp_path):

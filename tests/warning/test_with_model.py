@@ -40,4 +40,5 @@ def test_page_with_model(app_test, trained, monkeypatch):
     at = app_test("pages/warnings.py")
     assert not at.exception
     assert not any("no model trained" in i.value for i in at.info)
-    assert at.dataframe[0].value["违约概率PD"].notna().any()
+    lst = next(d.value for d in at.dataframe if "预警原因" in d.value.columns)
+    assert lst["违约概率PD"].notna().any()
