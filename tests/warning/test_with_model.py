@@ -9,6 +9,7 @@ import pytest
 
 from analytics.core import store
 from analytics.model import artifact, cli
+from analytics.warning import report as rp
 from analytics.warning import signals as S
 
 
@@ -32,6 +33,11 @@ def test_centre_with_model(trained):
     pd_only = lst.filter(pl.col("reasons").list.set_difference(["pd_high", "pd_up"]).list.len() == 0)
     assert (pd_only["pd"] >= 0.2).all() | pd_only["reasons"].list.contains("pd_up").all()
     assert lst.height >= without["list"].height  # PD signals only add warnings
+    # one loan's report scores that loan alone (pd_for_loans): the same PD and level as the whole book's
+    row = lst.filter(pl.col("pd").is_not_null()).row(0, named=True)
+    one = rp.loan_report_data(con, month=month, loan_id=row["loan_id"], model=model)["warning"]
+    assert one["pd"] == pytest.approx(row["pd"]) and one["level"] == row["level"]
+    assert one["reasons"] == row["reasons"]
     con.close()
 
 
