@@ -36,10 +36,10 @@ DEFAULT_SETTINGS = {
 
 _ZH = {
     "pre_due": ("【{bank_name}】尊敬的客户，您的借据{loan_id}本期应还{amount_due}元即将到期，请于到期日前存足款项，"
-                "可通过{channels}还款。如有困难请致电{hotline}。"),
+                "可通过{channels}还款。逾期将按{penalty_rate}计收罚息并记入征信。如有困难请致电{hotline}。"),
     "m1": ("【{bank_name}】尊敬的客户，您的借据{loan_id}已逾期{dpd}天，逾期金额{overdue_amount}元。逾期将按{penalty_rate}"
            "计收罚息，并将如实报送人民银行征信系统，影响您的信用记录。请尽快通过{channels}还款；如有困难可致电{hotline}"
-           "申请分期还款或展期。"),
+           "申请分期还款或展期。长期逾期本行将依法追索。"),
     "m2": ("【{bank_name}】逾期警示：您的借据{loan_id}已逾期{dpd}天，逾期金额{overdue_amount}元，贷款余额{outstanding}元。"
            "逾期期间按{penalty_rate}计收罚息，逾期记录已报送征信系统。若继续逾期，本行将依法采取催收措施并可能提起诉讼。"
            "请立即通过{channels}还款，或致电{hotline}协商分期还款、展期等方案。"),
@@ -49,12 +49,13 @@ _ZH = {
 }
 _EN = {
     "pre_due": ("[{bank_name_en}] Dear customer, the instalment of CNY {amount_due} on loan {loan_id} is due soon. "
-                "Please have the amount ready by the due date; you can pay through {channels_en}. "
+                "Please have the amount ready by the due date; you can pay through {channels_en}. A late payment "
+                "bears penalty interest at {penalty_rate_en} and is reported to the credit reference system. "
                 "If you have difficulties, call {hotline}."),
     "m1": ("[{bank_name_en}] Dear customer, loan {loan_id} is {dpd} days overdue; overdue amount CNY {overdue_amount}. "
            "Penalty interest at {penalty_rate_en} accrues and the overdue is reported to the PBOC credit reference "
            "system, which affects your credit record. Please pay as soon as possible through {channels_en}; call "
-           "{hotline} to ask for an instalment plan or an extension."),
+           "{hotline} to ask for an instalment plan or an extension. A lasting overdue will be pursued at law."),
     "m2": ("[{bank_name_en}] Warning: loan {loan_id} is {dpd} days overdue; overdue amount CNY {overdue_amount}, "
            "outstanding CNY {outstanding}. Penalty interest at {penalty_rate_en} accrues and the overdue is in your "
            "credit report. If it stays unpaid the Bank will take collection measures and may sue. Pay now through "
