@@ -29,6 +29,7 @@ PAGES = (
     ("pages/admin.py", "用户与审计", "Users & audit", ":material/admin_panel_settings:", "data"),
     ("pages/collections.py", "清收绩效", "Collection performance", ":material/support_agent:", "collections"),
     ("pages/model.py", "违约风险模型", "Default-risk model", ":material/model_training:", "analysis"),
+    ("pages/warnings.py", "逾期预警", "Early warning", ":material/warning:", "collections"),
 )
 SECTIONS = {"executive": ("管理层", "Management"), "analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
             "collections": ("清收催收", "Collections")}

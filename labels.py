@@ -66,6 +66,36 @@ CATALOGUE: dict[str, dict[str, Pair]] = {
     },
     "target_status": {"met": ("已达成", "Met"), "at_risk": ("有风险", "At risk"), "missed": ("未达成", "Missed"),
                "no_data": ("无数据", "No data")},
+    # --- early warning (analytics.warning) ---
+    "warning_level": {"red": ("红色预警", "Red"), "orange": ("橙色预警", "Orange"), "yellow": ("黄色预警", "Yellow"),
+                      "blue": ("蓝色预警", "Blue")},
+    "warning_signal": {
+        "cross_91_soon": ("即将逾期超90天(临界)", "About to pass 90 DPD"),
+        "cross_91": ("30天内将逾期超90天", "Passes 90 DPD within 30 days"),
+        "cross_271": ("将逾期超270天(可疑)", "Passes 270 DPD soon (doubtful)"),
+        "cross_361": ("将逾期超360天(损失)", "Passes 360 DPD soon (loss)"),
+        "roll_m1_m2": ("M1滚动至M2", "Rolled M1 → M2"), "roll_c_m1": ("正常滚动至M1", "Rolled current → M1"),
+        "missed_payment": ("本月未足额还款", "Missed payment this month"),
+        "ltv_high": ("抵押率(LTV)超限", "Collateral LTV above limit"), "restructured": ("重组贷款", "Restructured"),
+        "pay_ratio_fall": ("还款比例下降", "Payment ratio falling"), "pd_high": ("违约概率(PD)偏高", "PD above threshold"),
+        "pd_up": ("违约概率(PD)骤升", "PD up sharply"),
+    },
+    "warning_change": {"new": ("新增", "New"), "escalated": ("升级", "Escalated"), "unchanged": ("持平", "Unchanged"),
+                       "de_escalated": ("降级", "De-escalated"), "closed": ("解除", "Closed")},
+    "warning_handling": {"handled_on_time": ("按时处置", "Handled on time"), "handled_late": ("逾时处置", "Handled late"),
+                         "overdue": ("超时未处置", "Overdue, not handled"), "pending": ("待处置(未超时)", "Pending")},
+    "warning_limit": {"npl_ratio": ("不良贷款率", "NPL ratio"), "deviation": ("偏离度(90天以上/不良)", "90+ DPD / NPL"),
+                      "coverage": ("拨备覆盖率(简化)", "Provision coverage (simplified)"),
+                      "roll_c_m1": ("M0→M1滚动率", "M0 → M1 roll rate"), "roll_m1_m2": ("M1→M2滚动率", "M1 → M2 roll rate"),
+                      "vintage_30": ("最新批次30+逾期率(Vintage)", "Newest cohort's 30+ rate (vintage)")},
+    "warning_action": {
+        "red": ("立即催收/启动法律程序，冻结额度，重新认定分类", "Immediate collection or legal action, freeze limits, reclassify"),
+        "orange": ("加强催收，追加抵押或保证人", "Intensive collection, add collateral or a guarantor"),
+        "yellow": ("电话/短信联系借款人，复核额度", "Contact the borrower, review the limit"),
+        "blue": ("持续监测", "Monitor"),
+    },
+    "notice_stage": {"pre_due": ("到期前提醒", "Pre-due reminder"), "m1": ("M1逾期提醒", "M1 overdue reminder"),
+                     "m2": ("M2逾期警示", "M2 overdue warning"), "pre_legal": ("诉前通知", "Pre-legal notice")},
 }
 
 
