@@ -206,6 +206,12 @@ COLUMNS: dict[str, Pair] = {
     "rate_count": ("比率(笔数)", "Rate (count)"), "rate_balance": ("比率(金额)", "Rate (balance)"),
     "low_n": ("样本不足", "Small sample"), "months": ("月份数", "Months"),
     "cohort_count": ("批次笔数(n)", "Cohort loans (n)"), "cohort_balance": ("批次放款金额", "Cohort disbursed"),
+    # audit log details (users & audit page)
+    "rows": ("行数", "Rows"), "format": ("格式", "Format"), "config": ("配置", "Configuration"),
+    "version": ("版本", "Version"), "command": ("操作", "Action"), "username": ("用户", "User"),
+    "role": ("角色", "Role"), "branches": ("机构", "Branches"), "restored": ("恢复的变更", "Restored change"),
+    "via": ("登录方式", "Via"), "reason": ("原因", "Reason"), "at": ("时间", "When"), "who": ("用户", "Who"),
+    "event": ("事件", "Event"), "what": ("内容", "What"),
     # import page
     "file": ("文件", "File"), "table": ("数据表", "Table"), "row": ("行号", "Row"), "column": ("字段", "Field"),
     "value": ("值", "Value"), "rule": ("规则", "Rule"), "message": ("说明", "Message"),

@@ -57,12 +57,11 @@ cols = st.columns(4)
 for i, r in enumerate(summary.tiles.iter_rows(named=True)):
     fmt = ui.fmt_money if r["kind"] == "money" else ui.fmt_pct
     change = None if r["value"] is None or r["previous"] is None else r["value"] - r["previous"]
-    delta = None if change is None else (ui.fmt_money(change) if r["kind"] == "money" else ui.fmt_pp(change))
     target = ui.tr("目标", "target") + " " + (fmt(r["target"]) if r["target"] is not None else "—")
     status = ui.label("target_status", tables.tile_status(r["value"], r["target"], r["better"]))
-    cols[i % 4].metric(ui.label("exec_kpi", r["kpi"]), fmt(r["value"]), delta,
-                       delta_color="inverse" if r["better"] == "lower" else "normal", border=True,
-                       help=f"{target} · {status} · " + ui.tr("较上季末", "vs previous quarter end"))
+    ui.kpi(cols[i % 4], ui.label("exec_kpi", r["kpi"]), r["value"], kind=r["kind"], change=change,
+           up_is="bad" if r["better"] == "lower" else "good",
+           help=f"{target} · {status} · " + ui.tr("变动为较上季末", "change vs previous quarter end"))
 
 st.subheader(ui.tr("要点", "Findings"))
 for line in content.findings(summary, ui.lang()):
@@ -75,10 +74,10 @@ measure = st.radio(ui.tr("口径", "Balance"), list(bridge.BRIDGE_MEASURES), key
                                            "npl": ui.label("exec_kpi", "npl_balance")}))
 frame = summary.bridges[measure]
 ui.chart(charts.waterfall(frame, ui.lang(), ui.label("exec_kpi", f"{measure}_balance")), "ex_waterfall")
-shown = ui.with_label_column(frame, "line", ui.label_map("bridge_line"), "line_name")
-ui.show_table(shown.drop("branch_id"), "ex_bridge_table", name=f"bridge_{measure}_{quarter_label(quarter)}",
-              money=("amount",), headers={"line_name": ui.tr("变动", "Movement"), "line": ui.tr("代码", "Code"),
-                                          "loans_count": ui.tr("笔数", "Loans"), "amount": ui.tr("金额(元)", "Amount (CNY)")})
+shown = ui.with_label_column(frame, "line", ui.label_map("bridge_line"), "line_name").drop("branch_id", "line")
+ui.show_table(shown, "ex_bridge_table", name=f"bridge_{measure}_{quarter_label(quarter)}",
+              money=("amount",), headers={"line_name": ui.tr("变动", "Movement"), "loans_count": ui.tr("笔数", "Loans"),
+                                          "amount": ui.tr("金额(元)", "Amount (CNY)")})
 st.metric(ui.tr("核销后收回（表外，不在变动桥内）", "Post-write-off recoveries (off-balance, outside the bridge)"),
           ui.fmt_money(summary.writeoff_recovered))
 
@@ -91,7 +90,8 @@ if lines:
     picked = bridge.loans_of_line(loans, line)
     st.caption(ui.tr(f"{picked.height:,} 笔，合计 {ui.fmt_money(picked['amount'].sum())}（= 上图该柱）",
                      f"{picked.height:,} loans, total {ui.fmt_money(picked['amount'].sum())} (= the bar above)"))
-    ui.show_table(ui.with_code_labels(picked), "ex_drill_table", name=f"bridge_{measure}_{line}", money=("amount",),
+    ui.show_table(ui.with_code_labels(picked, {"line": "bridge_line"}), "ex_drill_table",
+                  name=f"bridge_{measure}_{line}", money=("amount",),
                   headers={"loan_id": ui.tr("借据号", "Loan id"), "branch_id": ui.tr("机构号", "Branch id"),
                            "product": ui.tr("产品", "Product"), "line": ui.tr("变动", "Movement"),
                            "amount": ui.tr("金额(元)", "Amount (CNY)")})

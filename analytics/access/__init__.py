@@ -229,11 +229,14 @@ def read_audit(path: str | os.PathLike | None = None) -> list[dict]:
     return out[::-1]
 
 
-def audit_frame(events: tuple[str, ...] = (), path: str | os.PathLike | None = None):
-    """The audit log as a table (newest first), optionally only some events; ``what`` as JSON text."""
+def audit_frame(events: tuple[str, ...] = (), path: str | os.PathLike | None = None, names: dict | None = None):
+    """The audit log as a table (newest first), optionally only some events; ``what`` as "name: value" text
+    (``names``: display names of the detail keys, e.g. from the UI's column catalogue)."""
     import polars as pl
 
+    def what(details: dict) -> str:
+        return "; ".join(f"{(names or {}).get(k, k)}: {v}" for k, v in details.items())
+
     rows = [{"at": r.get("at", ""), "who": r.get("who", ""), "event": r.get("event", ""),
-             "what": json.dumps(r.get("what", {}), ensure_ascii=False, default=str)} for r in read_audit(path)
-            if not events or r.get("event") in events]
+             "what": what(r.get("what", {}))} for r in read_audit(path) if not events or r.get("event") in events]
     return pl.DataFrame(rows, schema={"at": pl.String, "who": pl.String, "event": pl.String, "what": pl.String})

@@ -38,9 +38,10 @@ def test_renders_tiles_bridge_league_programme(app_test, demo_root, lang):
     quarter = at.selectbox(key="ex_quarter").value
     s = _summary(demo_root, quarter)
     npl = s.tiles.filter(pl.col("kpi") == "npl_balance")["value"].item()
-    metrics = {m.label: m.value for m in at.metric}
     label = "不良贷款余额" if lang == "zh" else "NPL balance"
-    assert _amount(metrics[label]) == pytest.approx(npl, rel=0.005)
+    tile = next(m for m in at.metric if m.label.startswith(label))
+    unit = tile.label[len(label):].strip(" （）()").replace("CNY ", "")  # the unit sits in the label
+    assert _amount(f"{tile.value} {unit}") == pytest.approx(npl, rel=0.005)
     assert len(at.markdown) >= 1 and any("不良" in m.value or "NPL" in m.value for m in at.markdown)
     charts = at.get("plotly_chart")
     waterfall = json.loads(charts[0].proto.spec)
