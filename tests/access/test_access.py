@@ -77,7 +77,7 @@ def test_audit_log_survives_a_torn_line(tmp_path):
     events = access.read_audit(path)
     assert [e["event"] for e in events] == ["export", "sign_in"]
     frame = access.audit_frame(("export",), path=path)
-    assert frame.height == 1 and '"rows": 3' in frame["what"][0]
+    assert frame.height == 1 and "rows: 3" in frame["what"][0]
 
 
 def test_command_adds_lists_and_disables(tmp_path):
