@@ -136,6 +136,9 @@ def can(permission: str) -> bool:
 
 def require(permission: str) -> None:
     """Stop the page with a clear message when the user lacks ``permission``."""
+    import ui
+
+    ui.through_app()
     if not can(permission):
         st.warning(_tr("您的角色没有此页面的权限。", "Your role does not allow this page."))
         st.stop()

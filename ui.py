@@ -335,8 +335,21 @@ def empty_store() -> None:
                                     "text/csv", key=f"empty_template_{name}")
 
 
+def through_app() -> None:
+    """Make a page run inside app.py. The first run of a freshly started server for a page's own URL
+    (``/rollrate``) executes the page alone in Streamlit's legacy pages/ mode, without the sign-in, the sidebar and
+    the store pin of app.py: switch that mode off and start the run again through app.py (which then opens the
+    page the URL names)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require_data() -> None:
     """Stop the page when the store is empty, offering the demo book, the import page and templates."""
+    through_app()
     import app_data
 
     if not app_data.has_data():
