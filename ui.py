@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 import plotly.graph_objects as go
 import polars as pl
@@ -179,17 +180,36 @@ def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: 
     shown, kinds = table_view(df, money=money, pct=pct, pp=pp, headers=headers, codes=codes)
     mode = "single-cell" if selectable == "cell" else "single-row"
     extra = {"on_select": "rerun", "selection_mode": mode} if selectable else {}
-    data = _styled(_display_frame(shown), kinds)
+    offset = _page_offset(shown.height, key)
+    data = _styled(_display_frame(shown.slice(offset, PAGE_ROWS)), kinds)
     event = st.dataframe(data, key=key, column_config=_column_config(kinds, not isinstance(data, pl.DataFrame)),
                          hide_index=True,
                          width="stretch", height=height if height else "auto", placeholder="—", **extra)
     download_buttons(shown, name, key, kinds)
     if selectable == "cell":
         back = {shown_name: field for field, shown_name in zip(df.columns, shown.columns, strict=True)}
-        return [(row, back.get(col, col)) for row, col in (event["selection"].get("cells") or [])]
+        return [(row + offset, back.get(col, col)) for row, col in (event["selection"].get("cells") or [])]
     if selectable:
-        return list(event["selection"].get("rows") or [])
+        return [row + offset for row in event["selection"].get("rows") or []]
     return None
+
+
+PAGE_ROWS = 1_000  # rows sent to the browser per page of a table; the downloads always hold every row
+
+
+def _page_offset(rows: int, key: str) -> int:
+    """The first row of the page the user picked (a page picker appears only above ``PAGE_ROWS`` rows)."""
+    if rows <= PAGE_ROWS:
+        return 0
+    pages = -(-rows // PAGE_ROWS)
+    c1, c2 = st.columns([1, 3])
+    page = c1.number_input(tr("页码", "Page"), min_value=1, max_value=pages, value=1, step=1, key=f"{key}_page")
+    first = (int(page) - 1) * PAGE_ROWS
+    c2.caption(tr(f"共 {rows:,} 行，每页 {PAGE_ROWS:,} 行，显示第 {first + 1:,}–{min(first + PAGE_ROWS, rows):,} 行；"
+                  "下载文件包含全部行。",
+                  f"{rows:,} rows, {PAGE_ROWS:,} per page: rows {first + 1:,}–{min(first + PAGE_ROWS, rows):,} shown; "
+                  "the downloads hold every row."))
+    return first
 
 
 def _audit_export(name: str, fmt: str, rows: int) -> None:
@@ -206,9 +226,11 @@ def download_buttons(df: pl.DataFrame, name: str, key: str, kinds: dict[str, str
     if not auth.can("export"):
         return
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(tr("下载 CSV", "Download CSV"), export.to_csv_bytes(df, kinds), f"{name}.csv", "text/csv",
-                       key=f"{key}_csv", on_click=_audit_export, args=(name, "csv", df.height))
-    c2.download_button(tr("下载 Excel", "Download Excel"), export.to_excel_bytes(df, name, kinds), f"{name}.xlsx",
+    # The files are built on click (a callable), not on every run: a 100,000-row Excel file takes seconds.
+    c1.download_button(tr("下载 CSV", "Download CSV"), partial(export.to_csv_bytes, df, kinds), f"{name}.csv",
+                       "text/csv", key=f"{key}_csv", on_click=_audit_export, args=(name, "csv", df.height))
+    c2.download_button(tr("下载 Excel", "Download Excel"), partial(export.to_excel_bytes, df, name, kinds),
+                       f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
                        on_click=_audit_export, args=(name, "xlsx", df.height))
 

@@ -15,6 +15,9 @@ also carries it as ``origination_branch_id`` for the point-in-time vintage.
   with DPD > 0 / 30 / 60 / 90 and the balance then (frozen), exit month, status and balance.
 - ``transitions`` (partitioned by month): one row per loan-month on book at t or leaving the book at t: the
   M-bucket at t-1 (NULL when not on book at t-1), at t (NULL on an exit row), status, DPD, balances at t-1, t.
+- ``aging_cause_cube``: ``aging_cube`` split by overdue cause too (the aging report's causes, the causes page).
+- ``transition_cube`` (partitioned by month): ``transitions`` summed per month x branch x product x from-bucket x
+  to-bucket x status (roll rates, roll matrix, new overdue): loans, balance at t-1, balance at t.
 
 Balance of a row (``BALANCE_SQL``): outstanding principal, except on a disposal row (written off,
 transferred, foreclosed), where it is the disposed principal: a loan removed keeps the balance it left with.
@@ -160,4 +163,29 @@ WHERE c.status = 'active' OR p.loan_id IS NOT NULL
                                          "p_from": add_months(month_from, -1), "p_to": add_months(month_to, -1)},
 )
 
-REGISTRY: dict[str, DerivedTable] = {t.name: t for t in (QUALITY_CUBE, AGING_CUBE, LOAN_FACTS, TRANSITIONS)}
+# --- pre-aggregates of the whole-history questions (a few thousand rows per month instead of a 1M-row scan) ---
+
+AGING_CAUSE_CUBE = DerivedTable(
+    "aging_cause_cube",
+    "SELECT s.month, s.branch_id, l.product, " + BUCKETS_SQL + ", s.overdue_cause,\n       " + AGING_VALUES_SQL
+    + "\nFROM snapshots s JOIN loans l USING (loan_id)\nWHERE s.status = 'active'\nGROUP BY ALL",
+    {"month": pl.Date, "branch_id": pl.String, "product": pl.String, "m_bucket": pl.Int8, "reg_band": pl.Int8,
+     "overdue_cause": pl.String} | AGING_VALUES_SCHEMA,
+)
+
+TRANSITION_CUBE = DerivedTable(
+    "transition_cube",
+    """
+SELECT month, branch_id, product, from_bucket, to_bucket, status,
+       count(*)::BIGINT AS total_count, sum(prev_balance) AS prev_balance, sum(balance) AS balance
+FROM (""" + TRANSITIONS.sql + """) t
+GROUP BY ALL
+""",  # noqa: S608 (constant SQL fragments only)
+    {"month": pl.Date, "branch_id": pl.String, "product": pl.String, "from_bucket": pl.Int8, "to_bucket": pl.Int8,
+     "status": pl.String, "total_count": pl.Int64, "prev_balance": MONEY, "balance": MONEY},
+    partition="month",
+    params=TRANSITIONS.params,
+)
+
+REGISTRY: dict[str, DerivedTable] = {t.name: t for t in (QUALITY_CUBE, AGING_CUBE, LOAN_FACTS, TRANSITIONS,
+                                                          AGING_CAUSE_CUBE, TRANSITION_CUBE)}

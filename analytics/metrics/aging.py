@@ -19,9 +19,9 @@ from analytics.core.expr import safe_div
 from analytics.core.months import EARLIEST, LATEST, previous_quarter_end
 from analytics.core.rules import M_BUCKET_EDGES, REG_BAND_EDGES, bucket_bounds
 from analytics.core.schema import MONEY
-from analytics.core.slice import MANAGED_SLICE_SQL, SLICE_SQL, slice_params
+from analytics.core.slice import SLICE_SQL, slice_params
 from analytics.core.store import query
-from analytics.derived.tables import AGING_VALUES_SCHEMA, AGING_VALUES_SQL, BUCKETS_SQL
+from analytics.derived.tables import AGING_VALUES_SCHEMA
 
 SCHEMES = ("m", "reg")
 BUCKET_COLUMN = {"m": "m_bucket", "reg": "reg_band"}
@@ -33,13 +33,21 @@ VALUES = list(VALUE_SCHEMA)
 AGING_BASE_SCHEMA = derived.REGISTRY["aging_cube"].schema
 AGING_TREND_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8} | VALUE_SCHEMA
 
-CAUSE_SQL = """
-SELECT s.month, """ + BUCKETS_SQL + """, s.overdue_cause,
-       """ + AGING_VALUES_SQL + """
-FROM snapshots s JOIN loans l USING (loan_id)
-WHERE s.status = 'active' AND s.month IN ($month, $compare_month) AND """ + MANAGED_SLICE_SQL + """
+
+
+def _cause_sql(cube: str) -> str:
+    """Per month x bucket x cause, from the aging cause cube (the sums of its sums)."""
+    return """
+SELECT month, m_bucket, reg_band, overdue_cause,
+       sum(total_count)::BIGINT AS total_count, sum(total_balance) AS total_balance,
+       sum(overdue_principal) AS overdue_principal, sum(npl_count)::BIGINT AS npl_count,
+       coalesce(sum(npl_balance), 0) AS npl_balance
+FROM """ + cube + """ l
+WHERE month IN ($month, $compare_month) AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
-"""
+"""  # noqa: S608 (constant SQL fragments and a view name or the registry's constant subquery)
+
+
 CAUSE_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8, "overdue_cause": pl.String} | VALUE_SCHEMA
 # Whether a snapshot exists at a month at all (whatever the filters): an empty filtered month compares as zero.
 MONTH_EXISTS_SQL = "SELECT count(*)::BIGINT AS n FROM snapshots WHERE month = $month"
@@ -175,7 +183,9 @@ def aging_report(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tu
     """
     compare_month = compare_month or previous_quarter_end(month)
     params = slice_params(branches, products) | {"month": month, "compare_month": compare_month}
-    causes_df = query(con, CAUSE_SQL, params, CAUSE_SCHEMA).rename({BUCKET_COLUMN[scheme]: "bucket"})
+    cube, cube_params = derived.source(con, "aging_cause_cube")
+    causes_df = query(con, _cause_sql(cube), params | cube_params, CAUSE_SCHEMA).rename(
+        {BUCKET_COLUMN[scheme]: "bucket"})
     has_prev = query(con, MONTH_EXISTS_SQL, {"month": compare_month}, {"n": pl.Int64})["n"][0] > 0
     causes = causes_df.lazy()
 

@@ -13,10 +13,11 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from analytics import derived
 from analytics.core.expr import pct_change, share_of_total
 from analytics.core.months import EARLIEST, previous_quarter_end
 from analytics.core.schema import CAUSES, MONEY
-from analytics.core.slice import MANAGED_SLICE_SQL, slice_params
+from analytics.core.slice import MANAGED_SLICE_SQL, SLICE_SQL, slice_params
 from analytics.core.store import query
 
 NOT_REPORTED = "not_reported"
@@ -43,6 +44,21 @@ FROM snapshots s
 WHERE s.status = 'active' AND s.dpd >= $dpd_min AND s.month BETWEEN $month_from AND $month_to
 GROUP BY ALL ORDER BY ALL
 """
+
+
+def _cube_base_sql(cube: str, by: str) -> str:
+    """``CAUSE_BASE_SQL`` (``by`` = "month, branch_id, product") or ``CAUSE_MONTH_SQL`` (``by`` = "month") for
+    ``dpd_min`` 1 from the aging cause cube: DPD >= 1 <=> M-bucket >= 1."""
+    return ("SELECT " + by + """, coalesce(overdue_cause, $not_reported) AS cause,
+       sum(total_count)::BIGINT AS total_count,
+       coalesce(sum(total_balance), 0) AS total_balance
+FROM """ + cube + """ l
+WHERE m_bucket >= 1 AND month BETWEEN $month_from AND $month_to AND """ + SLICE_SQL + """
+GROUP BY ALL ORDER BY ALL
+""")  # noqa: S608 (constant SQL fragments and a view name or the registry's constant subquery)
+
+
+CUBE_DPD_MIN = 1  # the threshold the cube answers; any other reads the snapshots
 CAUSE_BASE_SCHEMA = {"month": pl.Date, "branch_id": pl.String, "product": pl.String, "cause": pl.String,
                      "total_count": pl.Int64, "total_balance": MONEY}
 
@@ -51,8 +67,12 @@ def cause_base(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to:
                branches: tuple[str, ...] = (), products: tuple[str, ...] = (), dpd_min: int = 1) -> pl.DataFrame:
     """Overdue count and balance per month x branch x product x cause (null cause -> ``not_reported``)."""
     params = slice_params(branches, products) | {
-        "month_from": month_from, "month_to": month_to, "dpd_min": dpd_min, "not_reported": NOT_REPORTED}
-    return query(con, CAUSE_BASE_SQL, params, CAUSE_BASE_SCHEMA)
+        "month_from": month_from, "month_to": month_to, "not_reported": NOT_REPORTED}
+    if dpd_min == CUBE_DPD_MIN:
+        cube, cube_params = derived.source(con, "aging_cause_cube")
+        return query(con, _cube_base_sql(cube, "month, branch_id, product"), params | cube_params,
+                     CAUSE_BASE_SCHEMA)
+    return query(con, CAUSE_BASE_SQL, params | {"dpd_min": dpd_min}, CAUSE_BASE_SCHEMA)
 
 
 def _cause_rank() -> pl.Expr:
@@ -90,9 +110,13 @@ def mix_over_time(con: duckdb.DuckDBPyConnection, *, month_from: dt.date = EARLI
                           dpd_min=dpd_min)
         by_month = _sum_by(base, ["month", "cause"])
     else:
-        params = {"month_from": month_from, "month_to": month_to, "dpd_min": dpd_min, "not_reported": NOT_REPORTED}
-        by_month = query(con, CAUSE_MONTH_SQL, params,
-                         {k: CAUSE_BASE_SCHEMA[k] for k in ("month", "cause", "total_count", "total_balance")})
+        params = {"month_from": month_from, "month_to": month_to, "not_reported": NOT_REPORTED}
+        schema = {k: CAUSE_BASE_SCHEMA[k] for k in ("month", "cause", "total_count", "total_balance")}
+        if dpd_min == CUBE_DPD_MIN:
+            cube, cube_params = derived.source(con, "aging_cause_cube")
+            by_month = query(con, _cube_base_sql(cube, "month"), params | cube_params | slice_params(), schema)
+        else:
+            by_month = query(con, CAUSE_MONTH_SQL, params | {"dpd_min": dpd_min}, schema)
     return (by_month.with_columns(share_of_total("total_count", ["month"]).alias("share_count"),
                                   share_of_total("total_balance", ["month"]).alias("share_balance"))
             .sort(pl.col("month"), _cause_rank())

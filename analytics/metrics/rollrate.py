@@ -46,7 +46,7 @@ MIN_N = 30  # [CONV] fewest loans in a denominator for a rate to be read
 
 def _flows_sql(trans: str) -> str:
     return """
-SELECT month, from_bucket, to_bucket, status, count(*)::BIGINT AS total_count,
+SELECT month, from_bucket, to_bucket, status, sum(total_count)::BIGINT AS total_count,
        sum(prev_balance) AS prev_balance, sum(balance) AS balance
 FROM """ + trans + """ l
 WHERE month BETWEEN $month_from AND $month_to AND from_bucket IS NOT NULL AND """ + SLICE_SQL + """
@@ -69,7 +69,8 @@ def transition_flows(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...
     store_months = [m for m in months(con) if month_from <= m <= month_to]
     if not store_months:
         return pl.DataFrame(schema=FLOWS_SCHEMA | {"from_state": pl.String, "to_state": pl.String})
-    trans, trans_params = derived.source(con, "transitions", month_from=store_months[0], month_to=store_months[-1])
+    trans, trans_params = derived.source(con, "transition_cube", month_from=store_months[0],
+                                         month_to=store_months[-1])
     params = slice_params(branches, products) | trans_params | {"month_from": month_from, "month_to": month_to}
     flows = query(con, _flows_sql(trans), params, FLOWS_SCHEMA)
     return flows.with_columns(

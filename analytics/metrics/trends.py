@@ -54,15 +54,15 @@ GROUP BY ALL ORDER BY ALL
 
 
 def _new_overdue_transitions_sql(trans: str) -> str:
-    """The same count for ``dpd_min`` 1 from the transitions table (branch and product on the row, previous
+    """The same count for ``dpd_min`` 1 from the transition cube (branch and product on the row, previous
     month's bucket precomputed: bucket >= 1 <=> DPD >= 1)."""
     return """
 SELECT month, branch_id, product,
-       count(*)::BIGINT AS new_overdue_count,
+       sum(total_count)::BIGINT AS new_overdue_count,
        coalesce(sum(balance), 0) AS new_overdue_balance
 FROM """ + trans + """ l
 WHERE month BETWEEN $month_from AND $month_to
-  AND status = 'active' AND dpd >= 1 AND coalesce(from_bucket, 0) = 0 AND """ + SLICE_SQL + """
+  AND status = 'active' AND to_bucket >= 1 AND coalesce(from_bucket, 0) = 0 AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """  # noqa: S608 (constant SQL fragments and a view name or the registry's constant subquery)
 
@@ -94,7 +94,7 @@ def new_overdue_base(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...
     """
     params = slice_params(branches, products) | {"month_from": month_from, "month_to": month_to}
     if dpd_min == 1:
-        trans, trans_params = derived.source(con, "transitions", month_from=month_from, month_to=month_to)
+        trans, trans_params = derived.source(con, "transition_cube", month_from=month_from, month_to=month_to)
         return query(con, _new_overdue_transitions_sql(trans), params | trans_params, NEW_OVERDUE_SCHEMA)
     params |= {"dpd_min": dpd_min, "prev_from": add_months(month_from, -1) if month_from > EARLIEST else month_from,
                "prev_to": add_months(month_to, -1)}
