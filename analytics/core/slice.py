@@ -21,6 +21,11 @@ def slice_sql(branch: str = "l.branch_id", product: str = "l.product") -> str:
 SLICE_SQL = slice_sql()
 # The managing branch of a snapshot row ``s`` (snapshots.branch_id) with the product of its loan ``l``.
 MANAGED_SLICE_SQL = slice_sql("s.branch_id", "l.product")
+# The same slice on a snapshot row ``s`` with no join to loans: the product through a semi-join on loans, read
+# only when a product is chosen (a query that needs no attribute of the loan skips the 1M-row join).
+SNAPSHOT_SLICE_SQL = ("(len($branches) = 0 OR list_contains($branches, s.branch_id))\n"
+                      "  AND (len($products) = 0 OR s.loan_id IN (SELECT loan_id FROM loans"
+                      " WHERE list_contains($products, product)))")
 
 
 def list_param(values: Iterable[object], sql_type: str = "VARCHAR") -> duckdb.Value:

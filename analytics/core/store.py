@@ -142,6 +142,9 @@ def connect_manifest(root: Path, manifest: dict, threads: int | None = None,
                       bool(table.partition))
         for name, spec in (manifest.get("derived", {}) if derived else {}).items():
             _register(con, name, [root / rel for rel in spec["files"]], None, spec["hive"])
+        # The month list, read once per connection (the app keeps one per store version): months() is asked
+        # by many calls and a DISTINCT over the snapshots costs ~20 ms at 36M rows.
+        con.sql(MONTHS_SQL).create(MONTHS_TABLE)
     except duckdb.Error as exc:
         con.close()
         bad = damaged_files(root, manifest)
@@ -203,10 +206,14 @@ def _version_key(root: Path, cur: dict | None) -> str:
     return h.hexdigest()[:16]
 
 
+MONTHS_TABLE = "snapshot_months"
+MONTHS_SQL = "SELECT DISTINCT month FROM snapshots ORDER BY month"
+
+
 def months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
-    """The snapshot months present, ascending."""
-    df = query(con, "SELECT DISTINCT month FROM snapshots ORDER BY month")
-    return df["month"].to_list()
+    """The snapshot months present, ascending (from the list ``connect`` keeps, else from the snapshots)."""
+    sql = "SELECT month FROM " + MONTHS_TABLE + " ORDER BY month" if has_view(con, MONTHS_TABLE) else MONTHS_SQL
+    return query(con, sql)["month"].to_list()
 
 
 def month_dir_name(month: dt.date) -> str:

@@ -26,7 +26,7 @@ from analytics.core.expr import safe_div
 from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
 from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY
-from analytics.core.slice import MANAGED_SLICE_SQL, slice_params
+from analytics.core.slice import SNAPSHOT_SLICE_SQL, slice_params
 from analytics.core.store import query
 from analytics.metrics import portfolio
 from analytics.metrics.provisioning import PBOC_2002, ProvisionRates, add_provisions
@@ -70,8 +70,8 @@ _FLOOR_ROWS_SQL = """
 SELECT s.branch_id, s.booked_class, s.outstanding_principal AS bal,
        coalesce(s.tech_overdue, FALSE) AND s.dpd BETWEEN 1 AND $floor_tech_grace_days AS tech_exempt,
        """ + FLOOR_SQL + """ AS floor_class
-FROM snapshots s JOIN loans l USING (loan_id)
-WHERE s.month = $month AND s.status = 'active' AND """ + MANAGED_SLICE_SQL
+FROM snapshots s
+WHERE s.month = $month AND s.status = 'active' AND """ + SNAPSHOT_SLICE_SQL
 
 BELOW_FLOOR_SQL = """
 WITH cur AS (""" + _FLOOR_ROWS_SQL + """)
@@ -139,8 +139,8 @@ def period_start(month: dt.date, period: str) -> dt.date:
 TRANSITION_SQL = """
 WITH start AS (
     SELECT s.loan_id, s.booked_class AS start_class, s.outstanding_principal AS start_bal
-    FROM snapshots s JOIN loans l USING (loan_id)
-    WHERE s.month = $start_month AND s.status = 'active' AND """ + MANAGED_SLICE_SQL + """
+    FROM snapshots s
+    WHERE s.month = $start_month AND s.status = 'active' AND """ + SNAPSHOT_SLICE_SQL + """
 ),
 fin AS (
     SELECT loan_id, booked_class AS end_class, outstanding_principal AS end_bal

@@ -23,6 +23,7 @@ from analytics.core.measures import BASES, RATIOS
 from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.schema import MONEY
 from analytics.core.slice import SLICE_SQL, slice_params
+from analytics.core.store import months as store_months
 from analytics.core.store import query
 from analytics.metrics.provisioning import PBOC_2002, ProvisionRates, add_provisions
 
@@ -69,7 +70,7 @@ def quality_by(con: duckdb.DuckDBPyConnection, *, by: tuple[str, ...] = ("month"
 
 def dimensions(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     """What the sidebar offers: snapshot months, branches (id, name) and products present."""
-    months = query(con, "SELECT DISTINCT month FROM snapshots ORDER BY month")["month"].to_list()
+    months = store_months(con)
     branches = query(con, "SELECT branch_id, branch_name FROM branches ORDER BY branch_id")
     products = query(con, "SELECT DISTINCT product FROM loans ORDER BY product")["product"].to_list()
     return {

@@ -24,7 +24,7 @@ from analytics.core.expr import pct_change
 from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.schema import MONEY
 from analytics.core.slice import SLICE_SQL, slice_params, slice_sql
-from analytics.core.store import query
+from analytics.core.store import months, query
 from analytics.metrics import portfolio
 
 DIMENSIONS = {"total": (), "branch": ("branch_id",), "product": ("product",)}
@@ -70,7 +70,6 @@ GROUP BY ALL ORDER BY ALL
 NEW_OVERDUE_SCHEMA = {"month": pl.Date, "branch_id": pl.String, "product": pl.String,
                       "new_overdue_count": pl.Int64, "new_overdue_balance": MONEY}
 
-MONTHS_SQL = "SELECT DISTINCT month FROM snapshots WHERE month BETWEEN $month_from AND $month_to ORDER BY month"
 
 NEW_OVERDUE = ("new_overdue_count", "new_overdue_balance")
 SERIES_COLUMNS = ("total_count", "total_balance", "overdue_count", "overdue_balance", "npl_count", "npl_balance",
@@ -104,7 +103,7 @@ def new_overdue_base(con: duckdb.DuckDBPyConnection, *, branches: tuple[str, ...
 def _months_without_prev(con: duckdb.DuckDBPyConnection, month_from: dt.date, month_to: dt.date) -> list[dt.date]:
     """Months in range whose previous month has no snapshot (new overdue is unknown there)."""
     lo = add_months(month_from, -1) if month_from > EARLIEST else month_from
-    present = set(query(con, MONTHS_SQL, {"month_from": lo, "month_to": month_to})["month"].to_list())
+    present = {m for m in months(con) if lo <= m <= month_to}
     return sorted(m for m in present if m >= month_from and add_months(m, -1) not in present)
 
 
