@@ -79,6 +79,20 @@ def previous_quarter_end(month: dt.date) -> dt.date:
     return add_months(quarter_start(month), -1)
 
 
+PERIODS = ("month", "quarter", "ytd")  # the supervisory migration periods (五级分类迁徙)
+
+
+def period_start(month: dt.date, period: str) -> dt.date:
+    """The start snapshot of the period ending at ``month``: the end of the previous month / quarter / year."""
+    if period == "month":
+        return add_months(month, -1)
+    if period == "quarter":
+        return previous_quarter_end(month)
+    if period == "ytd":
+        return dt.date(month.year - 1, 12, 1)
+    raise ValueError(f"unknown period {period!r}; expected one of {PERIODS}")
+
+
 def quarter_label(month: dt.date) -> str:
     """``2026Q3`` for any month of that quarter."""
     return f"{month.year}Q{(month.month - 1) // 3 + 1}"

@@ -4,6 +4,6 @@ See ``analytics.derived.tables`` for what each table holds.
 """
 
 from analytics.derived.builder import build, has_view, source
-from analytics.derived.tables import BALANCE_SQL, EVER_THRESHOLDS, REGISTRY, DerivedTable
+from analytics.derived.tables import BALANCE_SQL, EVER_THRESHOLDS, REGISTRY, DerivedTable, migration_pairs
 
-__all__ = ["BALANCE_SQL", "EVER_THRESHOLDS", "REGISTRY", "DerivedTable", "build", "has_view", "source"]
+__all__ = ["BALANCE_SQL", "EVER_THRESHOLDS", "REGISTRY", "DerivedTable", "build", "has_view", "migration_pairs", "source"]

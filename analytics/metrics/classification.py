@@ -22,12 +22,14 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from analytics import derived
+from analytics.core import months as months_mod
 from analytics.core.expr import safe_div
 from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
 from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY
-from analytics.core.slice import SNAPSHOT_SLICE_SQL, slice_params
-from analytics.core.store import query
+from analytics.core.slice import SLICE_SQL, SNAPSHOT_SLICE_SQL, slice_params
+from analytics.core.store import months, query
 from analytics.metrics import portfolio
 from analytics.metrics.provisioning import PBOC_2002, ProvisionRates, add_provisions
 
@@ -122,18 +124,8 @@ def floor_vs_booked(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches:
 
 # --- supervisory migration -----------------------------------------------------------------------------
 
-PERIODS = ("month", "quarter", "ytd")
-
-
-def period_start(month: dt.date, period: str) -> dt.date:
-    """The start snapshot of the period ending at ``month``: the end of the previous month / quarter / year."""
-    if period == "month":
-        return add_months(month, -1)
-    if period == "quarter":
-        return previous_quarter_end(month)
-    if period == "ytd":
-        return dt.date(month.year - 1, 12, 1)
-    raise ValueError(f"unknown period {period!r}; expected one of {PERIODS}")
+PERIODS = months_mod.PERIODS
+period_start = months_mod.period_start
 
 
 TRANSITION_SQL = """
@@ -177,7 +169,21 @@ def transition_base(con: duckdb.DuckDBPyConnection, *, start_month: dt.date, end
     (start_month, end_month], else ``missing``. Per cell: count, start balance, end balance and 期间减少.
     """
     params = slice_params(branches, products) | {"start_month": start_month, "end_month": end_month}
+    if (start_month, end_month) in derived.migration_pairs(end_month, end_month) and end_month in months(con):
+        cube, cube_params = derived.source(con, "migration_cube", month_from=end_month, month_to=end_month)
+        return query(con, _migration_sql(cube), params | cube_params, TRANSITION_SCHEMA)
     return query(con, TRANSITION_SQL, params, TRANSITION_SCHEMA)
+
+
+def _migration_sql(cube: str) -> str:
+    """``TRANSITION_SQL``'s cells from the migration cube (a period the page offers)."""
+    return """
+SELECT start_class, end_state, sum(total_count)::BIGINT AS total_count, sum(start_balance) AS start_balance,
+       sum(end_balance) AS end_balance, sum(reduction_balance) AS reduction_balance
+FROM """ + cube + """ l
+WHERE month = $end_month AND start_month = $start_month AND """ + SLICE_SQL + """
+GROUP BY ALL ORDER BY ALL
+"""  # noqa: S608 (constant SQL fragments and a view name or the registry's constant subquery)
 
 
 RATES = {

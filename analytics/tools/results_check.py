@@ -49,9 +49,11 @@ def extra_calls(month: dt.date, branches: tuple[str, ...], products: tuple[str, 
         "vintage_more": [(vintage.vintage_curves, (), {"grain": g, "measure": m, "threshold": t, **s})
                          for g in ("month", "quarter") for m in ("ever", "pit") for t in (30, 90)],
         "aging_more": [(aging.aging_report, (), {"month": month, **s, "scheme": "reg"})],
-        "classification_more": [(classification.floor_vs_booked, (), {"month": month, **s}),
-                                (classification.transition_base, (), {"start_month": add_months(month, -1),
-                                                                      "end_month": month, **s})],
+        "classification_more": [(classification.floor_vs_booked, (), {"month": month, **s})]
+        + [(classification.transition_base, (), {"start_month": classification.period_start(end, p),
+                                                 "end_month": end, **s})
+           for end in (month, dt.date(month.year, 1, 1)) for p in classification.PERIODS]
+        + [(classification.transition_base, (), {"start_month": add_months(month, -5), "end_month": month, **s})],
         "portfolio_more": [(portfolio.quality_by, (), {"by": ("month", "branch_id"), **s, "month_from": first,
                                                        "month_to": month})],
         "drill_more": [(drilldown.loans_behind, (DrillSpec(month=month, branches=branches, products=products,

@@ -24,7 +24,13 @@ def test_build_writes_facts_and_hive_transitions(tmp_path):
     derived.build(root)
     folder = derived.build(root)  # published as a new version: its own folder, named by its manifest
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet"))
-    assert files == ["aging_cube.parquet", "loan_facts.parquet", "quality_cube.parquet"] + [f"transitions/month=2024-0{m}-01/part-0.parquet" for m in (1, 2, 3, 4)]
+    months = (1, 2, 3, 4)
+    assert files == sorted(["aging_cause_cube.parquet", "aging_cube.parquet", "loan_facts.parquet",
+                            "quality_cube.parquet"]
+                           + [f"{t}/month=2024-0{m}-01/part-0.parquet"
+                              for t in ("transition_cube", "transitions") for m in months]
+                           # no migration into January: no snapshot at its start (December)
+                           + [f"migration_cube/month=2024-0{m}-01/part-0.parquet" for m in months[1:]])
     listed = sorted(f for spec in store.current_manifest(root)["derived"].values() for f in spec["files"])
     assert listed == sorted(p.relative_to(root).as_posix() for p in folder.rglob("*.parquet"))
 
