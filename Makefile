@@ -9,7 +9,7 @@ DATA ?= data
 DEMO_LOANS ?= 60000
 DEMO_MONTHS ?= 36
 
-.PHONY: run test demo bench lint clean-venv
+.PHONY: run test demo bench bench-pandas bench-browser lint clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) -m analytics.tools.benchmark
+	$(PY) -m analytics.tools.benchmark --data $(DATA) --filters
+
+bench-pandas: $(STAMP)
+	$(PY) -m analytics.tools.baseline --data $(DATA)
+
+bench-browser: $(STAMP)
+	$(PY) -m browserbench --data $(DATA)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
