@@ -20,7 +20,7 @@ from analytics.core.months import EARLIEST, LATEST, previous_quarter_end
 from analytics.core.rules import M_BUCKET_EDGES, REG_BAND_EDGES, bucket_bounds
 from analytics.core.schema import MONEY
 from analytics.core.slice import SLICE_SQL, slice_params
-from analytics.core.store import query
+from analytics.core.store import months, query
 from analytics.derived.tables import AGING_VALUES_SCHEMA
 
 SCHEMES = ("m", "reg")
@@ -49,8 +49,6 @@ GROUP BY ALL ORDER BY ALL
 
 
 CAUSE_SCHEMA = {"month": pl.Date, "m_bucket": pl.Int8, "reg_band": pl.Int8, "overdue_cause": pl.String} | VALUE_SCHEMA
-# Whether a snapshot exists at a month at all (whatever the filters): an empty filtered month compares as zero.
-MONTH_EXISTS_SQL = "SELECT count(*)::BIGINT AS n FROM snapshots WHERE month = $month"
 
 
 def bucket_dpd_range(scheme: str, index: int) -> tuple[int, int | None]:
@@ -186,7 +184,7 @@ def aging_report(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tu
     cube, cube_params = derived.source(con, "aging_cause_cube")
     causes_df = query(con, _cause_sql(cube), params | cube_params, CAUSE_SCHEMA).rename(
         {BUCKET_COLUMN[scheme]: "bucket"})
-    has_prev = query(con, MONTH_EXISTS_SQL, {"month": compare_month}, {"n": pl.Int64})["n"][0] > 0
+    has_prev = compare_month in months(con)
     causes = causes_df.lazy()
 
     def rows_at(m: dt.date) -> pl.LazyFrame:
