@@ -47,13 +47,23 @@ class Store:
         for f in self.files("snapshots"):
             month = store.partition_month(Path(f))
             if months is None or month in months:
-                part = pd.read_parquet(f, columns=columns)
+                part = _read(f, columns)
                 part["month"] = pd.Timestamp(month)
                 parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
     def loans(self, columns: list[str]) -> pd.DataFrame:
-        return pd.concat([pd.read_parquet(f, columns=columns) for f in self.files("loans")], ignore_index=True)
+        return pd.concat([_read(f, columns) for f in self.files("loans")], ignore_index=True)
+
+
+def _read(path: str, columns: list[str]) -> pd.DataFrame:
+    """A Parquet file as pandas with money as float64 (what a pandas user does: Decimal objects are ~10x slower)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=columns)
+    fields = [pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields)).to_pandas()
 
 
 def _bucket(dpd: pd.Series) -> np.ndarray:
