@@ -212,7 +212,7 @@ MONTHS_SQL = "SELECT DISTINCT month FROM snapshots ORDER BY month"
 
 def months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     """The snapshot months present, ascending (from the list ``connect`` keeps, else from the snapshots)."""
-    sql = "SELECT month FROM " + MONTHS_TABLE + " ORDER BY month" if has_view(con, MONTHS_TABLE) else MONTHS_SQL
+    sql = "SELECT month FROM snapshot_months ORDER BY month" if has_view(con, MONTHS_TABLE) else MONTHS_SQL
     return query(con, sql)["month"].to_list()
 
 

@@ -25,7 +25,7 @@ import polars as pl
 from analytics import derived
 from analytics.core import months as months_mod
 from analytics.core.expr import safe_div
-from analytics.core.months import EARLIEST, LATEST, add_months, previous_quarter_end
+from analytics.core.months import EARLIEST, LATEST
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
 from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY
 from analytics.core.slice import SLICE_SQL, SNAPSHOT_SLICE_SQL, slice_params

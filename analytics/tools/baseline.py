@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -274,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| question | project (s) | pandas (s) | pandas ÷ project | same numbers |\n|---|---:|---:|---:|---|")
     ratios, ok = [], True
     for name, (project, plain, check) in QUESTIONS.items():
-        t_project, p = _median_time(lambda: project(con.cursor(), month), args.repeat)
-        t_pandas, q = _median_time(lambda: plain(s, month), args.repeat)
+        t_project, p = _median_time(partial(lambda f: f(con.cursor(), month), project), args.repeat)
+        t_pandas, q = _median_time(partial(plain, s, month), args.repeat)
         same = check(p, q)
         ok &= same
         ratios.append(t_pandas / t_project)
