@@ -19,3 +19,11 @@ def test_dump_compares_equal_and_a_changed_number_is_caught(demo_root, tmp_path)
     (after / sorted(p.name for p in after.glob("*.parquet"))[0]).unlink()
     bad = results_check.compare(before, after)
     assert any(victim.name in b for b in bad) and any("only in" in b for b in bad)
+
+
+def test_browserbench_names_the_apps_analysis_pages():
+    import app
+    import browserbench
+
+    titles = {path: zh for path, zh, *_ in app.PAGES}
+    assert all(titles[path] == title for path, title in browserbench.PAGES.items())
