@@ -32,7 +32,7 @@ from analytics.core import store
 from analytics.core.months import add_months_expr
 from analytics.core.schema import DISPOSAL_STATUSES, EXIT_STATUSES, TABLES, Table
 from analytics.ingest import problems as pb
-from analytics.ingest.checks import plausible_month, problems_frame, typed
+from analytics.ingest.checks import outlier_months, plausible_month, problems_frame, typed
 from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.mapping import (
     Profile,
@@ -380,17 +380,21 @@ def _prepare_source(root: Path, source: Source, table_name: str, profile: Profil
             bad = loan_problems["row"].drop_nulls().unique().implode()
             created = loans.filter(~pl.col(ROW).cast(pl.Int64).is_in(bad))["loan_id"]
             keys["loans.loan_id"] = pl.concat([keys.get("loans.loan_id", pl.Series([], dtype=pl.String)), created])
-    problems = problems_frame(table_name, rows, file=source.name, known_keys=keys)
+    in_store = stored_months(root, table)
+    problems = problems_frame(table_name, rows, file=source.name, known_keys=keys, store_months=in_store)
     months: list[dt.date] = []
     if table.partition and table.partition in rows.columns:
         parsed = typed(table_name, rows.select(table.partition, ROW))
-        months = sorted(m for m in parsed[table.partition].drop_nulls().unique().to_list()
-                        if m.day == 1 and plausible_month(m))  # 9999-12 is a row problem, not a month to load
+        counts = parsed.group_by(table.partition).len().drop_nulls(table.partition)
+        far, _ = outlier_months(dict(zip(counts[table.partition].to_list(), counts["len"].to_list(), strict=True)),
+                                in_store)
+        months = sorted(m for m in counts[table.partition].to_list()
+                        if m.day == 1 and plausible_month(m) and m not in far)  # 9999-12 is a row problem, not a month
     extra = [_cell_problems(source, profile)]
     if table_name == "collection_actions":
         extra.append(_action_id_clashes(root, rows, months, source.name))
     problems = pl.concat([problems, *extra, loan_problems])
-    existing = sorted(set(months) & set(stored_months(root, table)))
+    existing = sorted(set(months) & set(in_store))
     prepared = Prepared(source, table_name, profile, rows, problems, months, existing,
                         unused=unused_columns(source.columns, profile), not_provided=_not_provided(table, rows, profile),
                         derived=derived_columns, loans=loans,
