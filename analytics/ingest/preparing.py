@@ -32,6 +32,7 @@ from analytics.core import store
 from analytics.core.months import add_months_expr
 from analytics.core.schema import DISPOSAL_STATUSES, EXIT_STATUSES, TABLES, Table
 from analytics.ingest import problems as pb
+from analytics.ingest import reading
 from analytics.ingest.checks import outlier_months, plausible_month, problems_frame, typed
 from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.mapping import (
@@ -343,8 +344,17 @@ def _not_provided(table: Table, rows: pl.DataFrame, profile: Profile) -> list[st
 def prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
     """Map and check an already read source (the page re-runs this when the user edits the mapping).
 
-    A stored file that cannot be read (the neighbouring month the continuity check needs, say) is named in
-    the error instead of a raw reader message."""
+    The check runs in a worker process with the memory, CPU and time limits of ``reading`` (``run_bounded``):
+    a hostile file (millions of distinct values, huge cells) is refused with the limit it hit instead of
+    taking the server all users share. A stored file that cannot be read (the neighbouring month the continuity
+    check needs, say) is named in the error instead of a raw reader message."""
+    if os.environ.get(reading.SANDBOX_ENV, "1") == "0":
+        return check_here(root, source, table_name, profile)
+    return reading.run_bounded(check_here, (root, source, table_name, profile), source.name, "check")
+
+
+def check_here(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
+    """``prepare_source`` in the calling process (what the worker runs)."""
     try:
         return _prepare_source(root, source, table_name, profile)
     except (pl.exceptions.PolarsError, OSError) as exc:
