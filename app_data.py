@@ -125,16 +125,41 @@ def run(fn: Callable, *args, **kwargs):
         kwargs = kwargs | {"branches": ()}  # "all" becomes "all I may see"
     args, kwargs = _restrict(args, kwargs, user_scope)
     data_version, manifest = _pin()
+    call = (fn.__module__, fn.__qualname__, data_version, args, tuple(sorted(kwargs.items())))
+    try:
+        warm = (*call, user_scope) in _WARM
+    except TypeError:  # an unhashable argument: treat the call as a miss
+        warm = None
+    if warm:  # computed in this process already: a cache hit, no spinner (its thread and messages cost every rerun)
+        return _run(*call, manifest, user_scope)
     # A cache miss longer than half a second shows a spinner with the elapsed time (a cache hit shows nothing).
     text = SPINNER_TEXT.get(st.session_state.get("lang", "zh"), SPINNER_TEXT["zh"])
     with st.spinner(text, show_time=True):
-        return _run(fn.__module__, fn.__qualname__, data_version, args, tuple(sorted(kwargs.items())), manifest,
-                    user_scope)
+        result = _run(*call, manifest, user_scope)
+    if warm is not None:
+        _remember((*call, user_scope))
+    return result
+
+
+# Calls computed in this process (bounded like the cache): their next call is a cache hit and skips the spinner.
+# A call whose cache entry has expired meanwhile is computed again without a spinner (only the cue is lost).
+_WARM: dict[tuple, None] = {}
+_WARM_MAX = 512
+_WARM_LOCK = __import__("threading").Lock()
+
+
+def _remember(key: tuple) -> None:
+    with _WARM_LOCK:
+        _WARM[key] = None
+        while len(_WARM) > _WARM_MAX:
+            _WARM.pop(next(iter(_WARM)))
 
 
 def clear() -> None:
     """Forget every cached result (after the store was written from the app)."""
     _run.clear()
+    with _WARM_LOCK:
+        _WARM.clear()
 
 
 def load_config(name: str, default: dict) -> tuple[int, dict]:

@@ -253,23 +253,35 @@ def _has_dates(values) -> bool:
     return isinstance(first, (dt.date, dt.datetime))
 
 
+def _axes_update(fig: go.Figure) -> dict:
+    """The layout update of the shared axis rules (see ``tidy_axes``), one dict for one ``update_layout`` call:
+    Plotly validates every update, and one call per axis rule cost more server time than the page's numbers."""
+    layout = fig.layout.to_plotly_json()
+    update: dict = {}
+    if any(_has_dates(getattr(t, "x", None)) for t in fig.data):
+        tick = formats.month_tickformat(lang())
+        for name in sorted({"xaxis", *(k for k in layout if k.startswith("xaxis"))}):
+            update[name] = {"tickformat": tick, "hoverformat": tick}
+    # tickmode "auto": plain round ticks on both axes of a dual-axis chart (never ticks synced to the other axis)
+    for name in sorted({"yaxis", *(k for k in layout if k.startswith("yaxis"))}):
+        axis = {"exponentformat": "none", "separatethousands": True, "tickmode": "auto", "nticks": 8}
+        if (layout.get(name) or {}).get("type") == "log":
+            axis |= {"dtick": 1, "minor": {"showgrid": False}}
+        update[name] = axis
+    return update
+
+
 def tidy_axes(fig: go.Figure) -> go.Figure:
     """The axis rules of every chart: month axes read 2026-10 (2026年10月 in Chinese, never English month
     names), amounts without SI suffixes ("50k 万元") and with thousands separators, log axes labelled at
     powers of ten only."""
-    if any(_has_dates(getattr(t, "x", None)) for t in fig.data):
-        fig.update_xaxes(tickformat=formats.month_tickformat(lang()), hoverformat=formats.month_tickformat(lang()))
-    # tickmode "auto": plain round ticks on both axes of a dual-axis chart (never ticks synced to the other axis)
-    fig.update_yaxes(exponentformat="none", separatethousands=True, tickmode="auto", nticks=8)
-    fig.for_each_yaxis(lambda ax: ax.update(dtick=1, minor={"showgrid": False}) if ax.type == "log" else None)
-    return fig
+    return fig.update_layout(_axes_update(fig))
 
 
 def chart(fig: go.Figure, key: str, *, select: bool = False):
     """Draw a Plotly figure with the shared axis rules. ``select``: a click on a point or bar reruns the
     page; returns the selected points (dicts with x, y, curve_number, point_index ...), else None."""
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text="")
-    tidy_axes(fig)
+    fig.update_layout({"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": ""} | _axes_update(fig))
     if select:
         event = st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False}, on_select="rerun",
                                 selection_mode=("points",))

@@ -132,10 +132,14 @@ def connect(root: str | os.PathLike | None = None, threads: int | None = None) -
 
 
 def connect_manifest(root: Path, manifest: dict, threads: int | None = None,
-                     derived: bool = True) -> duckdb.DuckDBPyConnection:
+                     derived: bool = True, config: Mapping[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """``connect`` over the files of ``manifest`` (published or about to be); ``derived=False`` leaves out the
-    derived tables (what a rebuild computes them from)."""
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+    derived tables (what a rebuild computes them from); ``config`` adds DuckDB settings (memory_limit,
+    temp_directory: what a bounded-memory rebuild sets)."""
+    settings = dict(config or {})
+    if threads:
+        settings["threads"] = threads
+    con = duckdb.connect(config=settings)
     try:
         for table in TABLES.values():
             _register(con, table.name, manifest_files(root, manifest, table), table.polars_schema,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from analytics.core import manifest as mf
 from analytics.core import store
@@ -16,7 +17,11 @@ from analytics.core.months import EARLIEST, LATEST
 from analytics.derived.tables import REGISTRY, DerivedTable
 
 DERIVED = "derived"
-CHUNK_MONTHS = 4  # partitioned tables are built this many months per query (bounded memory)
+CHUNK_MONTHS = 4  # partitioned tables are built at most this many months per query (bounded memory) ...
+CHUNK_ROWS = 3_000_000  # ... and fewer on a big book: a chunk covers about this many snapshot rows (at least a month)
+BATCH_ROWS = 1_000_000  # a result larger than one chunk (loan_facts) is written in record batches of this size
+MEMORY_ENV = "OVERDUE_DERIVE_MEMORY"  # DuckDB memory_limit of a rebuild (spills to a temp folder beyond it)
+DEFAULT_MEMORY = "4GB"
 
 has_view = store.has_view
 
@@ -40,32 +45,90 @@ def compute(con: duckdb.DuckDBPyConnection, name: str, *, month_from: dt.date = 
     return store.query(con, table.sql + order, table.params(month_from, month_to), table.schema)
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: DerivedTable, folder: Path, months: list[dt.date]) -> None:
+def _stream(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], schema: dict[str, pl.DataType],
+            path: Path, drop: str | None = None) -> int:
+    """Write the result of ``sql`` (cast to ``schema``, ``drop`` left out) to ``path`` in record batches, so only
+    one batch is held in Python at a time; returns the rows written (no file for an empty result)."""
+    cols = [pl.col(name).cast(dtype) for name, dtype in schema.items() if name != drop]
+    cur = con.cursor()
+    writer = None
+    rows = 0
+    try:
+        for batch in cur.sql(sql, params=params).to_arrow_reader(BATCH_ROWS):
+            if batch.num_rows == 0:
+                continue
+            arrow = pl.from_arrow(batch).select(cols).to_arrow()
+            if writer is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer = pq.ParquetWriter(path, arrow.schema, compression="zstd")
+            writer.write_table(arrow)
+            rows += arrow.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+        cur.close()
+    return rows
+
+
+def _chunks(months: list[dt.date], rows: dict[dt.date, int]) -> list[list[dt.date]]:
+    """Consecutive months in chunks of at most CHUNK_MONTHS months and about CHUNK_ROWS snapshot rows."""
+    out: list[list[dt.date]] = []
+    for month in months:
+        if out and len(out[-1]) < CHUNK_MONTHS and sum(rows.get(m, 0) for m in out[-1]) + rows.get(month, 0) <= CHUNK_ROWS:
+            out[-1].append(month)
+        else:
+            out.append([month])
+    return out
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: DerivedTable, folder: Path, months: list[dt.date],
+           rows: dict[dt.date, int]) -> None:
     if table.partition is None:
-        compute(con, table.name).write_parquet(folder / f"{table.name}.parquet", compression="zstd")
+        order = " ORDER BY ALL" if "ORDER BY" not in table.sql else ""
+        path = folder / f"{table.name}.parquet"
+        if not _stream(con, table.sql + order, table.params(EARLIEST, LATEST), table.schema, path):
+            compute(con, table.name).write_parquet(path, compression="zstd")  # an empty table keeps its file
         return
-    for i in range(0, len(months), CHUNK_MONTHS):  # a few months at a time: bounded memory
-        chunk = compute(con, table.name, month_from=months[i],
-                        month_to=months[min(i + CHUNK_MONTHS, len(months)) - 1])
-        for (month,), part in chunk.partition_by(table.partition, as_dict=True, maintain_order=True).items():
+    for chunk in _chunks(months, rows):
+        if len(chunk) == 1:  # a big book: one month per query, streamed straight into its partition file
+            out = folder / table.name / store.month_dir_name(chunk[0]) / "part-0.parquet"
+            _stream(con, table.sql, table.params(chunk[0], chunk[0]), table.schema, out, drop=table.partition)
+            continue
+        frame = compute(con, table.name, month_from=chunk[0], month_to=chunk[-1])
+        for (month,), part in frame.partition_by(table.partition, as_dict=True, maintain_order=True).items():
             out = folder / table.name / store.month_dir_name(month)
             out.mkdir(parents=True)
             part.drop(table.partition).write_parquet(out / "part-0.parquet", compression="zstd")
 
 
+def _limits(spill: Path) -> dict[str, object]:
+    """DuckDB settings of a rebuild: a memory limit (``$OVERDUE_DERIVE_MEMORY``, default 4GB) with spilling to
+    ``spill``, and no insertion order to keep (the tables are sorted where order matters)."""
+    return {"memory_limit": os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY, "temp_directory": str(spill),
+            "preserve_insertion_order": False}
+
+
 def build_into(root: Path, base: dict, folder: Path, threads: int | None = None) -> dict[str, dict]:
     """Compute every derived table from the base tables of manifest ``base`` into ``folder`` (a new folder
-    of the version being prepared); returns the manifest's ``derived`` entry (empty with no snapshots)."""
-    con = store.connect_manifest(root, base, threads=threads, derived=False)
+    of the version being prepared); returns the manifest's ``derived`` entry (empty with no snapshots).
+
+    Memory stays bounded whatever the book's size: DuckDB works under a memory limit (spilling to a temp
+    folder beside ``folder``, removed afterwards), partitioned tables are built a few months (on a big book one
+    month) per query, and results are written in record batches."""
+    spill = folder.parent / f".{folder.name}-spill"
+    con = store.connect_manifest(root, base, threads=threads, derived=False, config=_limits(spill))
     try:
-        months = store.months(con)
+        counts = store.query(con, "SELECT month, count(*)::BIGINT AS n FROM snapshots GROUP BY month ORDER BY month")
+        months = counts["month"].to_list()
         if not months:
             return {}
+        rows = dict(zip(months, counts["n"].to_list(), strict=True))
         folder.mkdir(parents=True, exist_ok=True)
         for table in REGISTRY.values():
-            _write(con, table, folder, months)
+            _write(con, table, folder, months, rows)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     out = {}
     for table in REGISTRY.values():
         if table.partition is None:

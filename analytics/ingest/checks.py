@@ -159,7 +159,42 @@ def plausible_month(month: dt.date, today: dt.date | None = None) -> bool:
     return MONTH_FLOOR <= month <= month_ceiling(today)
 
 
-def _date_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
+# [CONV] relative to the data: months of a file and of the store form runs where consecutive months are at most
+# MONTH_GAP months apart; the run holding the store's latest month (with an empty store: the run with most of the
+# file's rows) is the data, and a file month in another run is implausible (a typo such as 2014-03 in a 2024 file,
+# or 2026-10 loaded onto a store that ends 2024-06, or a back-dated 2015 block onto a 2024 store).
+MONTH_GAP = 12
+
+
+def _month_number(month: dt.date) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def outlier_months(file_months: Mapping[dt.date, int], store_months: Iterable[dt.date] = (),
+                   ) -> tuple[set[dt.date], tuple[dt.date, dt.date] | None]:
+    """The file months (month -> rows) far from the data (see MONTH_GAP) and the first and last month of the
+    data's run (None with no months). Only first-of-month dates in the absolute plausible range take part
+    (the others are already row problems)."""
+    ok = {m: n for m, n in file_months.items() if m.day == 1 and plausible_month(m)}
+    stored = {m for m in store_months if m.day == 1 and plausible_month(m)}
+    every = sorted(set(ok) | stored)
+    if not every:
+        return set(), None
+    runs = [[every[0]]]
+    for m in every[1:]:
+        if _month_number(m) - _month_number(runs[-1][-1]) > MONTH_GAP:
+            runs.append([m])
+        else:
+            runs[-1].append(m)
+    if stored:
+        latest = max(stored)
+        main = next(run for run in runs if latest in run)
+    else:
+        main = max(runs, key=lambda run: (sum(ok.get(m, 0) for m in run), run[-1]))
+    return {m for run in runs if run is not main for m in run if m in ok}, (main[0], main[-1])
+
+
+def _date_rules(df: pl.DataFrame, table: Table, store_months: tuple[dt.date, ...] = ()) -> list[pl.DataFrame]:
     out = []
     if has_columns(df, "month"):
         m = pl.col("month")
@@ -167,6 +202,16 @@ def _date_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
         low, high = MONTH_FLOOR, month_ceiling()
         out.append(hits(df, table, (m < low) | (m > high), "month_range", "month", m,
                         (f"{low:%Y-%m} 至 {high:%Y-%m}（当前月份）", f"{low:%Y-%m} to {high:%Y-%m}, the current month")))
+        if df.schema["month"] == pl.Date:
+            counts = df.group_by("month").len().drop_nulls("month")
+            far, run = outlier_months(dict(zip(counts["month"].to_list(), counts["len"].to_list(), strict=True)),
+                                      store_months)
+            if far:
+                where_zh, where_en = ("库中与本文件", "the store and this file") if store_months else ("本文件", "this file")
+                out.append(hits(df, table, m.is_in(sorted(far)), "month_outlier", "month", m.dt.strftime("%Y-%m"), (
+                    f"{MONTH_GAP} 个月（{where_zh}的月份为 {run[0]:%Y-%m} 至 {run[1]:%Y-%m}）",
+                    f"{MONTH_GAP} months away from the other months (those of {where_en} run from {run[0]:%Y-%m} "
+                    f"to {run[1]:%Y-%m})")))
     if table.name == "targets" and has_columns(df, "quarter"):
         q = pl.col("quarter")
         out.append(hits(df, table, (q.dt.day() != 1) | ~q.dt.month().is_in([1, 4, 7, 10]), "quarter_not_first",
@@ -211,12 +256,15 @@ def _snapshot_rules(df: pl.DataFrame, table: Table) -> list[pl.DataFrame]:
 
 
 def problems_frame(table_name: str, df: pl.DataFrame, *, file: str | None = None,
-                   known_keys: Mapping[str, Iterable | pl.Series] | None = None) -> pl.DataFrame:
+                   known_keys: Mapping[str, Iterable | pl.Series] | None = None,
+                   store_months: Iterable[dt.date] = ()) -> pl.DataFrame:
     """Every problem of ``df`` against the contract of ``table_name`` (uncapped), as a frame.
 
     ``known_keys`` maps a referenced key ("branches.branch_id", "loans.loan_id",
     "collectors.collector_id") to the values that exist; references to keys not given are not checked.
+    ``store_months`` are the table's months already in the store (the month plausibility is relative to them).
     """
+    store_months = tuple(store_months)
     table = TABLES[table_name]
     df = with_row_file(df, file)
     missing = [c for c in table.columns if c.required and c.name not in df.columns]
@@ -228,7 +276,7 @@ def problems_frame(table_name: str, df: pl.DataFrame, *, file: str | None = None
             parts += _column_rules(df, table, c)
     parts += _key_rule(df, table)
     parts += _reference_rules(df, table, known_keys or {})
-    parts += _date_rules(df, table)
+    parts += _date_rules(df, table, store_months)
     parts += _snapshot_rules(df, table)
     return pl.concat([no_problems(), *parts], how="vertical").sort(
         "rule", "column", "file", "row", nulls_last=False, maintain_order=True)
@@ -246,6 +294,7 @@ def typed(table_name: str, df: pl.DataFrame) -> pl.DataFrame:
 
 def validate_table(table_name: str, df: pl.DataFrame, *, file: str | None = None,
                    known_keys: Mapping[str, Iterable | pl.Series] | None = None,
-                   max_rows_per_rule: int = MAX_ROWS_PER_RULE) -> list[Problem]:
+                   max_rows_per_rule: int = MAX_ROWS_PER_RULE, store_months: Iterable[dt.date] = ()) -> list[Problem]:
     """Problems of one table (capped per rule; a ``too_many`` line carries the total)."""
-    return to_problems(cap(problems_frame(table_name, df, file=file, known_keys=known_keys), max_rows_per_rule))
+    return to_problems(cap(problems_frame(table_name, df, file=file, known_keys=known_keys, store_months=store_months),
+                           max_rows_per_rule))

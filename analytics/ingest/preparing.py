@@ -32,7 +32,8 @@ from analytics.core import store
 from analytics.core.months import add_months_expr
 from analytics.core.schema import DISPOSAL_STATUSES, EXIT_STATUSES, TABLES, Table
 from analytics.ingest import problems as pb
-from analytics.ingest.checks import plausible_month, problems_frame, typed
+from analytics.ingest import reading
+from analytics.ingest.checks import outlier_months, plausible_month, problems_frame, typed
 from analytics.ingest.continuity import continuity_problems
 from analytics.ingest.mapping import (
     Profile,
@@ -343,8 +344,17 @@ def _not_provided(table: Table, rows: pl.DataFrame, profile: Profile) -> list[st
 def prepare_source(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
     """Map and check an already read source (the page re-runs this when the user edits the mapping).
 
-    A stored file that cannot be read (the neighbouring month the continuity check needs, say) is named in
-    the error instead of a raw reader message."""
+    The check runs in a worker process with the memory, CPU and time limits of ``reading`` (``run_bounded``):
+    a hostile file (millions of distinct values, huge cells) is refused with the limit it hit instead of
+    taking the server all users share. A stored file that cannot be read (the neighbouring month the continuity
+    check needs, say) is named in the error instead of a raw reader message."""
+    if os.environ.get(reading.SANDBOX_ENV, "1") == "0":
+        return check_here(root, source, table_name, profile)
+    return reading.run_bounded(check_here, (root, source, table_name, profile), source.name, "check")
+
+
+def check_here(root: Path, source: Source, table_name: str, profile: Profile | None = None) -> Prepared:
+    """``prepare_source`` in the calling process (what the worker runs)."""
     try:
         return _prepare_source(root, source, table_name, profile)
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -380,17 +390,21 @@ def _prepare_source(root: Path, source: Source, table_name: str, profile: Profil
             bad = loan_problems["row"].drop_nulls().unique().implode()
             created = loans.filter(~pl.col(ROW).cast(pl.Int64).is_in(bad))["loan_id"]
             keys["loans.loan_id"] = pl.concat([keys.get("loans.loan_id", pl.Series([], dtype=pl.String)), created])
-    problems = problems_frame(table_name, rows, file=source.name, known_keys=keys)
+    in_store = stored_months(root, table)
+    problems = problems_frame(table_name, rows, file=source.name, known_keys=keys, store_months=in_store)
     months: list[dt.date] = []
     if table.partition and table.partition in rows.columns:
         parsed = typed(table_name, rows.select(table.partition, ROW))
-        months = sorted(m for m in parsed[table.partition].drop_nulls().unique().to_list()
-                        if m.day == 1 and plausible_month(m))  # 9999-12 is a row problem, not a month to load
+        counts = parsed.group_by(table.partition).len().drop_nulls(table.partition)
+        far, _ = outlier_months(dict(zip(counts[table.partition].to_list(), counts["len"].to_list(), strict=True)),
+                                in_store)
+        months = sorted(m for m in counts[table.partition].to_list()
+                        if m.day == 1 and plausible_month(m) and m not in far)  # 9999-12 is a row problem, not a month
     extra = [_cell_problems(source, profile)]
     if table_name == "collection_actions":
         extra.append(_action_id_clashes(root, rows, months, source.name))
     problems = pl.concat([problems, *extra, loan_problems])
-    existing = sorted(set(months) & set(stored_months(root, table)))
+    existing = sorted(set(months) & set(in_store))
     prepared = Prepared(source, table_name, profile, rows, problems, months, existing,
                         unused=unused_columns(source.columns, profile), not_provided=_not_provided(table, rows, profile),
                         derived=derived_columns, loans=loans,

@@ -56,6 +56,8 @@ RULES: dict[str, tuple[str, str]] = {
     "reference": ("「{col_zh}」在{extra_zh}中不存在", "{col_en} is not found in {extra_en}"),
     "month_not_first": ("「{col_zh}」应为当月1日", "{col_en} must be the first day of a month"),
     "month_range": ("「{col_zh}」不在合理范围内（{extra_zh}）", "{col_en} is outside the plausible range ({extra_en})"),
+    "month_outlier": ("「{col_zh}」与数据的其他月份相距超过 {extra_zh}：请核对月份是否录错",
+                      "{col_en} is more than {extra_en}: check the month for a typo"),
     "quarter_not_first": ("「{col_zh}」应为季度首日（1/4/7/10月1日）", "{col_en} must be the first day of a quarter"),
     "dpd_overdue_mismatch": ("逾期天数与逾期金额不一致：逾期天数为0当且仅当逾期本金和逾期利息均为0",
                              "DPD and overdue amounts disagree: DPD is 0 exactly when overdue principal and interest are 0"),

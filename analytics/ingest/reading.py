@@ -13,6 +13,8 @@ Memory and time are bounded by design, not only by the size limit: ``read_source
 worker process (``multiprocessing`` forkserver) with an address-space limit (``RLIMIT_AS``,
 ``$OVERDUE_IMPORT_MAX_MEM_MB``, default 3072), a CPU limit (``RLIMIT_CPU``, ``$OVERDUE_IMPORT_MAX_CPU_S``,
 default 300) and a wall-clock timeout, so one hostile upload cannot take down the server all users share.
+The checking step after reading (mapping, every contract rule, the store's keys and months: ``preparing``) runs in
+the same kind of worker (``run_bounded``), so neither step of an untrusted file runs in the server process.
 Inside it: the sheet dimensions an .xlsx declares are ignored (rows are streamed cell by cell), at most
 ``max_columns()`` columns (``$OVERDUE_IMPORT_MAX_COLUMNS``, default 1024) and CSV lines of at most
 ``MAX_LINE_BYTES`` are read, and a header naming a column twice is refused. Each cap that is hit is reported
@@ -473,8 +475,7 @@ def limits() -> tuple[int, int]:
     return mem, int(os.environ.get(MAX_CPU_ENV, DEFAULT_MAX_CPU_S))
 
 
-def _worker(conn, data: bytes, name: str, sheet: str | None, limit: int | None, mem: int, cpu: int,
-            settings: dict[str, str], header_row: int | None = None) -> None:
+def _worker(conn, target, args: tuple, mem: int, cpu: int, settings: dict[str, str]) -> None:
     import resource
 
     os.environ.update(settings)  # the caller's caps (the forkserver's own environment may be older)
@@ -484,13 +485,13 @@ def _worker(conn, data: bytes, name: str, sheet: str | None, limit: int | None, 
     except (ValueError, OSError):
         pass
     try:
-        conn.send(("ok", read_source_here(data, name, sheet=sheet, limit=limit, header_row=header_row)))
+        conn.send(("ok", target(*args)))
     except IngestError as exc:
         conn.send(("ingest", (exc.code, exc.zh, exc.en)))
     except MemoryError:
         conn.send(("memory", None))
     except BaseException as exc:  # polars raises its own error when an allocation fails
-        text = str(exc)
+        text = f"{type(exc).__name__}: {exc}"
         conn.send(("memory", None) if "alloc" in text.lower() or "memory" in text.lower() else ("error", text[:500]))
     finally:
         conn.close()
@@ -510,24 +511,26 @@ def _context():
     return _CONTEXT
 
 
-def _read_in_worker(data: bytes, name: str, sheet: str | None, limit: int | None,
-                    header_row: int | None = None) -> Source:
+def run_bounded(target, args: tuple, name: str, what: str = "read"):
+    """``target(*args)`` in a worker process with the memory, CPU and time limits of the module doc, for work on
+    an untrusted file named ``name``: reading it (``what="read"``) or checking it (``"check"``). ``target`` must
+    be a module-level function and its arguments and result picklable. An ``IngestError`` raised in the worker
+    is raised here; a limit that is hit becomes an ``IngestError`` ("limits") naming the file and the limit."""
     mem, cpu = limits()
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     settings = {k: os.environ[k] for k in (MAX_COLUMNS_ENV, MAX_MB_ENV) if k in os.environ}
-    proc = ctx.Process(target=_worker, args=(child, data, name, sheet, limit, mem, cpu, settings, header_row),
-                       daemon=True)
+    proc = ctx.Process(target=_worker, args=(child, target, args, mem, cpu, settings), daemon=True)
     proc.start()
     child.close()
     base = os.path.basename(name)
     try:
         if not parent.poll(cpu + 60):
-            raise _limit_error(base, "time")
+            raise _limit_error(base, "time", what)
         try:
             kind, payload = parent.recv()
         except EOFError:  # killed: the CPU limit (SIGXCPU) or the kernel's OOM killer
-            raise _limit_error(base, "killed") from None
+            raise _limit_error(base, "killed", what) from None
     finally:
         parent.close()
         if proc.is_alive():
@@ -538,22 +541,34 @@ def _read_in_worker(data: bytes, name: str, sheet: str | None, limit: int | None
     if kind == "ingest":
         raise IngestError(*payload)
     if kind == "memory":
-        raise _limit_error(base, "memory")
+        raise _limit_error(base, "memory", what)
+    if what == "check":
+        raise IngestError("check", f"无法检查文件「{base}」：{payload}", f"Cannot check the file '{base}': {payload}")
     raise IngestError("read", f"无法读取文件「{base}」：{payload}", f"Cannot read the file '{base}': {payload}")
 
 
-def _limit_error(name: str, what: str) -> IngestError:
+def _read_in_worker(data: bytes, name: str, sheet: str | None, limit: int | None,
+                    header_row: int | None = None) -> Source:
+    return run_bounded(_read_here, (data, name, sheet, limit, header_row), name)
+
+
+def _read_here(data: bytes, name: str, sheet: str | None, limit: int | None, header_row: int | None) -> Source:
+    return read_source_here(data, name, sheet=sheet, limit=limit, header_row=header_row)
+
+
+def _limit_error(name: str, what: str, step: str = "read") -> IngestError:
     mem, cpu = limits()
+    zh_step, en_step = ("检查", "Checking") if step == "check" else ("读取", "Reading")
     if what == "memory":
-        zh = f"读取文件「{name}」需要的内存超过上限 {mem >> 20:,} MB（{MAX_MEM_ENV}），文件被拒绝。"
-        en = f"Reading '{name}' needs more memory than the limit of {mem >> 20:,} MB ({MAX_MEM_ENV}); the file is refused."
+        zh = f"{zh_step}文件「{name}」需要的内存超过上限 {mem >> 20:,} MB（{MAX_MEM_ENV}），文件被拒绝。"
+        en = f"{en_step} '{name}' needs more memory than the limit of {mem >> 20:,} MB ({MAX_MEM_ENV}); the file is refused."
     elif what == "time":
-        zh = f"读取文件「{name}」超过时间上限 {cpu + 60} 秒，文件被拒绝。"
-        en = f"Reading '{name}' took longer than the limit of {cpu + 60} s; the file is refused."
+        zh = f"{zh_step}文件「{name}」超过时间上限 {cpu + 60} 秒，文件被拒绝。"
+        en = f"{en_step} '{name}' took longer than the limit of {cpu + 60} s; the file is refused."
     else:
-        zh = (f"读取文件「{name}」超过资源上限（内存 {mem >> 20:,} MB 或 CPU {cpu} 秒：{MAX_MEM_ENV}/{MAX_CPU_ENV}），"
+        zh = (f"{zh_step}文件「{name}」超过资源上限（内存 {mem >> 20:,} MB 或 CPU {cpu} 秒：{MAX_MEM_ENV}/{MAX_CPU_ENV}），"
               "文件被拒绝。")
-        en = (f"Reading '{name}' exceeded the resource limits (memory {mem >> 20:,} MB or CPU {cpu} s: "
+        en = (f"{en_step} '{name}' exceeded the resource limits (memory {mem >> 20:,} MB or CPU {cpu} s: "
               f"{MAX_MEM_ENV}/{MAX_CPU_ENV}); the file is refused.")
     return IngestError("limits", zh, en)
 

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         from analytics.tools import demo
 
         start = time.perf_counter()
-        demo.write_demo(root, demo.generate(n_loans=args.loans, n_months=args.months), force=True)
+        demo.write_streamed(root, n_loans=args.loans, n_months=args.months, force=True)  # month by month: bounded memory
         print(f"generated {args.loans:,} loans x {args.months} months in {time.perf_counter() - start:.1f} s")
     con = store.connect(root)
     month = store.months(con)[-1]

@@ -882,12 +882,18 @@ def _targets_frame(rng, aggregates: np.ndarray, sim_start: int, window_start: in
 # --- public API --------------------------------------------------------------------------------------
 
 
-def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed: int = DEFAULT_SEED,
-             end_month: dt.date = DEFAULT_END_MONTH) -> dict[str, pl.DataFrame]:
-    """Simulate the book and return every contract table (conformed to ``schema``), keyed by table name.
+PARTITIONED = ("snapshots", "collection_actions")  # the tables produced month by month
 
-    ``n_loans`` loans are simulated from ``BURN_IN_MONTHS`` before the window; those that leave the
-    book before the window never appear, so the loans table holds somewhat fewer.
+
+def simulate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed: int = DEFAULT_SEED,
+             end_month: dt.date = DEFAULT_END_MONTH, *, on_month) -> dict[str, pl.DataFrame]:
+    """Simulate the book month by month: ``on_month(table_name, frame)`` receives each window month's
+    snapshots and collection actions (conformed to ``schema``, one month each) as soon as it is simulated;
+    returns the other tables (branches, loans, collectors, targets), built after the last month.
+
+    Memory is bounded by the per-loan state (a few dozen numpy arrays of ``n_loans``) plus one month's
+    frames: whatever ``on_month`` keeps is the caller's (``generate`` keeps everything, ``write_streamed``
+    writes each month's partition and drops it). The random draws are the same either way.
     """
     rng = np.random.default_rng(seed)
     end = month_index(end_month)
@@ -900,24 +906,42 @@ def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
     loan_ids = _ids("L", np.arange(n_loans), 9)
     collectors_df, collector_ids = _collectors_frame(collectors)
     collections = _Collections(np.random.default_rng([seed, ACTIONS_STREAM]), collectors, n_loans)
-    snapshots, actions, aggregates = [], [], []
+    aggregates = []
     seen = np.zeros(n_loans, bool)
     for t in range(sim_start, end + 1):
         result = book.step(t)
         aggregates.append(result["aggregates"])
         if t >= window_start:
             seen[result["rows"]["loan"]] = True
-            snapshots.append(_snapshots_frame(t, result["rows"], loan_ids, collector_ids))
+            on_month("snapshots", schema.conform(_snapshots_frame(t, result["rows"], loan_ids, collector_ids),
+                                                 schema.SNAPSHOTS))
+            del result["rows"]
             month_actions = collections.month(rng, t, result["collection"], collectors, loans)
-            actions.append(_actions_frame(t, month_actions, loan_ids, collector_ids))
+            on_month("collection_actions", schema.conform(_actions_frame(t, month_actions, loan_ids, collector_ids),
+                                                          schema.COLLECTION_ACTIONS))
+        del result
     return {
         "branches": _branches_frame(),
         "loans": _loans_frame(loans, seen, loan_ids),
-        "snapshots": schema.conform(pl.concat(snapshots), schema.SNAPSHOTS),
         "collectors": collectors_df,
-        "collection_actions": schema.conform(pl.concat(actions), schema.COLLECTION_ACTIONS),
         "targets": _targets_frame(rng, np.array(aggregates), sim_start, window_start, end),
     }
+
+
+def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed: int = DEFAULT_SEED,
+             end_month: dt.date = DEFAULT_END_MONTH) -> dict[str, pl.DataFrame]:
+    """Simulate the book and return every contract table (conformed to ``schema``), keyed by table name,
+    all in memory (small books and tests; ``write_streamed`` writes a big book month by month).
+
+    ``n_loans`` loans are simulated from ``BURN_IN_MONTHS`` before the window; those that leave the
+    book before the window never appear, so the loans table holds somewhat fewer.
+    """
+    parts: dict[str, list[pl.DataFrame]] = {name: [] for name in PARTITIONED}
+    tables = simulate(n_loans, n_months, seed, end_month, on_month=lambda name, df: parts[name].append(df))
+    by_month = {name: pl.concat(frames) for name, frames in parts.items()}
+    return {"branches": tables["branches"], "loans": tables["loans"], "snapshots": by_month["snapshots"],
+            "collectors": tables["collectors"], "collection_actions": by_month["collection_actions"],
+            "targets": tables["targets"]}
 
 
 def balance_bridge(snapshots: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
@@ -963,7 +987,42 @@ def write_demo(root: str | Path, tables: dict[str, pl.DataFrame], force: bool = 
     A root that already holds Parquet data is only replaced with ``force``; the old folder is
     deleted after the new one is in place. Loose top-level files (a README) are carried over.
     """
-    root = Path(root)
+    def fill(fresh: Path) -> None:
+        for name, table in schema.TABLES.items():
+            store.write_table(fresh, table, tables[name])
+
+    return _write_store(Path(root), fill, force)
+
+
+def write_streamed(root: str | Path, n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS,
+                   seed: int = DEFAULT_SEED, end_month: dt.date = DEFAULT_END_MONTH, force: bool = False,
+                   derive_threads: int | None = None, timings: dict[str, float] | None = None) -> dict[str, int]:
+    """Simulate the book and write it as a store at ``root`` month by month: each snapshot and action month
+    is written to its partition file as soon as it is simulated, so memory stays bounded by the per-loan
+    state (a 10M-loan book fits a 24 GB machine). The files are the same as ``write_demo(root, generate(...))``
+    writes for the same arguments (tests prove it). Returns the row count of every table; ``timings`` (if given)
+    receives the seconds spent simulating and writing the base tables ("generate") and deriving ("derive").
+    """
+    rows: dict[str, int] = {}
+
+    def fill(fresh: Path) -> None:
+        def on_month(name: str, df: pl.DataFrame) -> None:
+            store.write_table(fresh, name, df)
+            rows[name] = rows.get(name, 0) + df.height
+
+        small = simulate(n_loans, n_months, seed, end_month, on_month=on_month)
+        for name, df in small.items():
+            store.write_table(fresh, name, df)
+            rows[name] = df.height
+
+    _write_store(Path(root), fill, force, derive_threads=derive_threads, timings=timings)
+    return {name: rows.get(name, 0) for name in schema.TABLES}
+
+
+def _write_store(root: Path, fill, force: bool, derive_threads: int | None = None,
+                 timings: dict[str, float] | None = None) -> Path:
+    """Refuse to replace imported data (or any data without ``force``), let ``fill(fresh)`` write the tables into
+    a fresh sibling folder, swap it in, then build the derived tables."""
     if _holds_imports(root):
         raise FileExistsError(f"{root} holds data imported by a user (_meta/import_log.jsonl): the demo never "
                               "replaces it; write the demo to another folder (--output)")
@@ -971,15 +1030,18 @@ def write_demo(root: str | Path, tables: dict[str, pl.DataFrame], force: bool = 
         raise FileExistsError(f"{root} already holds data; pass force=True (--force) to replace it")
     root.parent.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-new-"))
+    started = time.perf_counter()
     try:
-        for name, table in schema.TABLES.items():
-            store.write_table(fresh, table, tables[name])
+        fill(fresh)
         _carry_over_notes(root, fresh)
         store.swap_dir(fresh, root)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
-    _build_derived(root)
+    written = time.perf_counter()
+    _build_derived(root, threads=derive_threads)
+    if timings is not None:
+        timings.update(generate=written - started, derive=time.perf_counter() - written)
     return root
 
 
@@ -998,8 +1060,8 @@ def _carry_over_notes(root: Path, fresh: Path) -> None:
                 shutil.copy2(entry, fresh / entry.name)
 
 
-def _build_derived(root: Path) -> None:
-    derived.build(root)
+def _build_derived(root: Path, threads: int | None = None) -> None:
+    derived.build(root, threads=threads)
 
 
 def _parse_month(text: str) -> dt.date:
@@ -1027,14 +1089,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{root} already holds data; use --force to replace it", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    tables = generate(args.loans, args.months, args.seed, args.end_month)
-    generated = time.perf_counter()
-    write_demo(root, tables, force=args.force)
+    timings: dict[str, float] = {}
+    rows = write_streamed(root, args.loans, args.months, args.seed, args.end_month, force=args.force, timings=timings)
     done = time.perf_counter()
-    for name, df in tables.items():
-        print(f"{name:<20} {df.height:>12,} rows")
-    print(f"wrote {root} in {done - started:.1f} s (generate {generated - started:.1f} s, "
-          f"write incl. derived tables {done - generated:.1f} s)")
+    for name, n in rows.items():
+        print(f"{name:<20} {n:>12,} rows")
+    print(f"wrote {root} in {done - started:.1f} s (generated and written month by month {timings['generate']:.1f} s, "
+          f"derived tables {timings['derive']:.1f} s)")
     return 0
 
 

@@ -131,10 +131,10 @@ def test_failed_rebuild_publishes_the_base_without_derived_tables(tmp_path, monk
     derived.build(root)
     real = build_module._write
 
-    def boom(con, table, folder, months):
+    def boom(con, table, folder, months, rows):
         if table.name == "aging_cube":
             raise RuntimeError("disk full")
-        real(con, table, folder, months)
+        real(con, table, folder, months, rows)
 
     monkeypatch.setattr(build_module, "_write", boom)
     before = store.current_manifest(root)
@@ -145,3 +145,38 @@ def test_failed_rebuild_publishes_the_base_without_derived_tables(tmp_path, monk
     con = store.connect(root)
     assert not derived.has_view(con, "loan_facts")
     assert compute(con, "loan_facts").height == 5
+
+
+def test_chunks_follow_row_counts():
+    # 4 months of 2, 2, 5, 1 rows with CHUNK_ROWS = 4 (CHUNK_MONTHS = 4): [JAN, FEB] (2+2=4), [MAR] (5 alone:
+    # a month is never split), [APR]; with no row limit all four months form one chunk.
+    rows = {JAN: 2, FEB: 2, MAR: 5, APR: 1}
+    months = [JAN, FEB, MAR, APR]
+    real = build_module.CHUNK_ROWS
+    try:
+        build_module.CHUNK_ROWS = 4
+        assert build_module._chunks(months, rows) == [[JAN, FEB], [MAR], [APR]]
+        build_module.CHUNK_ROWS = 10**9
+        assert build_module._chunks(months, rows) == [months]
+    finally:
+        build_module.CHUNK_ROWS = real
+
+
+def test_bounded_build_month_by_month_in_small_batches_gives_the_same_tables(tmp_path, monkeypatch):
+    """The big-book path (one month per query, results streamed in batches of 2 rows, a tiny DuckDB memory
+    limit with spilling) builds the same tables as the default path, and leaves no spill folder behind."""
+    root = write(tmp_path / "store")
+    derived.build(root)
+    con = store.connect(root)
+    expected = {name: store.query(con, f"SELECT * FROM {name}").sort(pl.all()) for name in REGISTRY}  # noqa: S608
+    con.close()
+    monkeypatch.setattr(build_module, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(build_module, "BATCH_ROWS", 2)
+    monkeypatch.setenv(build_module.MEMORY_ENV, "64MB")
+    folder = derived.build(root)
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["derived"]  # no spill folder left
+    con = store.connect(root)
+    for name in REGISTRY:
+        got = store.query(con, f"SELECT * FROM {name}").sort(pl.all())  # noqa: S608
+        assert_frame_equal(got, expected[name], check_dtypes=True)
+    con.close()

@@ -157,3 +157,33 @@ def test_reported_rows_are_capped_with_the_total():
     assert problems[-1].rule == "too_many" and problems[-1].value == "5"
     assert "5" in problems[-1].message_zh and "5 rows" in problems[-1].message_en
     assert checks.problems_frame("snapshots", df).height == 5  # uncapped for the importer
+
+
+def test_outlier_months_relative_to_the_file_and_the_store():
+    m = dt.date
+    # A 2024 file with one row typed 2014-03: runs {2014-03} (1 row) and {2024-01..2024-03} (30 rows, gaps of 1):
+    # 2014-03 is 118 months before 2024-01 (> MONTH_GAP = 12), the other run has more rows.
+    file = {m(2024, 1, 1): 10, m(2024, 2, 1): 10, m(2024, 3, 1): 10, m(2014, 3, 1): 1}
+    assert checks.outlier_months(file) == ({m(2014, 3, 1)}, (m(2024, 1, 1), m(2024, 3, 1)))
+    # Relative to the store: a store ending 2024-06 and a file of 2025-09 (15 months later) -> the file's month is
+    # far even though it is the file's only month; 2025-06 (12 months later) is within the gap.
+    store = [m(2024, 4, 1), m(2024, 5, 1), m(2024, 6, 1)]
+    assert checks.outlier_months({m(2025, 9, 1): 5}, store) == ({m(2025, 9, 1)}, (m(2024, 4, 1), m(2024, 6, 1)))
+    assert checks.outlier_months({m(2025, 6, 1): 5}, store) == (set(), (m(2024, 4, 1), m(2025, 6, 1)))
+    # A back-dated block 2015 onto the 2024 store is far; months outside the absolute range take no part.
+    assert checks.outlier_months({m(2015, 1, 1): 9, m(2999, 12, 1): 1, m(2024, 3, 15): 1}, store)[0] == {m(2015, 1, 1)}
+    assert checks.outlier_months({}) == (set(), None)
+
+
+def test_month_outlier_names_file_row_and_month():
+    rows = [snap(loan_id=f"L{i}", month=dt.date(2024, 3, 1)) for i in range(3)] + [snap(loan_id="L9",
+                                                                                          month=dt.date(2014, 3, 1))]
+    got = checks.validate_table("snapshots", frame("snapshots", rows), file="m.csv")
+    assert [(p.rule, p.column, p.row, p.file, p.value) for p in got] == [("month_outlier", "month", 4, "m.csv",
+                                                                           "2014-03")]
+    assert "2024-03 to 2024-03" in got[0].message_en and "12 months" in got[0].message_en
+    assert "本文件的月份为 2024-03 至 2024-03" in got[0].message_zh
+    stored = checks.validate_table("snapshots", frame("snapshots", rows[:1]), file="m.csv",
+                                   store_months=[dt.date(2022, 1, 1), dt.date(2022, 12, 1)])
+    assert [(p.rule, p.row) for p in stored] == [("month_outlier", 1)]  # 2024-03 is 15 months after 2022-12
+    assert "the store and this file run from 2022-01 to 2022-12" in stored[0].message_en

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import io
 import os
@@ -133,3 +134,19 @@ def test_rounded_float_amounts_are_counted_for_the_report(base: Path, capsys, tm
     path.write_text(text, encoding="utf-8")
     assert ingest.main(["--data", str(base), "--lang", "en", "load", str(path), "--table", "snapshots"]) == 0
     assert "2 amounts written as binary floats" in capsys.readouterr().out
+
+
+def test_a_month_far_from_the_store_is_a_row_problem_with_file_row_and_column(base: Path):
+    # The store holds 2024-03; a file of 2025-06 is 15 months later (> MONTH_GAP = 12): every row is a problem,
+    # nothing is loaded, and the message names the store's months. 2025-03 (12 months later) is accepted.
+    load(base, SNAP_HEADER + SNAP_ROWS, "m3.csv", "snapshots")
+    far = ingest.prepare(base, (SNAP_HEADER + SNAP_ROWS.replace("2024/3/31", "2025/6/30")).encode(), "far.csv",
+                         "snapshots")
+    outliers = far.problems.filter(pl.col("rule") == "month_outlier")
+    assert outliers["row"].to_list() == [1, 2, 3] and set(outliers["file"]) == {"far.csv"}
+    assert set(outliers["column"]) == {"month"} and set(outliers["value"]) == {"2025-06"}
+    assert far.months == [] and far.n_bad == 3
+    assert "run from 2024-03 to 2024-03" in outliers["message_en"][0]
+    near = ingest.prepare(base, (SNAP_HEADER + SNAP_ROWS.replace("2024/3/31", "2025/3/31")).encode(), "near.csv",
+                          "snapshots")
+    assert "month_outlier" not in set(near.problems["rule"]) and near.months == [dt.date(2025, 3, 1)]

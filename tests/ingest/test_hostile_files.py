@@ -102,3 +102,29 @@ def test_parquet_list_column_is_refused_with_a_message():
     pl.DataFrame({"branch_id": [["B1"]], "branch_name": ["x"], "region": ["y"]}).write_parquet(buf)
     err = refused(buf.getvalue(), "b.parquet")
     assert err.code == "parquet_nested" and "branch_id" in err.en and "列表" in err.zh
+
+
+def test_checking_step_runs_in_the_bounded_worker_and_the_server_survives(monkeypatch, tmp_path):
+    """A file that reads fine but whose check explodes (200,000 rows, every cell bad and distinct: 3 million
+    problems with their messages) is refused by the checking worker's memory limit, named, and the calling
+    process (the server) goes on checking the next file."""
+    import resource
+
+    from analytics.ingest import preparing
+
+    header = ("数据日期,借据号,机构号,贷款余额(万元),逾期本金(万元),逾期利息(万元),逾期天数,五级分类,状态,技术性短期逾期,"
+              "逾期原因,催收员,是否重组,押品现值(万元),本月应还(万元),本月实还(万元),处置本金(万元)\n")
+    row = "2024/3/31,L{i},B{i},x{i},y,z,-5,bad{i},bad,maybe,c{i},K{i},perhaps,q,w,e,r\n"
+    data = (header + "".join(row.format(i=i) for i in range(200_000))).encode()
+    assert len(data) < 20_000_000
+    monkeypatch.setenv(reading.MAX_MEM_ENV, "2200")
+    source = reading.read_source(data, "bad.csv")  # reading fits the limit ...
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(IngestError) as info:  # ... checking does not: the worker is stopped, not the server
+        preparing.prepare_source(tmp_path, source, "snapshots")
+    # the memory limit (or, on a starved machine, the time limit) is named with the file and the step
+    assert info.value.code == "limits" and "Checking 'bad.csv'" in info.value.en
+    assert "检查文件「bad.csv」" in info.value.zh
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: the check ran elsewhere
+    small = reading.read_source((header + row.format(i=1)).encode(), "ok.csv")
+    assert preparing.prepare_source(tmp_path, small, "snapshots").problems.height > 0  # the next file is checked
