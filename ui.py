@@ -219,20 +219,36 @@ def _audit_export(name: str, fmt: str, rows: int) -> None:
     access.audit("export", auth.current().username, {"table": name, "format": fmt, "rows": rows})
 
 
+def _export_file(build, name: str, fmt: str, rows: int, who: str) -> bytes:
+    """Build a download's file when its button is clicked and write the export to the audit log. Runs outside
+    the script (no session state), so the user is passed in."""
+    from analytics import access
+
+    data = build()
+    access.audit("export", who, {"table": name, "format": fmt, "rows": rows})
+    return data
+
+
 def download_buttons(df: pl.DataFrame, name: str, key: str, kinds: dict[str, str] | None = None) -> None:
     """CSV and Excel downloads, for roles allowed to export; every download is in the audit log."""
     import auth
 
     if not auth.can("export"):
         return
+    who = auth.current().username
     c1, c2, _ = st.columns([1, 1, 4])
-    # The files are built on click (a callable), not on every run: a 100,000-row Excel file takes seconds.
-    c1.download_button(tr("下载 CSV", "Download CSV"), partial(export.to_csv_bytes, df, kinds), f"{name}.csv",
-                       "text/csv", key=f"{key}_csv", on_click=_audit_export, args=(name, "csv", df.height))
-    c2.download_button(tr("下载 Excel", "Download Excel"), partial(export.to_excel_bytes, df, name, kinds),
+    # The files are built on click (a callable), not on every run: a 100,000-row Excel file takes seconds. No
+    # rerun on click ("ignore"): a rerun replaces the deferred file, and on a slow machine the browser then asks
+    # for a file that is gone and the download never starts.
+    c1.download_button(tr("下载 CSV", "Download CSV"),
+                       partial(_export_file, partial(export.to_csv_bytes, df, kinds), name, "csv", df.height, who),
+                       f"{name}.csv", "text/csv", key=f"{key}_csv", on_click="ignore")
+    c2.download_button(tr("下载 Excel", "Download Excel"),
+                       partial(_export_file, partial(export.to_excel_bytes, df, name, kinds), name, "xlsx",
+                               df.height, who),
                        f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-                       on_click=_audit_export, args=(name, "xlsx", df.height))
+                       on_click="ignore")
 
 
 def empty_notice() -> None:

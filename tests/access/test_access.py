@@ -96,3 +96,13 @@ def test_command_adds_lists_and_disables(tmp_path):
     assert "bm\tbranch_manager\tB01,B02\tlocal\tdisabled" in listing and "ops@bank.example\thead_office" in listing
     assert run("set-role", "nobody", "viewer").returncode == 1
     assert [e["event"] for e in access.read_audit(users)].count("user_change") == 3
+
+
+def test_a_download_built_on_click_is_audited_with_the_user(tmp_path, monkeypatch):
+    import ui
+
+    monkeypatch.setenv(access.USERS_ENV, str(tmp_path / "users.json"))
+    data = ui._export_file(lambda: b"a,b\n1,2\n", "loans_behind", "csv", 1, "bm")
+    assert data == b"a,b\n1,2\n"
+    events = access.audit_frame(("export",), path=tmp_path / "users.json")
+    assert events.height == 1 and events["who"][0] == "bm"

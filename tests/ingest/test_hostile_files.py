@@ -117,8 +117,8 @@ def test_checking_step_runs_in_the_bounded_worker_and_the_server_survives(monkey
     row = "2024/3/31,L{i},B{i},x{i},y,z,-5,bad{i},bad,maybe,c{i},K{i},perhaps,q,w,e,r\n"
     data = (header + "".join(row.format(i=i) for i in range(200_000))).encode()
     assert len(data) < 20_000_000
+    source = reading.read_source(data, "bad.csv")  # reading fits the default limit (about 1.6 GB of address space) ...
     monkeypatch.setenv(reading.MAX_MEM_ENV, "2200")
-    source = reading.read_source(data, "bad.csv")  # reading fits the limit ...
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(IngestError) as info:  # ... checking does not: the worker is stopped, not the server
         preparing.prepare_source(tmp_path, source, "snapshots")
