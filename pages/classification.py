@@ -33,24 +33,21 @@ def state_name(state: str) -> str:
     return class_name(int(state)) if state.isdigit() else ui.tr("退出：", "Exit: ") + ui.label("status", state)
 
 
-# --- provisioning rates -------------------------------------------------------------------------
+# --- provisioning rates: the app-wide scheme (saved on the scenario page), so coverage agrees everywhere ---
 PRESET_TEXT = {"pboc2002": ("2002 人民银行参考比例 (1/2/25/50/100%)", "2002 PBOC reference (1/2/25/50/100%)"),
                "mof2012": ("2012 财政部风险系数 (1.5/3/30/60/100%)", "2012 MoF coefficients (1.5/3/30/60/100%)"),
                "custom": ("自定义", "Custom")}
 c1, c2 = st.columns([2, 1])
-preset = c1.selectbox(ui.tr("拨备计提比例", "Provision rates"), list(PRESET_TEXT), key="cl_preset",
-                      format_func=ui.options({k: ui.tr(*v) for k, v in PRESET_TEXT.items()}))
+scheme_version, rates = app_data.provision_rates()
+scheme = prov.scheme_of(rates)
+rate_text = " / ".join(f"{v * 100:g}%" for v in rates.by_class().values())
+c1.markdown(ui.tr(f"**拨备计提比例**：{ui.tr(*PRESET_TEXT[scheme['preset']])}（{rate_text}，版本 {scheme_version}）",
+                  f"**Provision rates**: {ui.tr(*PRESET_TEXT[scheme['preset']])} ({rate_text}, version {scheme_version})"))
+c1.page_link("pages/scenarios.py", label=ui.tr("在“情景分析”页试算或更改（保存后全站生效）",
+                                               "Try or change them on the Scenarios page (saved = every page)"))
 basis_names = {"balance": ui.tr("余额", "Balance"), "count": ui.tr("笔数", "Count")}
 basis = c2.radio(ui.tr("比率口径", "Ratio basis"), list(basis_names), key="cl_basis", horizontal=True,
                  format_func=ui.options(basis_names))
-if preset == "custom":
-    cols = st.columns(5)
-    defaults = prov.PBOC_2002.by_class()
-    values = [cols[c - 1].number_input(f"{class_name(c)} (%)", 0.0, 100.0, defaults[c] * 100, 0.5,
-                                       key=f"cl_rate_{c}") / 100 for c in defaults]
-    rates = prov.ProvisionRates(*values)
-else:
-    rates = prov.PROVISION_PRESETS[preset]
 
 views = app_data.run(cl.quality_views, month=f.month, branches=f.branches, products=f.products, rates=rates)
 if views["current"].is_empty():
