@@ -293,19 +293,23 @@ with tabs[3]:
     st.session_state.setdefault("sc_warning_rules", base_rules)
     st.session_state.setdefault("sc_warning_level", "yellow")
     st.session_state.setdefault("sc_warning_team", 10)
-    c1, c2 = st.columns(2)
+    st.session_state.setdefault("sc_warning_months", 6)
+    c1, c2, c3 = st.columns(3)
     level = c1.selectbox(ui.tr("预警级别截止（含更高级别）", "Cut-off level (and more severe)"), list(R.LEVELS),
                          key="sc_warning_level", format_func=lambda x: ui.label("warning_level", x))
     team = int(c2.number_input(ui.tr("催收团队人数", "Team size (collectors)"), 1, 10_000, step=1,
                                key="sc_warning_team"))
+    tested = c3.selectbox(ui.tr("回测月数", "Months backtested"), [3, 6, 12], key="sc_warning_months")
     text = st.text_area(ui.tr(f"情景规则表（JSON；基准 = 已保存规则表 版本 {rules_version}）",
                               f"Scenario rule table (JSON; baseline = the saved table, version {rules_version})"),
                         key="sc_warning_rules", height=200)
-    warn_params = {"level": level, "team": team, "rules": text}
+    warn_params = {"level": level, "team": team, "rules": text, "months": tested}
 
     def warning_result(p: dict):
-        return app_data.run(sc_warn.compare, rules_baseline=base_rules, rules_scenario=R.dumps(R.parse(p["rules"])),
-                            level=p["level"], team_size=int(p["team"]), **slice_kw)
+        months_ = int(p.get("months", 6))
+        base = app_data.run(sc_warn.trade_off, rules=base_rules, months=months_, **slice_kw)  # cached: one per slice
+        scen = app_data.run(sc_warn.trade_off, rules=R.dumps(R.parse(p["rules"])), months=months_, **slice_kw)
+        return sc_warn.combine(base, scen, level=p["level"], team_size=int(p["team"]))
 
     def warning_headline(p: dict) -> dict:
         s = warning_result(p)["summary"]

@@ -33,7 +33,8 @@ def cases(month, branch: tuple[str, ...]) -> list[tuple[str, callable, dict]]:
          {"month": month, "cure_pp": 0.05, "current_m1_cut": 0.1, "new_lending": 1e8, **s}),
         ("projection backtest (6 origins x 3 months)", projection.backtest, s),
         ("capacity (3 months of cases)", capacity.compare, {"month": month, "collectors": ((1, 50.0),), **s}),
-        ("warning thresholds (2 backtests x 12 months)", sw.compare, {"rules_scenario": R.dumps(changed), **s}),
+        ("warning thresholds (1 backtest x 6 months)", sw.trade_off, {"rules": R.dumps(changed), "months": 6, **s}),
+        ("warning thresholds (1 backtest x 12 months)", sw.trade_off, {"rules": R.dumps(changed), "months": 12, **s}),
     ]
 
 
