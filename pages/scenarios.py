@@ -155,7 +155,7 @@ with tabs[0]:
         st.caption(ui.tr(f"监管区间：拨备覆盖率 120%–150%、拨贷比 1.5%–2.5%（各行确定）。情景覆盖率：{band}。",
                          f"Regulatory bands: coverage 120%–150%, provision ratio 1.5%–2.5% (set bank by bank). "
                          f"Scenario coverage: {band}."))
-        shown = ui.with_code_labels(result, {"branch_id": "scenario_branch", **{
+        shown = ui.with_code_labels(result, {"branch": "scenario_branch", **{
             f"{b}_band_{s}": "scenario_band" for b in ("coverage", "provision_ratio") for s in ("baseline", "scenario")}})
         ui.show_table(shown, "sc_prov_table", name="scenario_provisioning",
                       money=tuple(cols_of(("total_balance", "npl_balance", "provision"))),
@@ -209,7 +209,7 @@ with tabs[1]:
                                                ("provision", "拨备", "Provision", "money"))):
             ui.kpi(c[i], ui.tr(f"{zh}（情景）", f"{en} (scenario)"), t[f"{v}_scenario"], kind=kind,
                    change=t[f"{v}_diff"], up_is="neutral")
-        ui.show_table(ui.with_code_labels(result, {"branch_id": "scenario_branch"}), "sc_cls_table",
+        ui.show_table(ui.with_code_labels(result, {"branch": "scenario_branch"}), "sc_cls_table",
                       name="scenario_classification",
                       money=tuple(cols_of(("total_balance", "npl_balance", "provision"))),
                       pct=tuple(cols_of(("npl_ratio_balance", "npl_ratio_count", "deviation_balance"))))

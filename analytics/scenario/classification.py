@@ -72,10 +72,10 @@ def scenario_classes(frame: pl.DataFrame, *, npl_dpd: int = 90,
 def compare(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
             products: tuple[str, ...] = (), npl_dpd: int = 90, product_dpd: tuple[tuple[str, int], ...] = (),
             rates: ProvisionRates = PBOC_2002) -> pl.DataFrame:
-    """Baseline (booked classes) | scenario (the thresholds) | difference, per branch and total."""
+    """Baseline (booked classes) | scenario (the thresholds) | difference, per ``branch`` and "total"."""
     if not 0 <= npl_dpd <= 90 or any(not 0 <= d <= 90 for _, d in product_dpd):
         raise ValueError("NPL thresholds are between 0 and 90 days")
     frame = scenario_classes(cells(con, month=month, branches=branches, products=products), npl_dpd=npl_dpd,
                              product_dpd=product_dpd)
     return side_by_side(summarise(frame, "booked_class", rates), summarise(frame, "scenario_class", rates),
-                        on=["branch_id"], values=list(VALUES))
+                        on=["branch_id"], values=list(VALUES)).rename({"branch_id": "branch"})

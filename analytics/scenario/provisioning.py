@@ -66,10 +66,12 @@ def rates_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches:
 def compare_rates(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
                   products: tuple[str, ...] = (), baseline: ProvisionRates = PBOC_2002,
                   scenario: ProvisionRates = PBOC_2002) -> pl.DataFrame:
-    """Baseline | scenario | difference per branch and in total, with the regulatory band of each side."""
+    """Baseline | scenario | difference per branch and in total, with the regulatory band of each side. The key
+    column is ``branch`` (a branch id, or "total" for the slice): not ``branch_id``, whose rows the app's scope filter
+    would drop the total from (the slice itself is already limited to the user's branches)."""
     base = rates_by_branch(con, month=month, branches=branches, products=products, rates=baseline)
     scen = rates_by_branch(con, month=month, branches=branches, products=products, rates=scenario)
-    return with_bands(side_by_side(base, scen, on=["branch_id"], values=list(VALUES)))
+    return with_bands(side_by_side(base, scen, on=["branch_id"], values=list(VALUES))).rename({"branch_id": "branch"})
 
 
 def with_bands(frame: pl.DataFrame) -> pl.DataFrame:
@@ -142,7 +144,7 @@ def compare_ecl(con: duckdb.DuckDBPyConnection, *, model, month: dt.date, branch
                                  model=model).select("loan_id", "pd")
     scen = ecl_by_branch_frame(loans.join(scores, on="loan_id", how="left"), lgd=lgd)
     base = rates_by_branch(con, month=month, branches=branches, products=products, rates=baseline)
-    return with_bands(side_by_side(base, scen, on=["branch_id"], values=list(VALUES)))
+    return with_bands(side_by_side(base, scen, on=["branch_id"], values=list(VALUES))).rename({"branch_id": "branch"})
 
 
 def ecl_stages(loans: pl.DataFrame, *, lgd: tuple[tuple[str, float], ...] = LGD) -> pl.DataFrame:

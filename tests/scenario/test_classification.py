@@ -19,7 +19,7 @@ def con(tmp_path):
 
 
 def _total(frame):
-    return frame.filter(branch_id="total").row(0, named=True)
+    return frame.filter(branch="total").row(0, named=True)
 
 
 def test_npl_at_60_days(con):
@@ -37,10 +37,10 @@ def test_npl_at_60_days(con):
 
 def test_stricter_product_only(con):
     out = sc.compare(con, month=tiny.OCT, npl_dpd=90, product_dpd=(("mortgage", 60),))
-    b1 = out.filter(branch_id="B1").row(0, named=True)
+    b1 = out.filter(branch="B1").row(0, named=True)
     assert b1["npl_balance_scenario"] == 2000  # L2 (mortgage, 75 > 60); L1 stays performing
     assert b1["npl_count_scenario"] == 1 and b1["npl_ratio_count_scenario"] == pytest.approx(1 / 2)
-    b2 = out.filter(branch_id="B2").row(0, named=True)
+    b2 = out.filter(branch="B2").row(0, named=True)
     assert b2["npl_balance_scenario"] == 3900  # L4 at 95 DPD booked 关注: below the 90-day floor already
 
 

@@ -21,7 +21,7 @@ def con(tmp_path):
 
 def test_rates_by_branch(con):
     out = sp.compare_rates(con, month=tiny.OCT, baseline=prov.PBOC_2002, scenario=prov.MOF_2012)
-    rows = {r["branch_id"]: r for r in out.iter_rows(named=True)}
+    rows = {r["branch"]: r for r in out.iter_rows(named=True)}
     # 2002: B1 = 900×1% + 2000×2% = 49, B2 = 3900×2% = 78; 2012: B1 = 13.5 + 60 = 73.5, B2 = 3900×3% = 117
     assert rows["B1"]["provision_baseline"] == pytest.approx(49) and rows["B2"]["provision_baseline"] == 78
     assert rows["B1"]["provision_scenario"] == pytest.approx(73.5) and rows["B2"]["provision_scenario"] == 117
@@ -36,7 +36,7 @@ def test_rates_by_branch(con):
 def test_baseline_equals_the_overview_tiles(con):
     # Sep: 1000 正常, 2000 关注, 3000 次级, 4000 正常 → 10 + 40 + 750 + 40 = 840; coverage 840 / 3000 = 28%
     for rates in (prov.PBOC_2002, prov.MOF_2012):
-        t = sp.compare_rates(con, month=tiny.SEP, baseline=rates, scenario=rates).filter(branch_id="total").row(
+        t = sp.compare_rates(con, month=tiny.SEP, baseline=rates, scenario=rates).filter(branch="total").row(
             0, named=True)
         tiles = {r["kpi"]: r["value"] for r in portfolio.kpi_tiles(con, month=tiny.SEP, rates=rates).iter_rows(
             named=True)}
