@@ -237,6 +237,7 @@ SCENARIO_VALUES: dict[str, Pair] = {
     "overdue_ratio_balance": ("逾期率", "Overdue ratio"), "collectors": ("催收员人数", "Collectors"),
     "worked": ("已催收案件", "Worked cases"), "cured_balance": ("预期回滚余额", "Expected cured balance"),
     "recovered_balance": ("预期回收金额", "Expected recovered"),
+    "pv": ("回收现值", "Recovery (present value)"), "recovery_rate": ("回收率", "Recovery rate"),
 }
 SCENARIO_SIDES: dict[str, Pair] = {"baseline": ("基准", "baseline"), "scenario": ("情景", "scenario"),
                                    "diff": ("差异", "difference")}
@@ -262,6 +263,11 @@ COLUMNS |= {
     "lead_median_months": ("提前期中位数(月)", "Median lead (months)"),
     "workload": ("人均日案件", "Cases per collector per day"), "side": ("方案", "Side"),
     "entry_bucket": ("入催账龄段", "Entry bucket"),
+    "route": ("处置方式", "Route"), "best_route": ("最优处置方式", "Best route"), "claim": ("债权本金", "Claim"),
+    "auction_proceeds": ("拍卖净回收", "Auction net proceeds"), "pv_transfer": ("转让现值", "Transfer (PV)"),
+    "pv_auction": ("拍卖现值", "Auction (PV)"), "pv_restructure": ("重组现值", "Restructuring (PV)"),
+    "pv_best": ("最优现值", "Best route (PV)"), "restructured_count": ("重组不良笔数", "Restructured NPLs"),
+    "cured_count": ("12个月内回正笔数", "Cured within 12 months"), "cure_probability": ("重组成功概率", "Cure probability"),
 }
 CATALOGUE |= {
     "scenario_band": {"below": ("低于区间", "below the band"), "within": ("区间内", "within the band"),
@@ -271,6 +277,8 @@ CATALOGUE |= {
                         "workload": ("人均日案件", "Cases per collector per day")},
     "scenario_side": {side: pair for side, pair in SCENARIO_SIDES.items()},
     "scenario_branch": {"total": ("合计", "Total")},
+    "scenario_route": {"transfer": ("批量转让", "Transfer"), "auction": ("司法拍卖", "Auction"),
+                       "restructure": ("重组", "Restructuring"), "best": ("逐笔最优", "Best per loan")},
 }
 
 # Columns whose cells are codes of a catalogue kind (shown as labels).

@@ -21,6 +21,7 @@ from analytics.metrics import provisioning as prov
 from analytics.model import artifact
 from analytics.scenario import capacity as sc_cap
 from analytics.scenario import classification as sc_cls
+from analytics.scenario import disposal as sc_disp
 from analytics.scenario import projection as sc_proj
 from analytics.scenario import provisioning as sc_prov
 from analytics.scenario import warning as sc_warn
@@ -81,7 +82,8 @@ def fmt_pct(v) -> str:
 
 
 tabs = st.tabs([ui.tr("拨备", "Provisioning"), ui.tr("分类口径", "Classification"), ui.tr("迁徙预测", "Projection"),
-                ui.tr("预警阈值", "Early-warning thresholds"), ui.tr("催收产能", "Collection capacity")])
+                ui.tr("预警阈值", "Early-warning thresholds"), ui.tr("催收产能", "Collection capacity"),
+                ui.tr("抵押不良处置", "Secured NPL disposal")])
 
 # --- 1. provisioning -----------------------------------------------------------------------------------------
 PRESET_TEXT = {"pboc2002": ("2002 人民银行参考比例 (1/2/25/50/100%)", "2002 PBOC reference (1/2/25/50/100%)"),
@@ -384,6 +386,56 @@ with tabs[4]:
         ui.empty_notice()
     saved_box("capacity", cap_params, capacity_headline)
 
+# --- 6. disposal of secured NPLs ---------------------------------------------------------------------------------
+with tabs[5]:
+    defaults = sc_disp.Assumptions()
+    fields = (("haircut", "拍卖折价率 (%)", "Auction haircut (%)", 100), ("cost_share", "处置费用率 (%)", "Costs (%)", 100),
+              ("auction_months", "拍卖回款月数", "Months to the sale", 1),
+              ("restructure_months", "重组观察月数", "Restructuring months", 1),
+              ("cure_default", "重组成功率假设 (%)", "Assumed cure rate (%)", 100),
+              ("transfer_price", "转让价格 (% 本金)", "Transfer price (% of claim)", 100),
+              ("discount_rate", "年折现率 (%)", "Annual discount rate (%)", 100))
+    cols = st.columns(4)
+    disp_params: dict = {}
+    for i, (name, zh, en, scale) in enumerate(fields):
+        st.session_state.setdefault(f"sc_disposal_{name}", float(getattr(defaults, name) * scale))
+        disp_params[name] = cols[i % 4].number_input(ui.tr(zh, en), 0.0, 600.0, step=1.0, key=f"sc_disposal_{name}")
+
+    def assumptions_of(p: dict) -> sc_disp.Assumptions:
+        return sc_disp.Assumptions(**{n: (int(p[n]) if scale == 1 else float(p[n]) / scale)
+                                      for n, _, _, scale in fields})
+
+    def disposal_result(p: dict):
+        return app_data.run(sc_disp.compare, month=f.month, assumptions=assumptions_of(p), **slice_kw)
+
+    def disposal_headline(p: dict) -> dict:
+        best = disposal_result(p)["totals"].filter(route="best")
+        return {ui.tr("逐笔最优回收现值", "Best-route recovery (PV)"):
+                ui.fmt_money(best["pv_scenario"][0] if best.height else None)}
+
+    out = disposal_result(disp_params)
+    if out["loans"].height:
+        best = out["totals"].filter(route="best").row(0, named=True)
+        c = st.columns(3)
+        ui.kpi(c[0], ui.tr("抵押/质押不良余额", "Secured NPL balance"), best["total_balance"], kind="money")
+        ui.kpi(c[1], ui.tr("逐笔最优回收现值（情景）", "Best-route recovery PV (scenario)"), best["pv_scenario"], kind="money",
+               change=best["pv_diff"])
+        ui.kpi(c[2], ui.tr("回收率（情景）", "Recovery rate (scenario)"), best["recovery_rate_scenario"], kind="pct",
+               change=best["recovery_rate_diff"])
+        ui.show_table(ui.with_code_labels(out["totals"], {"route": "scenario_route"}), "sc_disp_totals",
+                      name="scenario_disposal_totals", money=(*cols_of(("pv",)), "total_balance"),
+                      pct=tuple(cols_of(("recovery_rate",))))
+        ui.show_table(ui.with_code_labels(out["cure"]), "sc_disp_cure", name="scenario_disposal_cure",
+                      pct=("cure_probability",))
+        st.markdown(ui.tr("**逐笔测算（情景假设）**", "**Per loan (scenario assumptions)**"))
+        ui.show_table(ui.with_code_labels(out["loans"], {"best_route": "scenario_route"}), "sc_disp_loans",
+                      name="scenario_disposal_loans",
+                      money=("balance", "collateral_value", "auction_proceeds", "pv_transfer", "pv_auction",
+                             "pv_restructure", "pv_best"))
+    else:
+        st.info(ui.tr("当前筛选下没有抵押或质押的不良贷款。", "No secured (mortgage or pledge) NPL in this slice."))
+    saved_box("disposal", disp_params, disposal_headline)
+
 ui.definition(
     "- **基准**：与其他页面相同的数字（总览、五级分类、账龄、滚动率、预警、清收页面的同一口径与同一筛选）。"
     "**差异** = 情景 − 基准。\n"
@@ -397,7 +449,11 @@ ui.definition(
     "不良 = 起点不良 + (预测逾期90天+ − 起点逾期90天+)。不模拟在档贷款的正常摊还。回测：从过去各月出发预测 3 个月，与实际比较。\n"
     "- **预警阈值**：以规则表回测（仅规则信号）：预警笔数、精确率（预警后 H 个月内逾期超过 90 天的比例）、召回率、提前期中位数、"
     "人均日案件 = 月均预警 ÷ 团队人数 ÷ 21.75 个工作日。\n"
-    "- **催收产能**：按入催账龄段，已催收与未催收案件的回滚率、回收率（观察值，非因果）；人数 × 人均案件 = 可催收案件。",
+    "- **催收产能**：按入催账龄段，已催收与未催收案件的回滚率、回收率（观察值，非因果）；人数 × 人均案件 = 可催收案件。\n"
+    "- **抵押不良处置**（示例假设，可改）：抵押/质押的不良贷款逐笔比较三种方式的回收现值：拍卖 = 押品现值 × (1 − 折价率 − 费用率)，"
+    "不超过本金，按回款月数折现；重组 = 成功率 × 本金（重组期后）+ (1 − 成功率) × 拍卖回收（重组期 + 拍卖期后）；"
+    "成功率取历史上重组不良 12 个月内回到正常/关注且未逾期的比例（样本 ≥ 30 笔，否则用假设值）；转让 = 价格 × 本金（即时）。"
+    "基准 = 默认假设。",
     "- **Baseline**: the numbers of the other pages (same definitions, same filters). **Difference** = scenario − "
     "baseline.\n"
     "- **Provisioning**: class balance × rate (2002 PBOC, 2012 MoF or custom), or ECL = PD × LGD × EAD (stage 3: DPD > "
@@ -415,5 +471,11 @@ ui.definition(
     "- **Early-warning thresholds**: rule-table backtest (rule signals only): flagged, precision (share reaching DPD > "
     "90 within H months), recall, median lead time, cases per collector per day = flagged per month / team / 21.75.\n"
     "- **Collection capacity**: per entry bucket, cure and recovery rates of worked and unworked cases (observed, "
-    "not causal); collectors × cases per collector = cases that can be worked.",
+    "not causal); collectors × cases per collector = cases that can be worked.\n"
+    "- **Secured NPL disposal** (illustrative, editable assumptions): per mortgage / pledge NPL, the present value of "
+    "auction = collateral × (1 − haircut − costs), capped at the claim, discounted over the months to the sale; "
+    "restructuring = cure rate × claim (after the restructuring months) + (1 − cure rate) × auction proceeds (after "
+    "both periods); the cure rate is the observed share of restructured NPLs back to pass / special mention with DPD 0 "
+    "within 12 months (with ≥ 30 cases, else the assumption); transfer = price × claim, now. Baseline = the default "
+    "assumptions.",
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from analytics.core import config
 
-KINDS = ("provisioning", "classification", "projection", "warning", "capacity")
+KINDS = ("provisioning", "classification", "projection", "warning", "capacity", "disposal")
 
 
 def _config_name(kind: str) -> str:

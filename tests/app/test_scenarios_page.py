@@ -30,7 +30,7 @@ def _metrics(at) -> dict[str, str]:
 def test_page_renders_every_tab(app_test, lang):
     at = app_test(PAGE, lang=lang)
     assert not at.exception, at.exception
-    assert len(at.tabs) == 5
+    assert len(at.tabs) == 6
     assert any("口径" in e.label or "Definitions" in e.label for e in at.expander)
     assert len(at.get("plotly_chart")) >= 2  # projection + trade-off curve
 
@@ -50,9 +50,12 @@ def test_widgets_change_the_scenario(app_test):
     at.selectbox(key="sc_warning_level").set_value("orange").run()
     at.number_input(key="sc_warning_team").set_value(3).run()
     at.number_input(key="sc_capacity_n1").set_value(0.0).run()
+    at.number_input(key="sc_disposal_transfer_price").set_value(95.0).run()
     assert not at.exception, at.exception
     after = _metrics(at)
     assert after["不良率（情景）"] != before["不良率（情景）"]  # NPL at 30 DPD adds loans
+    # a transfer at 95% of the claim beats auction and restructuring for every loan
+    assert after["回收率（情景）"] == "95.00%" and before["回收率（情景）"] != "95.00%"
 
 
 def test_bad_rule_table_is_reported(app_test):

@@ -96,6 +96,6 @@ def test_saved_scenarios(tmp_path):
     assert saved.load(tmp_path, kind="projection", name="nope") is None
     assert config.load(tmp_path, "scenario_projection", {}, version=1)[1]["params"] == {"cure_pp": 5}  # kept
     with pytest.raises(ValueError):
-        saved.save(tmp_path, kind="disposal", name="x", params={})
+        saved.save(tmp_path, kind="nope", name="x", params={})
     with pytest.raises(ValueError):
         saved.save(tmp_path, kind="projection", name="  ", params={})
