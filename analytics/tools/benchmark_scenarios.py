@@ -15,7 +15,7 @@ from pathlib import Path
 
 from analytics.core import store
 from analytics.metrics.provisioning import MOF_2012
-from analytics.scenario import capacity, classification, projection
+from analytics.scenario import capacity, classification, disposal, projection
 from analytics.scenario import provisioning as sp
 from analytics.scenario import warning as sw
 from analytics.warning import rules as R
@@ -33,6 +33,8 @@ def cases(month, branch: tuple[str, ...]) -> list[tuple[str, callable, dict]]:
          {"month": month, "cure_pp": 0.05, "current_m1_cut": 0.1, "new_lending": 1e8, **s}),
         ("projection backtest (6 origins x 3 months)", projection.backtest, s),
         ("capacity (3 months of cases)", capacity.compare, {"month": month, "collectors": ((1, 50.0),), **s}),
+        ("disposal (secured NPLs, per loan)", disposal.compare,
+         {"month": month, "assumptions": disposal.Assumptions(transfer_price=0.5), **s}),
         ("warning thresholds (1 backtest x 6 months)", sw.trade_off, {"rules": R.dumps(changed), "months": 6, **s}),
         ("warning thresholds (1 backtest x 12 months)", sw.trade_off, {"rules": R.dumps(changed), "months": 12, **s}),
     ]
@@ -56,7 +58,25 @@ def main(argv: list[str] | None = None) -> None:
                 fn(con, **kwargs)
                 runs.append(time.perf_counter() - t)
             print(f"| {name} | {scope} | {statistics.median(runs):.2f} s |", flush=True)
+    ecl(con, month, args.data)
     print(f"load after: {os.getloadavg()}")
+
+
+def ecl(con, month, root: Path) -> None:
+    """ECL needs a trained model (``python -m analytics.model train --data DIR``); skipped without one."""
+    from analytics.model import artifact
+
+    path = artifact.latest(artifact.models_dir(root))
+    if path is None:
+        print("| ECL | (no model under <data>/_models: skipped) | |")
+        return
+    model = artifact.load(path, contract=artifact.store_contract())
+    runs = []
+    for _ in range(2):
+        t = time.perf_counter()
+        sp.compare_ecl(con, model=model, month=month)
+        runs.append(time.perf_counter() - t)
+    print(f"| provisioning (ECL from the model) | all branches | {min(runs):.2f} s |", flush=True)
 
 
 if __name__ == "__main__":
