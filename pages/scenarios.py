@@ -405,8 +405,11 @@ with tabs[5]:
         return sc_disp.Assumptions(**{n: (int(p[n]) if scale == 1 else float(p[n]) / scale)
                                       for n, _, _, scale in fields})
 
+    secured = app_data.run(sc_disp.secured_npls, month=f.month, **slice_kw)  # read once per slice
+    seen_cure = app_data.run(sc_disp.observed_cure, month=f.month, **slice_kw)
+
     def disposal_result(p: dict):
-        return app_data.run(sc_disp.compare, month=f.month, assumptions=assumptions_of(p), **slice_kw)
+        return sc_disp.evaluate(secured, seen_cure, assumptions_of(p))  # a change re-evaluates only
 
     def disposal_headline(p: dict) -> dict:
         best = disposal_result(p)["totals"].filter(route="best")

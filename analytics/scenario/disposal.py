@@ -111,13 +111,18 @@ def totals(per_loan: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("total_balance") > 0).then(pl.col("pv") / pl.col("total_balance")).alias("recovery_rate"))
 
 
-def compare(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
-            products: tuple[str, ...] = (), assumptions: Assumptions = Assumptions()) -> dict[str, pl.DataFrame]:
+def secured_npls(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
+                 products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The secured NPL loans of the slice at ``month`` (claim, collateral value)."""
+    return query(con, LOANS_SQL, {"month": month, "npl_from": min(NPL_CLASSES), **slice_params(branches, products)},
+                 LOANS_SCHEMA)
+
+
+def evaluate(loans: pl.DataFrame, seen: dict[str, int], assumptions: Assumptions = Assumptions()
+             ) -> dict[str, pl.DataFrame]:
     """``totals``: per route, default assumptions (baseline) | the analyst's (scenario) | difference; ``loans``: per
-    loan under the analyst's assumptions; ``cure``: the observed restructuring cure (n and cured)."""
-    loans = query(con, LOANS_SQL, {"month": month, "npl_from": min(NPL_CLASSES), **slice_params(branches, products)},
-                  LOANS_SCHEMA)
-    seen = observed_cure(con, month=month, branches=branches, products=products)
+    loan under the analyst's assumptions; ``best_mix``; ``cure``: the observed restructuring cure (n and cured).
+    Pure: the page reads the loans and the observed cure once per slice and re-evaluates on every change."""
     base_a = Assumptions()
     base = totals(routes(loans, base_a, cure=cure_probability(seen, base_a)))
     per_loan = routes(loans, assumptions, cure=cure_probability(seen, assumptions))
@@ -128,3 +133,10 @@ def compare(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[s
     return {"totals": table, "loans": per_loan, "best_mix": mix.sort("best_route"),
             "cure": pl.DataFrame([{"restructured_count": seen["restructured"], "cured_count": seen["cured"],
                                    "cure_probability": cure_probability(seen, assumptions)}])}
+
+
+def compare(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
+            products: tuple[str, ...] = (), assumptions: Assumptions = Assumptions()) -> dict[str, pl.DataFrame]:
+    """``evaluate`` on the slice's secured NPLs and observed cure (one call)."""
+    s = {"month": month, "branches": branches, "products": products}
+    return evaluate(secured_npls(con, **s), observed_cure(con, **s), assumptions)

@@ -21,7 +21,7 @@ from analytics.scenario import warning as sw
 from analytics.warning import rules as R
 
 
-def cases(month, branch: tuple[str, ...]) -> list[tuple[str, callable, dict]]:
+def cases(con, month, branch: tuple[str, ...]) -> list[tuple[str, callable, dict]]:
     changed = R.default_rules()
     changed["signals"]["cross_91"]["days"] = 45
     s = {"branches": branch}
@@ -33,8 +33,11 @@ def cases(month, branch: tuple[str, ...]) -> list[tuple[str, callable, dict]]:
          {"month": month, "cure_pp": 0.05, "current_m1_cut": 0.1, "new_lending": 1e8, **s}),
         ("projection backtest (6 origins x 3 months)", projection.backtest, s),
         ("capacity (3 months of cases)", capacity.compare, {"month": month, "collectors": ((1, 50.0),), **s}),
-        ("disposal (secured NPLs, per loan)", disposal.compare,
-         {"month": month, "assumptions": disposal.Assumptions(transfer_price=0.5), **s}),
+        ("disposal: read the secured NPLs (once per slice)", disposal.secured_npls, {"month": month, **s}),
+        ("disposal: observed restructuring cure (once per slice)", disposal.observed_cure, {"month": month, **s}),
+        ("disposal: evaluate the routes (per change)", lambda con, **kw: disposal.evaluate(**kw),
+         {"loans": disposal.secured_npls(con, month=month, **s), "seen": {"restructured": 0, "cured": 0},
+          "assumptions": disposal.Assumptions(transfer_price=0.5)}),
         ("warning thresholds (1 backtest x 6 months)", sw.trade_off, {"rules": R.dumps(changed), "months": 6, **s}),
         ("warning thresholds (1 backtest x 12 months)", sw.trade_off, {"rules": R.dumps(changed), "months": 12, **s}),
     ]
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     first = store.query(con, "SELECT min(branch_id) AS b FROM branches")["b"][0]
     print(f"load before: {os.getloadavg()}")
     for scope, branch in (("all branches", ()), (f"branch {first}", (first,))):
-        for name, fn, kwargs in cases(month, branch):
+        for name, fn, kwargs in cases(con, month, branch):
             fn(con, **kwargs)
             runs = []
             for _ in range(args.repeat):
