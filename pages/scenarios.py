@@ -125,7 +125,9 @@ with tabs[0]:
     def provisioning_result(p: dict):
         if p.get("mode") == "ecl":
             lgd = tuple((g, float(p.get(f"lgd_{g}", d * 100)) / 100) for g, d in sc_prov.LGD)
-            return app_data.run_model(sc_prov.compare_ecl, month=f.month, baseline=app_rates, lgd=lgd, **slice_kw)
+            inputs = app_data.run_model(sc_prov.ecl_inputs, month=f.month, **slice_kw)  # scored once per slice
+            base = app_data.run(sc_prov.rates_by_branch, month=f.month, rates=app_rates, **slice_kw)
+            return sc_prov.compare_ecl_frames(base, inputs, lgd=lgd)  # an LGD change costs no scoring
         return app_data.run(sc_prov.compare_rates, month=f.month, baseline=app_rates, scenario=rates_of(p),
                             **slice_kw)
 

@@ -132,19 +132,35 @@ def ecl_by_branch_frame(loans: pl.DataFrame, *, lgd: tuple[tuple[str, float], ..
     return _with_total(by_branch)
 
 
-def compare_ecl(con: duckdb.DuckDBPyConnection, *, model, month: dt.date, branches: tuple[str, ...] = (),
-                products: tuple[str, ...] = (), baseline: ProvisionRates = PBOC_2002,
-                lgd: tuple[tuple[str, float], ...] = LGD) -> pl.DataFrame:
-    """Baseline (the rate scheme) | scenario (ECL from the default-risk model) | difference, per branch and total
-    (called through ``app_data.run_model``)."""
+def ecl_inputs(con: duckdb.DuckDBPyConnection, *, model, month: dt.date, branches: tuple[str, ...] = (),
+               products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The on-book loans of the slice at ``month`` with the model's 12-month PD (null when not scored): the slow
+    part of ECL (scoring), read once per month and slice (through ``app_data.run_model``)."""
     from analytics.model import scoring
 
     loans = query(con, LOANS_SQL, {"month": month, **slice_params(branches, products)}, LOANS_SCHEMA)
     scores = scoring.score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0,
                                  model=model).select("loan_id", "pd")
-    scen = ecl_by_branch_frame(loans.join(scores, on="loan_id", how="left"), lgd=lgd)
-    base = rates_by_branch(con, month=month, branches=branches, products=products, rates=baseline)
-    return with_bands(side_by_side(base, scen, on=["branch_id"], values=list(VALUES))).rename({"branch_id": "branch"})
+    return loans.join(scores, on="loan_id", how="left")
+
+
+def compare_ecl_frames(baseline: pl.DataFrame, inputs: pl.DataFrame, *,
+                       lgd: tuple[tuple[str, float], ...] = LGD) -> pl.DataFrame:
+    """Baseline (``rates_by_branch``) | scenario (ECL of ``ecl_inputs``) | difference, per branch and total: pure,
+    so an LGD change costs no scoring."""
+    scen = ecl_by_branch_frame(inputs, lgd=lgd)
+    # the total again from the branch rows: a scoped caller's cache layer drops rows whose branch_id is not a branch
+    baseline = _with_total(baseline.filter(pl.col("branch_id") != "total"))
+    return with_bands(side_by_side(baseline, scen, on=["branch_id"], values=list(VALUES))).rename(
+        {"branch_id": "branch"})
+
+
+def compare_ecl(con: duckdb.DuckDBPyConnection, *, model, month: dt.date, branches: tuple[str, ...] = (),
+                products: tuple[str, ...] = (), baseline: ProvisionRates = PBOC_2002,
+                lgd: tuple[tuple[str, float], ...] = LGD) -> pl.DataFrame:
+    """Baseline (the rate scheme) | scenario (ECL from the default-risk model) | difference, in one call."""
+    s = {"month": month, "branches": branches, "products": products}
+    return compare_ecl_frames(rates_by_branch(con, rates=baseline, **s), ecl_inputs(con, model=model, **s), lgd=lgd)
 
 
 def ecl_stages(loans: pl.DataFrame, *, lgd: tuple[tuple[str, float], ...] = LGD) -> pl.DataFrame:

@@ -86,3 +86,13 @@ def test_app_wide_scheme_round_trip():
         prov.rates_of({"preset": "custom", "rates": [0.5]})
     with pytest.raises(ValueError):
         prov.rates_of({"preset": "nope"})
+
+
+def test_ecl_frames_rebuild_the_baseline_total():
+    """The baseline's total comes from its branch rows (a scoped cache may have dropped the "total" row)."""
+    base = pl.DataFrame({"branch_id": ["B1", "B2"], "total_balance": [3000.0, 3500.0], "npl_balance": [0.0, 3000.0],
+                         "provision": [50.0, 800.0]})
+    out = sp.compare_ecl_frames(base, LOANS.with_columns(pl.lit("x").alias("loan_id")))
+    t = out.filter(branch="total").row(0, named=True)
+    assert t["provision_baseline"] == 850 and t["coverage_baseline"] == pytest.approx(850 / 3000)
+    assert t["provision_scenario"] == pytest.approx(1479) and t["provision_diff"] == pytest.approx(1479 - 850)
