@@ -68,7 +68,11 @@ def saved_box(kind: str, params: dict, headline) -> None:
                 st.session_state[f"sc_{kind}_{p}"] = v
 
         c2.button(ui.tr("载入", "Load"), key=f"sc_{kind}_load", on_click=load)
-        other = headline(saved[chosen]["params"])
+        try:
+            other = headline(saved[chosen]["params"])
+        except (ValueError, KeyError, artifact.ArtifactError) as exc:  # a saved scenario that no longer runs here
+            st.warning(ui.tr(f"“{chosen}”无法在当前数据上运行：{exc}", f"'{chosen}' cannot run on this data: {exc}"))
+            return
         mine = headline(params)
         rows = [{"metric": k, "now": mine[k], "saved": other[k]} for k in mine]
         st.markdown(ui.tr(f"**当前参数 vs “{chosen}”**", f"**Current parameters vs '{chosen}'**"))
