@@ -33,6 +33,9 @@ def test_page_renders_every_tab(app_test, lang):
     assert len(at.tabs) == 6
     assert any("口径" in e.label or "Definitions" in e.label for e in at.expander)
     assert len(at.get("plotly_chart")) >= 2  # projection + trade-off curve
+    labels = {m.label for m in at.metric}
+    backtest = "逾期率平均绝对误差" if lang == "zh" else "Overdue ratio mean abs. error"
+    assert backtest in labels  # the projection's backtest error is shown
 
 
 def test_widgets_change_the_scenario(app_test):
