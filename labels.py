@@ -253,6 +253,7 @@ COLUMNS |= {
     "npl_ratio_error": ("不良率误差", "NPL ratio error"), "bucket_error": ("分档余额误差", "Bucket balance error"),
     "overdue_balance_target": ("逾期余额目标", "Overdue target"), "npl_balance_target": ("不良余额目标", "NPL target"),
     "overdue_gap": ("逾期超目标", "Overdue above target"), "npl_gap": ("不良超目标", "NPL above target"),
+    "npl_ratio_gap": ("不良率超上限", "NPL ratio above the ceiling"),
     "branches_with_target": ("有目标机构数", "Branches with a target"), "cases": ("案件数(月均)", "Cases per month"),
     "mean_balance": ("平均余额", "Mean balance"), "cure_worked": ("回滚率·已催收", "Cure rate (worked)"),
     "cure_unworked": ("回滚率·未催收", "Cure rate (not worked)"),

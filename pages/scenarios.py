@@ -275,6 +275,16 @@ with tabs[2]:
         ui.show_table(out["targets"], "sc_proj_targets", name="scenario_projection_targets",
                       money=("overdue_balance", "npl_balance", "overdue_balance_target", "npl_balance_target",
                              "overdue_gap", "npl_gap"), pct=("npl_ratio_balance",))
+    if st.checkbox(ui.tr("按机构预测并对照各机构目标（逐机构计算，较慢）", "Project each branch against its own targets "
+                         "(one projection per branch: slower)"), key="sc_projection_by_branch"):
+        per_branch = app_data.run(sc_proj.by_branch, month=f.month, window=int(window), quarters=int(quarters),
+                                  cure_pp=float(cure_pp) / 100, current_m1_cut=float(cut) / 100,
+                                  writeoff_rate=float(wo_rate) / 100 if writeoff else None,
+                                  new_lending=float(new_lending) * 1e4, **slice_kw)
+        ui.show_table(per_branch, "sc_proj_branches", name="scenario_projection_branches",
+                      money=("overdue_balance", "npl_balance", "overdue_balance_target", "npl_balance_target",
+                             "overdue_gap", "npl_gap"), pct=("npl_ratio_balance", "npl_ratio_ceiling"),
+                      pp=("npl_ratio_gap",))
     st.markdown(ui.tr("**预测回测（过去各月出发、3 个月后 vs 实际）**",
                       "**Backtest (projected from past months, 3 months ahead vs actual)**"))
     back = app_data.run(sc_proj.backtest, window=int(window), **slice_kw)

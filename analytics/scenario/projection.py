@@ -229,3 +229,46 @@ def mean_abs_errors(back: pl.DataFrame) -> dict[str, float | None]:
     cols = ("overdue_ratio_error", "npl_ratio_error", "bucket_error")
     row = back.select(pl.col(c).abs().mean() for c in cols).row(0, named=True) if back.height else {}
     return {c: row.get(c) for c in cols}
+
+
+BRANCH_TARGETS_SQL = """
+SELECT branch_id, quarter, overdue_balance_target::DOUBLE AS overdue_balance_target,
+       npl_balance_target::DOUBLE AS npl_balance_target, npl_ratio_ceiling
+FROM targets WHERE quarter BETWEEN $q_from AND $q_to AND (len($branches) = 0 OR list_contains($branches, branch_id))"""
+
+
+def by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
+              products: tuple[str, ...] = (), window: int = 3, quarters: int = 4, cure_pp: float = 0.0,
+              current_m1_cut: float = 0.0, writeoff_rate: float | None = None,
+              new_lending: float = 0.0) -> pl.DataFrame:
+    """The scenario projected branch by branch (each branch with its own matrix; new lending split by the branches'
+    share of the slice's loans), at each quarter end against that branch's targets: projected overdue and NPL
+    balances and NPL ratio, the targets, and the gaps (projected − target; > 0 = above the ceiling)."""
+    from analytics.core.slice import list_param
+
+    ids = branches or tuple(query(con, "SELECT branch_id FROM branches ORDER BY branch_id")["branch_id"].to_list())
+    q = portfolio.quality_by(con, by=("branch_id",), branches=ids, products=products, month_from=month,
+                             month_to=month)
+    share = {r["branch_id"]: float(r["total_balance"]) for r in q.iter_rows(named=True)}
+    total = sum(share.values()) or 1.0
+    levers = {"window": window, "quarters": quarters, "cure_pp": cure_pp, "current_m1_cut": current_m1_cut,
+              "writeoff_rate": writeoff_rate}
+    parts = []
+    for b in sorted(share):
+        out = compare(con, month=month, branches=(b,), products=products, new_lending=new_lending * share[b] / total,
+                      **levers)["projection"]
+        parts.append(out.filter(pl.col("month").dt.month() % 3 == 0).select(
+            pl.lit(b).alias("branch_id"), "month",
+            *(pl.col(f"{v}_scenario").alias(v) for v in ("overdue_balance", "npl_balance", "npl_ratio_balance"))))
+    if not parts:
+        return pl.DataFrame()
+    proj = pl.concat(parts).with_columns(pl.col("month").dt.truncate("1q").alias("quarter"))
+    t = query(con, BRANCH_TARGETS_SQL, {"q_from": proj["quarter"].min(), "q_to": proj["quarter"].max(),
+                                        "branches": list_param(ids)},
+              {"branch_id": pl.String, "quarter": pl.Date, "overdue_balance_target": pl.Float64,
+               "npl_balance_target": pl.Float64, "npl_ratio_ceiling": pl.Float64})
+    return (proj.join(t, on=["branch_id", "quarter"], how="left")
+            .with_columns((pl.col("overdue_balance") - pl.col("overdue_balance_target")).alias("overdue_gap"),
+                          (pl.col("npl_balance") - pl.col("npl_balance_target")).alias("npl_gap"),
+                          (pl.col("npl_ratio_balance") - pl.col("npl_ratio_ceiling")).alias("npl_ratio_gap"))
+            .sort("branch_id", "month"))

@@ -50,6 +50,9 @@ def test_widgets_change_the_scenario(app_test):
     at.selectbox(key="sc_classification_product").set_value("credit_card").run()
     at.number_input(key="sc_projection_cure_pp").set_value(10.0).run()
     at.checkbox(key="sc_projection_writeoff").check().run()
+    at.checkbox(key="sc_projection_by_branch").check().run()
+    assert not at.exception, at.exception
+    assert any("不良率超上限" in d.value.columns for d in at.dataframe)
     at.selectbox(key="sc_warning_level").set_value("orange").run()
     at.number_input(key="sc_warning_team").set_value(3).run()
     at.number_input(key="sc_capacity_n1").set_value(0.0).run()

@@ -95,3 +95,17 @@ def test_backtest_compares_with_the_booked_ratios(demo_con):
         assert row["overdue_ratio_error"] == pytest.approx(row["overdue_ratio_projected"] - row["overdue_ratio_actual"])
     errs = pj.mean_abs_errors(back)
     assert errs["overdue_ratio_error"] == pytest.approx(back["overdue_ratio_error"].abs().mean())
+
+
+def test_by_branch_is_each_branchs_own_projection(demo_con):
+    month = store.months(demo_con)[-1]
+    b = store.query(demo_con, "SELECT min(branch_id) AS b FROM branches")["b"][0]
+    per = pj.by_branch(demo_con, month=month, branches=(b,), quarters=2, cure_pp=0.05)
+    own = pj.compare(demo_con, month=month, branches=(b,), quarters=2, cure_pp=0.05)["projection"]
+    ends = own.filter(pl.col("month").dt.month() % 3 == 0)
+    assert per["month"].to_list() == ends["month"].to_list()
+    assert per["npl_balance"].to_list() == pytest.approx(ends["npl_balance_scenario"].to_list())
+    has_target = per.filter(pl.col("npl_ratio_ceiling").is_not_null())
+    assert has_target.height > 0  # the demo sets targets for the quarter after its last month
+    gap = has_target["npl_ratio_gap"] - (has_target["npl_ratio_balance"] - has_target["npl_ratio_ceiling"])
+    assert gap.abs().max() == pytest.approx(0.0, abs=1e-12)
