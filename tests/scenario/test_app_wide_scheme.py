@@ -42,3 +42,13 @@ def test_pack_command_reads_the_saved_scheme(demo_root, tmp_path, monkeypatch):
     out = tmp_path / "pack.xlsx"
     assert pack_main.main(["--quarter", quarter, "--format", "xlsx", "--out", str(out), "--data", str(root)]) == 0
     assert seen["rates"] == prov.MOF_2012 and out.read_bytes() == b"pack"
+
+
+def test_warning_portfolio_limit_checks_the_schemes_coverage(demo_con):
+    from analytics.warning import signals
+
+    month = store.months(demo_con)[-1]
+    limits = signals.portfolio_limits(demo_con, month=month, provision_rates=prov.MOF_2012)
+    value = limits.filter(code="coverage")["value"][0]
+    expected = portfolio.kpi_tiles(demo_con, month=month, rates=prov.MOF_2012).filter(kpi="coverage")["value"][0]
+    assert value == pytest.approx(expected)
