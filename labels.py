@@ -243,9 +243,11 @@ SCENARIO_SIDES: dict[str, Pair] = {"baseline": ("基准", "baseline"), "scenario
                                    "diff": ("差异", "difference")}
 COLUMNS |= {f"{v}_{side}": (f"{zh}·{szh}", f"{en} ({sen})") for v, (zh, en) in SCENARIO_VALUES.items()
             for side, (szh, sen) in SCENARIO_SIDES.items()}
+COLUMNS |= {v: pair for v, pair in SCENARIO_VALUES.items() if v not in COLUMNS}  # the same values unsuffixed
 COLUMNS |= {
     "baseline": ("基准", "Baseline"), "scenario": ("情景", "Scenario"), "diff": ("差异", "Difference"),
-    "branch": ("机构", "Branch"), "metric": ("指标", "Measure"), "start_month": ("预测起点", "Start month"), "stage": ("阶段", "Stage"),
+    "branch": ("机构", "Branch"), "metric": ("指标", "Measure"), "level": ("预警级别", "Level"),
+    "start_month": ("预测起点", "Start month"), "stage": ("阶段", "Stage"),
     "overdue_ratio_projected": ("逾期率·预测", "Overdue ratio (projected)"),
     "overdue_ratio_actual": ("逾期率·实际", "Overdue ratio (actual)"),
     "overdue_ratio_error": ("逾期率误差", "Overdue ratio error"),
