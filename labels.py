@@ -227,7 +227,7 @@ COLUMNS: dict[str, Pair] = {
 
 # --- what-if scenarios (pages/scenarios.py): the value columns come as <value>_baseline / _scenario / _diff ---
 SCENARIO_VALUES: dict[str, Pair] = {
-    "total_balance": ("贷款余额", "Total loans"), "npl_balance": ("不良余额", "NPL balance"),
+    "total_balance": ("贷款余额", "Loan balance"), "npl_balance": ("不良余额", "NPL balance"),
     "npl_count": ("不良笔数", "NPL loans"), "npl_ratio_balance": ("不良率", "NPL ratio"),
     "npl_ratio_count": ("不良率(笔数)", "NPL ratio (count)"), "deviation_balance": ("偏离度", "90+/NPL"),
     "provision": ("拨备", "Provision"), "coverage": ("拨备覆盖率", "Coverage"),
