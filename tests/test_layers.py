@@ -12,7 +12,7 @@ ALLOWED = {
     "derived": {"core", "derived"},
     "metrics": {"core", "derived", "metrics"},
     "ingest": {"core", "derived", "ingest"},
-    "tools": {"core", "derived", "metrics", "ingest", "tools", "warning", "scenario"},
+    "tools": {"core", "derived", "metrics", "ingest", "tools", "model", "warning", "scenario"},
     "pack": {"core", "metrics", "pack"},  # a presentation tool: it may also read the UI's label catalogue
     "model": {"core", "derived", "model"},
     "warning": {"core", "derived", "metrics", "model", "warning"},  # its report.py also reads labels.py
