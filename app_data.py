@@ -287,3 +287,35 @@ def damaged() -> list[str]:
 
 def has_data() -> bool:
     return store.has_data() and not damaged()
+
+
+# --- what-if scenarios (pages/scenarios.py) ----------------------------------------------------------------
+
+def provision_rates():
+    """The app-wide provision scheme (saved on the scenario page) as ``ProvisionRates``; every page showing
+    coverage passes it on, so all of them show the same 拨备覆盖率. (version, rates); version 0 = the default."""
+    from analytics.metrics import provisioning
+
+    version, scheme = load_config(provisioning.SCHEME_CONFIG, provisioning.DEFAULT_SCHEME)
+    try:
+        return version, provisioning.rates_of(scheme)
+    except ValueError:  # a hand-edited, invalid file: the default rather than a broken page
+        return 0, provisioning.rates_of(provisioning.DEFAULT_SCHEME)
+
+
+def save_scenario(kind: str, name: str, params: dict) -> int:
+    import auth
+    from analytics import access
+    from analytics.scenario import saved
+
+    version = saved.save(store.data_root(), kind=kind, name=name, params=params)
+    access.audit("config_change", auth.current().username, {"config": f"scenario_{kind}", "name": name,
+                                                            "version": version})
+    return version
+
+
+def saved_scenarios(kind: str) -> dict[str, dict]:
+    """Saved scenarios of ``kind``: name -> {"version", "params"}."""
+    from analytics.scenario import saved
+
+    return saved.saved(store.data_root(), kind=kind)

@@ -225,6 +225,65 @@ COLUMNS: dict[str, Pair] = {
     "restorable": ("可撤销", "Can be undone"), "kind_code": ("类型", "Kind"),
 }
 
+# --- what-if scenarios (pages/scenarios.py): the value columns come as <value>_baseline / _scenario / _diff ---
+SCENARIO_VALUES: dict[str, Pair] = {
+    "total_balance": ("贷款余额", "Loan balance"), "npl_balance": ("不良余额", "NPL balance"),
+    "npl_count": ("不良笔数", "NPL loans"), "npl_ratio_balance": ("不良率", "NPL ratio"),
+    "npl_ratio_count": ("不良率(笔数)", "NPL ratio (count)"), "deviation_balance": ("偏离度", "90+/NPL"),
+    "provision": ("拨备", "Provision"), "coverage": ("拨备覆盖率", "Coverage"),
+    "provision_ratio": ("拨贷比", "Provision ratio"), "coverage_band": ("覆盖率监管区间", "Coverage vs band"),
+    "provision_ratio_band": ("拨贷比监管区间", "Provision ratio vs band"),
+    "overdue_balance": ("逾期余额", "Overdue balance"), "dpd90_balance": ("逾期90天+余额", "90+ DPD balance"),
+    "overdue_ratio_balance": ("逾期率", "Overdue ratio"), "collectors": ("催收员人数", "Collectors"),
+    "worked": ("已催收案件", "Worked cases"), "cured_balance": ("预期回滚余额", "Expected cured balance"),
+    "recovered_balance": ("预期回收金额", "Expected recovered"),
+    "pv": ("回收现值", "Recovery (present value)"), "recovery_rate": ("回收率", "Recovery rate"),
+}
+SCENARIO_SIDES: dict[str, Pair] = {"baseline": ("基准", "baseline"), "scenario": ("情景", "scenario"),
+                                   "diff": ("差异", "difference")}
+COLUMNS |= {f"{v}_{side}": (f"{zh}·{szh}", f"{en} ({sen})") for v, (zh, en) in SCENARIO_VALUES.items()
+            for side, (szh, sen) in SCENARIO_SIDES.items()}
+COLUMNS |= {v: pair for v, pair in SCENARIO_VALUES.items() if v not in COLUMNS}  # the same values unsuffixed
+COLUMNS |= {
+    "baseline": ("基准", "Baseline"), "scenario": ("情景", "Scenario"), "diff": ("差异", "Difference"),
+    "branch": ("机构", "Branch"), "metric": ("指标", "Measure"), "level": ("预警级别", "Level"),
+    "start_month": ("预测起点", "Start month"), "stage": ("阶段", "Stage"),
+    "overdue_ratio_projected": ("逾期率·预测", "Overdue ratio (projected)"),
+    "overdue_ratio_actual": ("逾期率·实际", "Overdue ratio (actual)"),
+    "overdue_ratio_error": ("逾期率误差", "Overdue ratio error"),
+    "npl_ratio_projected": ("不良率·预测", "NPL ratio (projected)"), "npl_ratio_actual": ("不良率·实际", "NPL ratio (actual)"),
+    "npl_ratio_error": ("不良率误差", "NPL ratio error"), "bucket_error": ("分档余额误差", "Bucket balance error"),
+    "overdue_balance_target": ("逾期余额目标", "Overdue target"), "npl_balance_target": ("不良余额目标", "NPL target"),
+    "overdue_gap": ("逾期超目标", "Overdue above target"), "npl_gap": ("不良超目标", "NPL above target"),
+    "npl_ratio_gap": ("不良率超上限", "NPL ratio above the ceiling"),
+    "branches_with_target": ("有目标机构数", "Branches with a target"), "cases": ("案件数(月均)", "Cases per month"),
+    "mean_balance": ("平均余额", "Mean balance"), "cure_worked": ("回滚率·已催收", "Cure rate (worked)"),
+    "cure_unworked": ("回滚率·未催收", "Cure rate (not worked)"),
+    "recovery_worked": ("回收率·已催收", "Recovery rate (worked)"),
+    "recovery_unworked": ("回收率·未催收", "Recovery rate (not worked)"),
+    "per_collector": ("人均案件(月)", "Cases per collector (month)"),
+    "flagged": ("预警笔数(月均)", "Flagged per month"), "precision": ("精确率", "Precision"), "recall": ("召回率", "Recall"),
+    "lead_median_months": ("提前期中位数(月)", "Median lead (months)"),
+    "workload": ("人均日案件", "Cases per collector per day"), "side": ("方案", "Side"),
+    "entry_bucket": ("入催账龄段", "Entry bucket"),
+    "route": ("处置方式", "Route"), "best_route": ("最优处置方式", "Best route"), "claim": ("债权本金", "Claim"),
+    "auction_proceeds": ("拍卖净回收", "Auction net proceeds"), "pv_transfer": ("转让现值", "Transfer (PV)"),
+    "pv_auction": ("拍卖现值", "Auction (PV)"), "pv_restructure": ("重组现值", "Restructuring (PV)"),
+    "pv_best": ("最优现值", "Best route (PV)"), "restructured_count": ("重组不良笔数", "Restructured NPLs"),
+    "cured_count": ("12个月内回正笔数", "Cured within 12 months"), "cure_probability": ("重组成功概率", "Cure probability"),
+}
+CATALOGUE |= {
+    "scenario_band": {"below": ("低于区间", "below the band"), "within": ("区间内", "within the band"),
+                      "above": ("高于区间", "above the band")},
+    "scenario_metric": {"flagged": ("预警笔数(月均)", "Flagged per month"), "precision": ("精确率", "Precision"),
+                        "recall": ("召回率", "Recall"), "lead_median_months": ("提前期中位数(月)", "Median lead (months)"),
+                        "workload": ("人均日案件", "Cases per collector per day")},
+    "scenario_side": {side: pair for side, pair in SCENARIO_SIDES.items()},
+    "scenario_branch": {"total": ("合计", "Total")},
+    "scenario_route": {"transfer": ("批量转让", "Transfer"), "auction": ("司法拍卖", "Auction"),
+                       "restructure": ("重组", "Restructuring"), "best": ("逐笔最优", "Best per loan")},
+}
+
 # Columns whose cells are codes of a catalogue kind (shown as labels).
 COLUMN_CODES: dict[str, str] = {
     "product": "product", "status": "status", "overdue_cause": "overdue_cause", "booked_class": "class",

@@ -33,24 +33,21 @@ def state_name(state: str) -> str:
     return class_name(int(state)) if state.isdigit() else ui.tr("退出：", "Exit: ") + ui.label("status", state)
 
 
-# --- provisioning rates -------------------------------------------------------------------------
+# --- provisioning rates: the app-wide scheme (saved on the scenario page), so coverage agrees everywhere ---
 PRESET_TEXT = {"pboc2002": ("2002 人民银行参考比例 (1/2/25/50/100%)", "2002 PBOC reference (1/2/25/50/100%)"),
                "mof2012": ("2012 财政部风险系数 (1.5/3/30/60/100%)", "2012 MoF coefficients (1.5/3/30/60/100%)"),
                "custom": ("自定义", "Custom")}
 c1, c2 = st.columns([2, 1])
-preset = c1.selectbox(ui.tr("拨备计提比例", "Provision rates"), list(PRESET_TEXT), key="cl_preset",
-                      format_func=ui.options({k: ui.tr(*v) for k, v in PRESET_TEXT.items()}))
+scheme_version, rates = app_data.provision_rates()
+scheme = prov.scheme_of(rates)
+rate_text = " / ".join(f"{v * 100:g}%" for v in rates.by_class().values())
+c1.markdown(ui.tr(f"**拨备计提比例**：{ui.tr(*PRESET_TEXT[scheme['preset']])}（{rate_text}，版本 {scheme_version}）",
+                  f"**Provision rates**: {ui.tr(*PRESET_TEXT[scheme['preset']])} ({rate_text}, version {scheme_version})"))
+c1.page_link("pages/scenarios.py", label=ui.tr("在“情景分析”页试算或更改（保存后全站生效）",
+                                               "Try or change them on the Scenarios page (saved = every page)"))
 basis_names = {"balance": ui.tr("余额", "Balance"), "count": ui.tr("笔数", "Count")}
 basis = c2.radio(ui.tr("比率口径", "Ratio basis"), list(basis_names), key="cl_basis", horizontal=True,
                  format_func=ui.options(basis_names))
-if preset == "custom":
-    cols = st.columns(5)
-    defaults = prov.PBOC_2002.by_class()
-    values = [cols[c - 1].number_input(f"{class_name(c)} (%)", 0.0, 100.0, defaults[c] * 100, 0.5,
-                                       key=f"cl_rate_{c}") / 100 for c in defaults]
-    rates = prov.ProvisionRates(*values)
-else:
-    rates = prov.PROVISION_PRESETS[preset]
 
 views = app_data.run(cl.quality_views, month=f.month, branches=f.branches, products=f.products, rates=rates)
 if views["current"].is_empty():
@@ -287,7 +284,7 @@ ui.definition(
     "- **不良贷款率** = (次级+可疑+损失) ÷ 贷款余额；**关注类占比** = 关注类 ÷ 贷款余额；**逾期贷款率** = 逾期天数 ≥ 1 的"
     "整笔本金 ÷ 贷款余额；**逾期90天以上占比** = 逾期天数 > 90 ÷ 贷款余额；**偏离度** = 逾期90天以上余额 ÷ 不良余额（期望 ≤ 100%）。\n"
     "- **拨备（简化）** = Σ 各类余额 × 计提比例（默认 2002 年人民银行参考比例：正常 1%（一般准备）、关注 2%、次级 25%、可疑 50%、"
-    "损失 100%；可选 2012 年财政部标准风险系数 1.5/3/30/60/100%，或自定义）。这是监管式简化估算，银行实际贷款损失准备按预期信用损失(ECL)"
+    "损失 100%；可选 2012 年财政部标准风险系数 1.5/3/30/60/100%，或自定义；在“情景分析”页保存为全站方案后，本页、总览与管理层页面使用同一比例）。这是监管式简化估算，银行实际贷款损失准备按预期信用损失(ECL)"
     "计提。**拨备覆盖率** = 拨备 ÷ 不良余额；**贷款拨备率** = 拨备 ÷ 贷款余额。\n"
     "- **监管底线**（2023 年《商业银行金融资产风险分类办法》）：逾期 ≥ 1 天至少关注类（逾期 ≤ 7 天且属技术性原因除外）；"
     "逾期 > 90 天至少次级；> 270 天至少可疑；> 360 天损失。账面分类优于底线即“低于监管底线”。\n"
@@ -302,7 +299,8 @@ ui.definition(
     "**overdue ratio** = whole principal of loans with DPD ≥ 1 / total; **90+ ratio** = DPD > 90 / total; "
     "**偏离度** = 90+ DPD balance / NPL balance (expected ≤ 100%).\n"
     "- **Provision (simplified)** = Σ class balance × rate (default: 2002 PBOC reference 1% general on Pass, 2%, 25%, "
-    "50%, 100%; alternative: 2012 MoF standard coefficients 1.5/3/30/60/100%, or custom). A regulatory-style estimate: "
+    "50%, 100%; alternative: 2012 MoF standard coefficients 1.5/3/30/60/100%, or custom; the scheme saved app-wide on the "
+    "Scenarios page applies here, on the overview and on the executive page). A regulatory-style estimate: "
     "the bank's real allowance is ECL-based. **Coverage** = provision / NPL; **provision ratio** = provision / total.\n"
     "- **Regulatory floor** (2023 rule): any overdue ≥ Special mention (except ≤ 7 days for technical reasons); "
     "> 90 DPD ≥ Substandard; > 270 ≥ Doubtful; > 360 Loss. Booked better than the floor = below the floor.\n"

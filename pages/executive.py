@@ -43,7 +43,8 @@ prog_targets = tuple((k, float(prog[k])) for k in ("new_loan_npl_ratio", "recove
 summary = app_data.run(content.summary, quarter=quarter, branches=f.branches, products=f.products,
                        scheme_json=json.dumps(scheme, sort_keys=True),
                        programme_start=dt.date.fromisoformat(start) if start else None,
-                       programme_targets=prog_targets, with_collections=False)
+                       programme_targets=prog_targets, with_collections=False,
+                       rates=app_data.provision_rates()[1])
 w = summary.window
 st.caption(ui.tr(f"期初 {month_label(w['open_month'])} 月末 → 期末 {month_label(w['effective_close'])} 月末",
                  f"Opening {month_label(w['open_month'])} → closing {month_label(w['effective_close'])} month end"))

@@ -21,7 +21,8 @@ f = ui.filters()
 st.title(ui.tr("资产质量总览", "Portfolio overview"))
 st.caption(ui.tr(f"数据月份 {ui.month_label(f.month)} 月末", f"Month-end {ui.month_label(f.month)}"))
 
-tiles = app_data.run(portfolio.kpi_tiles, month=f.month, branches=f.branches, products=f.products)
+scheme_version, rates = app_data.provision_rates()  # the app-wide scheme (saved on the scenario page)
+tiles = app_data.run(portfolio.kpi_tiles, month=f.month, branches=f.branches, products=f.products, rates=rates)
 values = {row["kpi"]: row for row in tiles.iter_rows(named=True)}
 if values["total_balance"]["value"] in (None, 0.0):
     ui.empty_notice()
@@ -128,7 +129,7 @@ ui.definition(
     "- **逾期90天以上**：逾期天数 > 90。**偏离度** = 逾期90天以上贷款余额 ÷ 不良贷款余额，监管期望 ≤ 100%。\n"
     "- **关注类占比** = 关注类余额 ÷ 贷款余额。**拨备覆盖率 / 贷款拨备率（简化）**：按五级分类余额 × 计提比例"
     "（默认 2002 年人民银行参考比例：正常 1%、关注 2%、次级 25%、可疑 50%、损失 100%）估算的准备金，"
-    "分别除以不良余额与贷款余额；银行实际减值准备按预期信用损失（ECL）计提，比例可在“五级分类与迁徙”页调整。\n"
+    "分别除以不良余额与贷款余额；银行实际减值准备按预期信用损失（ECL）计提；比例在“情景分析”页保存后全站生效。\n"
     "- 变动：与上月末或上季末（本季度之前一个季度的最后一个月）相比；比率变动单位为百分点(pp)。\n"
     "- 所有比率均先汇总分子、分母再相除；下表另列笔数及笔数口径的逾期率、不良率。",
     "- **Total loans**: outstanding principal of on-book (active) loans at month end.\n"
@@ -137,7 +138,7 @@ ui.definition(
     "- **90+ DPD**: DPD > 90. **偏离度** = 90+ DPD balance / NPL balance; supervisors expect ≤ 100%.\n"
     "- **Special-mention ratio** = special mention / total. **Coverage / provision ratio (simplified)**: class "
     "balance × rate (default: the 2002 PBOC reference 1% / 2% / 25% / 50% / 100%) divided by NPL and by total loans; "
-    "a bank's real allowance is ECL-based; rates can be changed on the Classification page.\n"
+    "a bank's real allowance is ECL-based; rates saved on the Scenarios page apply on every page.\n"
     "- Changes: vs the previous month end or the previous quarter end; ratio changes in percentage points (pp).\n"
     "- Ratios sum numerators and denominators before dividing; the table also gives counts and the count-based "
     "overdue and NPL ratios.",

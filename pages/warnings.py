@@ -179,7 +179,7 @@ if view == "centre":
     st.subheader(ui.tr("月度预警汇总报告", "Monthly warning report"))
     if st.button(ui.tr("生成月度报告 Excel", "Build the monthly report (Excel)"), key="wa_monthly_build"):
         handling = with_model(S.handling_status, **scope)[0]
-        limits = app_data.run(S.portfolio_limits, **scope)
+        limits = app_data.run(S.portfolio_limits, **scope, provision_rates=app_data.provision_rates()[1])
         cal = app_data.run(S.crossing_calendar, month=f.month, branches=f.branches, products=f.products)
 
         def sheet(df):
@@ -249,7 +249,7 @@ elif view == "portfolio":
         f"(simplified provisions) < {p['coverage_min']:.0%} (regulatory band 120%–150%, set bank by bank); M0→M1 and "
         f"M1→M2 roll rates (balance) above the maximum of the previous {p['range_months']} months; the newest cohort "
         f"reaching MOB {p['vintage_mob']}: ever-30+ rate above the maximum of the {p['range_months']} cohorts before.")
-    limits = app_data.run(S.portfolio_limits, **scope)
+    limits = app_data.run(S.portfolio_limits, **scope, provision_rates=app_data.provision_rates()[1])
     for row in limits.filter(limits["breached"].fill_null(False)).iter_rows(named=True):
         st.error(ui.tr(f"突破限额：{ui.label('warning_limit', row['code'])} = {ui.fmt_pct(row['value'])}",
                        f"Limit breached: {ui.label('warning_limit', row['code'])} = {ui.fmt_pct(row['value'])}"))

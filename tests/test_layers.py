@@ -12,11 +12,12 @@ ALLOWED = {
     "derived": {"core", "derived"},
     "metrics": {"core", "derived", "metrics"},
     "ingest": {"core", "derived", "ingest"},
-    "tools": {"core", "derived", "metrics", "ingest", "tools"},
+    "tools": {"core", "derived", "metrics", "ingest", "tools", "model", "warning", "scenario"},
     "pack": {"core", "metrics", "pack"},  # a presentation tool: it may also read the UI's label catalogue
     "model": {"core", "derived", "model"},
     "warning": {"core", "derived", "metrics", "model", "warning"},  # its report.py also reads labels.py
     "access": {"access"},
+    "scenario": {"core", "derived", "metrics", "model", "warning", "scenario"},  # analysts' what-ifs (issue 15)
 }
 
 

@@ -36,6 +36,7 @@ from analytics.core.schema import MONEY
 from analytics.core.slice import list_param
 from analytics.core.store import months, query
 from analytics.metrics import bridge
+from analytics.metrics.provisioning import ProvisionRates
 
 COMPONENTS = {
     # key: (actual column, target column, kind)
@@ -275,13 +276,15 @@ def _previous(con: duckdb.DuckDBPyConnection, measures: pl.DataFrame, quarter: d
 
 
 def bank_tiles(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
-               products: tuple[str, ...] = (), measures: pl.DataFrame | None = None) -> pl.DataFrame:
+               products: tuple[str, ...] = (), measures: pl.DataFrame | None = None,
+               rates: ProvisionRates | None = None) -> pl.DataFrame:
     """The executive tiles for the quarter: value, target (bank = Σ branch targets; the NPL ratio ceiling
     weighted by closing loans) and the previous quarter's value. ``better`` says which way is good
-    (``measures``: the quarter's ``branch_measures`` when the caller has them already)."""
+    (``measures``: the quarter's ``branch_measures`` when the caller has them already; ``rates``: the provision
+    scheme of the coverage tile, default the 2002 PBOC reference)."""
     from analytics.core.months import previous_quarter_end
     from analytics.metrics import portfolio
-    from analytics.metrics.provisioning import add_provisions
+    from analytics.metrics.provisioning import PBOC_2002, add_provisions
 
     if measures is None:
         measures = branch_measures(con, quarter=quarter, branches=branches, products=products)
@@ -289,7 +292,8 @@ def bank_tiles(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tu
     prev = _previous(con, measures, previous_quarter_end(quarter), branches, products)
     w = window(con, quarter)
     quality = add_provisions(portfolio.quality_by(con, branches=branches, products=products,
-                                                  month_from=w["open_month"], month_to=w["effective_close"] or w["open_month"]))
+                                                  month_from=w["open_month"], month_to=w["effective_close"] or w["open_month"]),
+                             rates or PBOC_2002)
     at = {r["month"]: r for r in quality.iter_rows(named=True)}
     close_q, open_q = at.get(w["effective_close"], {}), at.get(w["open_month"], {})
     rows = [

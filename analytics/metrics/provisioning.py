@@ -49,3 +49,34 @@ def add_provisions(summary: pl.DataFrame, rates: ProvisionRates = PBOC_2002) -> 
         safe_div("provision", "npl_balance").alias("coverage"),
         safe_div("provision", "total_balance").alias("provision_ratio"),
     )
+
+
+# --- the app-wide scheme ---------------------------------------------------------------------------------
+# Saved by the scenario page as the versioned configuration ``provision_scheme`` (analytics.core.config); every
+# page showing 拨备覆盖率 / 拨贷比 (overview, classification, executive summary and its pack) reads it, so the
+# same coverage is shown everywhere. Until one is saved the 2002 PBOC reference rates apply.
+SCHEME_CONFIG = "provision_scheme"
+DEFAULT_SCHEME = {"preset": "pboc2002"}
+
+
+def rates_of(scheme: dict | None) -> ProvisionRates:
+    """The rates of a saved scheme: ``{"preset": "pboc2002" | "mof2012"}`` or ``{"preset": "custom",
+    "rates": [normal, special_mention, substandard, doubtful, loss]}`` (decimals)."""
+    scheme = scheme or DEFAULT_SCHEME
+    preset = scheme.get("preset", "pboc2002")
+    if preset == "custom":
+        values = [float(v) for v in scheme.get("rates", ())]
+        if len(values) != len(CLASSES) or any(not 0.0 <= v <= 1.0 for v in values):
+            raise ValueError("a custom scheme needs 5 rates between 0 and 1")
+        return ProvisionRates(*values)
+    if preset not in PROVISION_PRESETS:
+        raise ValueError(f"unknown provision preset {preset!r}")
+    return PROVISION_PRESETS[preset]
+
+
+def scheme_of(rates: ProvisionRates) -> dict:
+    """The saved form of ``rates`` (a preset's name when it is one)."""
+    for name, preset in PROVISION_PRESETS.items():
+        if preset == rates:
+            return {"preset": name}
+    return {"preset": "custom", "rates": list(rates.by_class().values())}

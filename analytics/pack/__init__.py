@@ -15,11 +15,12 @@ FORMATS = ("pdf", "xlsx")
 
 
 def build(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, fmt: str, lang: str = "zh",
-          branches: tuple[str, ...] = (), products: tuple[str, ...] = (), scheme_json: str = "") -> bytes:
-    """The pack for ``quarter`` as PDF or Excel bytes."""
+          branches: tuple[str, ...] = (), products: tuple[str, ...] = (), scheme_json: str = "",
+          rates=None) -> bytes:
+    """The pack for ``quarter`` as PDF or Excel bytes (``rates``: the provision scheme of the coverage tile)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
-    s = summary(con, quarter=quarter, branches=branches, products=products, scheme_json=scheme_json)
+    s = summary(con, quarter=quarter, branches=branches, products=products, scheme_json=scheme_json, rates=rates)
     return render(s, fmt=fmt, lang=lang)
 
 

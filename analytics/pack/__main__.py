@@ -10,6 +10,7 @@ from pathlib import Path
 
 from analytics.core import config, store
 from analytics.core.months import parse_quarter
+from analytics.metrics import provisioning
 from analytics.pack import FORMATS, build
 
 
@@ -31,11 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no loan data in {root}", file=sys.stderr)
         return 1
     _, scheme = config.load(root, "assessment_scheme", {})
+    # the app-wide provision scheme (saved on the Scenarios page), so the pack's coverage is the pages' coverage
+    rates = provisioning.rates_of(config.load(root, provisioning.SCHEME_CONFIG, provisioning.DEFAULT_SCHEME)[1])
     started = time.perf_counter()
     con = store.connect(root)
     try:
         data = build(con, quarter=quarter, fmt=args.format, lang=args.lang, branches=tuple(args.branch),
-                     scheme_json=json.dumps(scheme) if scheme else "")
+                     scheme_json=json.dumps(scheme) if scheme else "", rates=rates)
     finally:
         con.close()
     args.out.write_bytes(data)

@@ -17,6 +17,7 @@ import polars as pl
 import labels
 from analytics.core.months import month_label, quarter_label
 from analytics.metrics import assessment, bridge, collections, programme
+from analytics.metrics.provisioning import ProvisionRates
 
 
 @dataclass
@@ -34,7 +35,8 @@ class Summary:
 
 def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple[str, ...] = (),
             products: tuple[str, ...] = (), scheme_json: str = "", programme_start: dt.date | None = None,
-            programme_targets: tuple = (), with_collections: bool = True) -> Summary:
+            programme_targets: tuple = (), with_collections: bool = True,
+            rates: ProvisionRates | None = None) -> Summary:
     """Everything the summary page and the board pack show for ``quarter`` (the collection review, the slowest
     part, can be left out and added later with ``dataclasses.replace``: the page loads it on its own)."""
     w = assessment.window(con, quarter)
@@ -47,7 +49,8 @@ def summary(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branches: tuple
     start = programme_start or programme.default_start(close)
     prog = programme.programme_status(con, as_of=close, start_month=start, **s, **dict(programme_targets))
     rec = bridge.writeoff_recoveries(con, month_from=bridge.add_months(w["open_month"], 1), month_to=close, **s)
-    return Summary(quarter=quarter, window=w, tiles=assessment.bank_tiles(con, quarter=quarter, measures=measures, **s),
+    return Summary(quarter=quarter, window=w, tiles=assessment.bank_tiles(con, quarter=quarter, measures=measures, rates=rates,
+                                                                           **s),
                    bridges=bridges, league=league, programme=prog,
                    writeoff_recovered=float(rec["amount"].cast(pl.Float64).sum()) if rec.height else 0.0,
                    trend=quarter_trend(con, quarter=quarter, **s),

@@ -400,16 +400,20 @@ LIMIT_SCHEMA = {"code": pl.String, "value": pl.Float64, "limit": pl.Float64, "br
 
 
 def portfolio_limits(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "",
-                     branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
+                     branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+                     provision_rates=None) -> pl.DataFrame:
     """Portfolio-level limits at ``month``: NPL ratio above its maximum, 偏离度 above 100%, provision coverage
     below its minimum (balance basis), the C→M1 and M1→M2 roll rates (balance) above the maximum of the previous
     ``range_months`` months, the newest cohort's ever-30+ rate at ``vintage_mob`` above the maximum of the
-    ``range_months`` cohorts before it."""
+    ``range_months`` cohorts before it. ``provision_rates``: the app-wide provision scheme (default the 2002 PBOC
+    rates), so the coverage checked is the overview's."""
     from analytics.metrics import portfolio, rollrate, vintage
+    from analytics.metrics.provisioning import PBOC_2002
 
     lim = R.parse(rules)["portfolio"]
     rows = []
-    k = portfolio.kpi_tiles(con, month=month, branches=branches, products=products)
+    k = portfolio.kpi_tiles(con, month=month, branches=branches, products=products,
+                            rates=provision_rates or PBOC_2002)
     kv = dict(zip(k["kpi"].to_list(), k["value"].to_list(), strict=True))
     rows.append(("npl_ratio", kv.get("npl_ratio_balance"), lim["npl_ratio_max"], "max"))
     rows.append(("deviation", kv.get("deviation_balance"), lim["deviation_max"], "max"))

@@ -8,7 +8,8 @@ from analytics import access
 from analytics.core import store
 
 PAGES = ("pages/overview.py", "pages/classification.py", "pages/aging.py", "pages/vintage.py", "pages/rollrate.py",
-         "pages/trends.py", "pages/causes.py", "pages/drilldown.py", "pages/executive.py", "pages/collections.py")
+         "pages/trends.py", "pages/causes.py", "pages/drilldown.py", "pages/executive.py", "pages/collections.py",
+         "pages/scenarios.py")
 
 
 @pytest.fixture()
@@ -60,6 +61,27 @@ def test_branch_manager_sees_only_their_branch_everywhere(app_test, users, demo_
                 if col in ("机构号", "branch_id"):
                     assert set(df[col].dropna()) <= {"B03"}, (page, col, set(df[col]))
     assert seen_loans > 0
+
+
+def test_scenarios_recompute_on_the_users_branches_only(app_test, users, demo_root):
+    """The scenario tables of a branch-scoped user: their branch and a total that is that branch's figure."""
+    from analytics.metrics import portfolio
+
+    at = _sign_in(app_test, "bm", "pw-bm")
+    at.switch_page("pages/scenarios.py").run()
+    assert not at.exception, at.exception
+    npl_col = "不良余额·基准(元)"
+    tables = [f.value for f in at.dataframe if "机构" in f.value.columns and npl_col in f.value.columns]
+    assert len(tables) == 2  # provisioning and classification
+    for df in tables:
+        df = getattr(df, "data", df)  # a pandas Styler
+        assert set(df["机构"]) == {"B03", "合计"}
+        con = store.connect(demo_root)
+        month = store.months(con)[-1]
+        npl = float(portfolio.quality_by(con, branches=("B03",), month_from=month, month_to=month)["npl_balance"][0])
+        con.close()
+        total = df[df["机构"] == "合计"].iloc[0][npl_col]
+        assert abs(float(str(total).replace(",", "")) - npl) < 1.0, (total, npl)
 
 
 def test_viewer_cannot_import_or_export(app_test, users):

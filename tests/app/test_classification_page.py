@@ -52,20 +52,21 @@ def test_page_numbers_match_analytics(app_test, demo_root, asof):
     assert any("口径" in e.label for e in at.expander)
 
 
-def test_provision_presets_and_custom_rates(app_test):
+def test_provision_rates_come_from_the_app_wide_scheme(sparse_store, app_test, asof):
+    """No page-local selector (it reset on every page change): the scheme saved on the Scenarios page applies."""
+    from analytics.core import config
+    from analytics.metrics import provisioning
+
     at = app_test(PAGE)
     pboc = _metrics(at)["拨备覆盖率(简化)"]
-    at.selectbox(key="cl_preset").set_value("mof2012").run()
-    assert not at.exception
-    mof = _metrics(at)["拨备覆盖率(简化)"]
-    assert float(mof.rstrip("%")) > float(pboc.rstrip("%"))  # MoF coefficients are higher in every class
-    at.selectbox(key="cl_preset").set_value("custom").run()
-    assert not at.exception and _metrics(at)["拨备覆盖率(简化)"] == pboc  # custom starts at the 2002 rates
-    for c in range(1, 6):
-        at.number_input(key=f"cl_rate_{c}").set_value(100.0).run()
+    assert "2002" in " ".join(m.value for m in at.markdown)
+    custom = {"preset": "custom", "rates": [1.0, 1.0, 1.0, 1.0, 1.0]}
+    config.save(sparse_store[0], provisioning.SCHEME_CONFIG, custom)
+    at = app_test(PAGE)
     assert not at.exception
     # every class at 100%: provision = total loans, so the provision ratio is 100%
-    assert _metrics(at)["贷款拨备率(简化)"] == "100.00%"
+    assert _metrics(at)["贷款拨备率(简化)"] == "100.00%" and _metrics(at)["拨备覆盖率(简化)"] != pboc
+    assert "自定义" in " ".join(m.value for m in at.markdown)
 
 
 def test_count_basis(app_test, demo_root, asof):
