@@ -63,6 +63,7 @@ CATALOGUE: dict[str, dict[str, Pair]] = {
         "recovery_rate": ("逾期清收回收率", "Overdue recovery rate"),
         "overdue_ratio_drop": ("逾期率降幅(6个月)", "Overdue ratio fall (6 months)"),
         "legal_benefit": ("诉讼投入产出比", "Legal cost-benefit"),
+        "satisfaction": ("客户满意度(回访)", "Customer satisfaction (surveys)"),
     },
     "target_status": {"met": ("已达成", "Met"), "at_risk": ("有风险", "At risk"), "missed": ("未达成", "Missed"),
                "no_data": ("无数据", "No data")},

@@ -17,6 +17,7 @@ ALLOWED = {
     "model": {"core", "derived", "model"},
     "warning": {"core", "derived", "metrics", "model", "warning"},  # its report.py also reads labels.py
     "access": {"access"},
+    "customer": {"core", "derived", "metrics", "model", "warning", "customer"},
 }
 
 

@@ -284,6 +284,14 @@ def _draw_loans(rng: np.random.Generator, n: int, sim_start: int, end: int, stor
     # about 8% of customers hold a second loan at the same branch (e.g. a card next to a mortgage)
     pairs = rng.permutation(n)[: 2 * (n // 25)].reshape(2, -1)
     customer[pairs[1]], branch[pairs[1]], age[pairs[1]] = customer[pairs[0]], branch[pairs[0]], age[pairs[0]]
+    # about 1 in 60 customers also holds a loan at another branch (a business loan where the firm is, next to a
+    # home loan where the family lives): chosen from the loan index, no random draw, so every number of the book
+    # is the same as without it; only customer ids change
+    single = np.bincount(customer, minlength=n) == 1
+    cross = np.arange(11, n - 1, 120)
+    cross = cross[single[cross] & single[cross + 1] & (customer[cross] == cross) & (customer[cross + 1] == cross + 1)
+                  & (branch[cross] != branch[cross + 1])]
+    customer[cross + 1] = customer[cross]
     return {
         "product": product, "branch": branch, "orig": orig, "orig_day": orig_day, "due_day": np.minimum(orig_day, 25),
         "term": term, "last_due": orig + term, "principal": principal, "rate": rate, "method": method,
@@ -614,6 +622,7 @@ CHANNEL_PROBS = np.array([[CHANNELS_BY_STAGE[s].get(c, 0) for c in schema.CHANNE
 NO_PAY_PROBS = np.array([NO_PAY_BY_STAGE[s] for s in STAGES])
 OUTCOME = {o: i for i, o in enumerate(schema.OUTCOMES)}
 ACTIONS_STREAM = 12  # the actions' generator is seeded with (seed, ACTIONS_STREAM)
+VISITS_STREAM = 13  # the return visits' generator is seeded with (seed, VISITS_STREAM)
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -910,7 +919,7 @@ def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
             snapshots.append(_snapshots_frame(t, result["rows"], loan_ids, collector_ids))
             month_actions = collections.month(rng, t, result["collection"], collectors, loans)
             actions.append(_actions_frame(t, month_actions, loan_ids, collector_ids))
-    return {
+    tables = {
         "branches": _branches_frame(),
         "loans": _loans_frame(loans, seen, loan_ids),
         "snapshots": schema.conform(pl.concat(snapshots), schema.SNAPSHOTS),
@@ -918,6 +927,45 @@ def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
         "collection_actions": schema.conform(pl.concat(actions), schema.COLLECTION_ACTIONS),
         "targets": _targets_frame(rng, np.array(aggregates), sim_start, window_start, end),
     }
+    tables["return_visits"] = _visits_frame(np.random.default_rng([seed, VISITS_STREAM]), tables["snapshots"],
+                                            tables["loans"])
+    return tables
+
+
+def _visits_frame(rng: np.random.Generator, snapshots: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """Return visits and surveys (回访): each quarter the managing branch visits about 60% of its customers overdue
+    at a month end of the quarter (once, on a random day of the month they were overdue), reaching about 80%;
+    a reached customer scores 1-5 (branch-level differences, about 85-90% satisfied overall) and complains in
+    about 4% of visits. Its own random stream: the rest of the book is unchanged."""
+    overdue = (snapshots.filter(pl.col("dpd") > 0).join(loans.select("loan_id", "customer_id"), on="loan_id")
+               .with_columns(pl.col("month").dt.truncate("1q").alias("quarter"))
+               .sort("quarter", "branch_id", "customer_id", "month", "loan_id")
+               .unique(["quarter", "branch_id", "customer_id"], keep="first", maintain_order=True))
+    n = overdue.height
+    if n == 0:
+        return pl.DataFrame(schema=schema.RETURN_VISITS.polars_schema)
+    visited = rng.random(n) < 0.6
+    day = rng.integers(1, 29, n)
+    channel = rng.choice(len(schema.VISIT_CHANNELS), n, p=[.55, .2, .15, .1])
+    reached = rng.random(n) < 0.8
+    outcome = np.where(reached, 0, np.where(rng.random(n) < .8, 1, 2))
+    branch_codes = overdue["branch_id"].str.extract(r"(\d+)").cast(pl.Int64).fill_null(0).to_numpy()
+    unsatisfied = .12 + (branch_codes % 5 - 2) * 0.03  # 6%-18% score 1-3: some branches miss the 85% target
+    u = rng.random(n)
+    score = np.select([u < .02, u < .05, u < unsatisfied, u < unsatisfied + .43], [1, 2, 3, 4], 5)
+    complaint = rng.random(n) < np.where(score <= 2, .5, .02)
+    df = overdue.with_columns(
+        pl.Series("_visited", visited), pl.Series("_day", day.astype(np.int32)),
+        pl.Series("visit_channel", [schema.VISIT_CHANNELS[i] for i in channel], dtype=pl.String),
+        pl.Series("visit_outcome", [schema.VISIT_OUTCOMES[i] for i in outcome], dtype=pl.String),
+        pl.Series("_score", score.astype(np.int32)), pl.Series("_complaint", complaint),
+    ).filter(pl.col("_visited"))
+    df = df.with_columns(
+        pl.format("V{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(9)).alias("visit_id"),
+        (pl.col("month") + pl.duration(days=pl.col("_day") - 1)).cast(pl.Date).alias("visit_date"),
+        pl.when(pl.col("visit_outcome") == "reached").then(pl.col("_score")).alias("satisfaction_score"),
+        pl.when(pl.col("visit_outcome") == "reached").then(pl.col("_complaint")).otherwise(False).alias("complaint"))
+    return schema.conform(df, schema.RETURN_VISITS)
 
 
 def balance_bridge(snapshots: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
