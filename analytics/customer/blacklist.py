@@ -196,7 +196,7 @@ def listing(con: duckdb.DuckDBPyConnection, *, month: dt.date, records: str = ""
                     on="customer_id", how="left")
     if branches:  # a restricted slice: only customers with a loan in it
         out = out.filter(pl.col("branch_id").is_not_null())
-    return out.sort("source", "customer_id").select(LIST_SCHEMA).cast(LIST_SCHEMA)
+    return out.sort("source", "customer_id").select(list(LIST_SCHEMA)).cast(LIST_SCHEMA)
 
 
 SCREENING_SCHEMA = {"customer_id": pl.String, "source": pl.String, "reasons": pl.String, "listed_at": pl.String}
@@ -206,7 +206,7 @@ def screening_ids(listed: pl.DataFrame) -> pl.DataFrame:
     """The export for new-loan screening: one row per listed customer id (reasons as text)."""
     return (listed.select("customer_id", "source", pl.col("reasons").list.join(",").alias("reasons"), "listed_at")
             .unique("customer_id", keep="first", maintain_order=True).sort("customer_id")
-            .select(SCREENING_SCHEMA).cast(SCREENING_SCHEMA))
+            .select(list(SCREENING_SCHEMA)).cast(SCREENING_SCHEMA))
 
 
 def warnings(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", records: str = "",

@@ -82,7 +82,7 @@ def histories_from_rows(rows: pl.DataFrame, *, month: dt.date, months: int = MON
         pl.col("history").str.slice(months - 1, 1).alias("latest"),
         digits.list.max().fill_null("").alias("worst"),
         digits.list.len().cast(pl.Int32).alias("overdue_months"))
-        .sort("loan_id").select(HISTORY_SCHEMA).cast(HISTORY_SCHEMA))
+        .sort("loan_id").select(list(HISTORY_SCHEMA)).cast(HISTORY_SCHEMA))
 
 
 def histories(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tuple[str, ...] = (),
@@ -141,4 +141,4 @@ def reportable_events(con: duckdb.DuckDBPyConnection, *, month: dt.date, branche
         (pl.col("overdue_principal") + pl.col("overdue_interest")).alias("overdue_amount"),
         pl.col("status").alias("account_status"))
         .with_columns(pl.col("first_overdue_date").cast(pl.Date))
-        .sort("branch_id", "loan_id").select(EVENT_SCHEMA).cast(EVENT_SCHEMA))
+        .sort("branch_id", "loan_id").select(list(EVENT_SCHEMA)).cast(EVENT_SCHEMA))

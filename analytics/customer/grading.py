@@ -262,4 +262,4 @@ def summary(graded: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
         pl.col("grade").replace_strict(order, return_dtype=pl.Int8).alias("_o"))
     out = out.sort([*over, "_o"]).drop("_o")
     schema_ = ({by: pl.String} if by else {}) | SUMMARY_SCHEMA
-    return out.select(schema_).cast(schema_)
+    return out.select(list(schema_)).cast(schema_)

@@ -311,7 +311,7 @@ def loan_months(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to
         .otherwise(0.0).alias("spell_penalty"))
     return (df.filter(pl.col("month").is_between(month_from, month_to))
             .with_columns(pl.col(c).round(2) for c in ("penalty", "compound", "pending", "spell_penalty"))
-            .select(LOAN_MONTH_SCHEMA).cast(LOAN_MONTH_SCHEMA))
+            .select(list(LOAN_MONTH_SCHEMA)).cast(LOAN_MONTH_SCHEMA))
 
 
 BY_MONTH_SCHEMA = {"month": pl.Date, "loans_count": pl.Int64, "penalty": pl.Float64, "compound": pl.Float64,
@@ -328,7 +328,7 @@ def by_month(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to: d
         (pl.col("days") > 0).sum().cast(pl.Int64).alias("loans_count"), pl.col("penalty").sum(),
         pl.col("compound").sum(), pl.col("pending").sum(), pl.col("in_grace").sum().cast(pl.Int64).alias("in_grace_count"))
         .sort("month").with_columns(pl.col(c).round(2) for c in ("penalty", "compound", "pending"))
-        .select(BY_MONTH_SCHEMA).cast(BY_MONTH_SCHEMA))
+        .select(list(BY_MONTH_SCHEMA)).cast(BY_MONTH_SCHEMA))
 
 
 OWED_SCHEMA = {"loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String, "product": pl.String,
@@ -353,17 +353,18 @@ def owed(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", bra
     params = _params_frame(r)
     rates = query(con, "SELECT loan_id, annual_rate FROM loans WHERE list_contains($ids, loan_id)",
                   {"ids": lm["loan_id"].to_list()}, {"loan_id": pl.String, "annual_rate": pl.Float64})
-    lm = lm.join(rates, on="loan_id", how="left").join(params, on="product", how="left").with_columns(
+    lm = lm.join(rates, on="loan_id", how="left").join(params.rename({"compound": "compound_rule"}), on="product",
+                                                        how="left").with_columns(
         pl.col("surcharge").fill_null(DEFAULT_PRODUCT["surcharge"]),
-        pl.col("compound").fill_null(DEFAULT_PRODUCT["compound"]))
+        pl.col("compound_rule").fill_null(DEFAULT_PRODUCT["compound"]))
     daily = pl.col("annual_rate").fill_null(0.0) * (1 + pl.col("surcharge")) / DAY_COUNT
     extra = daily * (pl.col("overdue_principal")
-                     + pl.when(pl.col("compound")).then(pl.col("overdue_interest")).otherwise(0.0)) * r["quote_days"]
+                     + pl.when(pl.col("compound_rule")).then(pl.col("overdue_interest")).otherwise(0.0)) * r["quote_days"]
     base = pl.col("overdue_principal") + pl.col("overdue_interest")
     return (lm.with_columns(pl.col("spell_penalty").alias("penalty_owed"))
             .with_columns((base + pl.col("penalty_owed")).round(2).alias("owed_total"), pl.lit(quote).alias("quote_date"),
                           (base + pl.col("penalty_owed") + pl.col("pending") + extra).round(2).alias("quote_total"))
-            .sort("owed_total", "loan_id", descending=[True, False]).select(OWED_SCHEMA).cast(OWED_SCHEMA))
+            .sort("owed_total", "loan_id", descending=[True, False]).select(list(OWED_SCHEMA)).cast(OWED_SCHEMA))
 
 
 def snapshot_events(rows: pl.DataFrame) -> list[tuple]:

@@ -152,4 +152,4 @@ def customer_notices(con: duckdb.DuckDBPyConnection, *, customer_id: str, month:
         m = add_months(month, -k)
         batch = nt.notice_batch(con, month=m, templates=templates, loan_ids=ids, branches=branches)
         parts.append(batch.with_columns(pl.lit(m).alias("month")))
-    return pl.concat(parts, how="diagonal_relaxed").select(NOTICE_SCHEMA).cast(NOTICE_SCHEMA)
+    return pl.concat(parts, how="diagonal_relaxed").select(list(NOTICE_SCHEMA)).cast(NOTICE_SCHEMA)

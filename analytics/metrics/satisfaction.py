@@ -94,7 +94,7 @@ def by_branch_quarter(con: duckdb.DuckDBPyConnection, *, quarter_from: dt.date, 
     params = {"month_from": quarter_start(quarter_from), "month_to": add_months(quarter_start(quarter_to), 2),
               "branches": list(branches), "satisfied_min": satisfied_min}
     df = query(con, _SQL, params, {"branch_id": pl.String, "quarter": pl.Date, **{c: pl.Int64 for c in COUNTS}})
-    return _rates(df, satisfaction_min).select(SCHEMA).cast(SCHEMA)
+    return _rates(df, satisfaction_min).select(list(SCHEMA)).cast(SCHEMA)
 
 
 def totals(df: pl.DataFrame, *, by: str = "quarter", satisfaction_min: float = 0.85) -> pl.DataFrame:
