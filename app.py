@@ -30,6 +30,7 @@ PAGES = (
     ("pages/collections.py", "清收绩效", "Collection performance", ":material/support_agent:", "collections"),
     ("pages/model.py", "违约风险模型", "Default-risk model", ":material/model_training:", "analysis"),
     ("pages/warnings.py", "逾期预警", "Early warning", ":material/warning:", "collections"),
+    ("pages/customer.py", "客户视图", "Customer view", ":material/person_search:", "collections"),
 )
 SECTIONS = {"executive": ("管理层", "Management"), "analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
             "collections": ("清收催收", "Collections")}

@@ -151,7 +151,7 @@ def dumps_records(data: dict) -> str:
 
 # --- the list -----------------------------------------------------------------------------------------------
 
-LIST_SCHEMA = {"customer_id": pl.String, "branch_id": pl.String, "source": pl.String, "reasons": pl.List(pl.String),
+LIST_SCHEMA = {"customer_id": pl.String, "branch_id": pl.String, "list_source": pl.String, "reasons": pl.List(pl.String),
                "note": pl.String, "listed_by": pl.String, "listed_at": pl.String, "grade": pl.String,
                "loans_count": pl.Int64, "balance": pl.Float64, "dpd": pl.Int32}
 
@@ -183,28 +183,33 @@ def listing(con: duckdb.DuckDBPyConnection, *, month: dt.date, records: str = ""
     manual = [c for c, rec in latest.items() if rec["action"] == "add"]
     removed = {c for c, rec in latest.items() if rec["action"] == "remove"}
     rule_rows = hits.filter(~pl.col("customer_id").is_in(list(removed) + manual)).with_columns(
-        pl.lit("rule").alias("source"), pl.lit(None, pl.String).alias("note"), pl.lit(None, pl.String).alias("listed_by"),
+        pl.lit("rule").alias("list_source"), pl.lit(None, pl.String).alias("note"), pl.lit(None, pl.String).alias("listed_by"),
         pl.lit(None, pl.String).alias("listed_at"))
     manual_rows = pl.DataFrame(
-        {"customer_id": manual, "source": ["manual"] * len(manual), "reasons": [["manual"]] * len(manual),
+        {"customer_id": manual, "list_source": ["manual"] * len(manual), "reasons": [["manual"]] * len(manual),
          "note": [latest[c]["reason"] for c in manual], "listed_by": [latest[c]["who"] for c in manual],
          "listed_at": [latest[c]["at"] for c in manual]},
-        schema={"customer_id": pl.String, "source": pl.String, "reasons": pl.List(pl.String), "note": pl.String,
+        schema={"customer_id": pl.String, "list_source": pl.String, "reasons": pl.List(pl.String), "note": pl.String,
                 "listed_by": pl.String, "listed_at": pl.String})
     rows = pl.concat([rule_rows.select(manual_rows.columns), manual_rows])
     out = rows.join(graded.select("customer_id", "branch_id", "grade", "loans_count", "balance", "dpd"),
                     on="customer_id", how="left")
     if branches:  # a restricted slice: only customers with a loan in it
         out = out.filter(pl.col("branch_id").is_not_null())
-    return out.sort("source", "customer_id").select(list(LIST_SCHEMA)).cast(LIST_SCHEMA)
+    return out.sort("list_source", "customer_id").select(list(LIST_SCHEMA)).cast(LIST_SCHEMA)
 
 
-SCREENING_SCHEMA = {"customer_id": pl.String, "source": pl.String, "reasons": pl.String, "listed_at": pl.String}
+def with_reason_text(listed: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """``reasons`` as one text of the given display names (the caller's labels), for a table or a file."""
+    return listed.with_columns(pl.col("reasons").list.eval(pl.element().replace(names)).list.join("、"))
+
+
+SCREENING_SCHEMA = {"customer_id": pl.String, "list_source": pl.String, "reasons": pl.String, "listed_at": pl.String}
 
 
 def screening_ids(listed: pl.DataFrame) -> pl.DataFrame:
     """The export for new-loan screening: one row per listed customer id (reasons as text)."""
-    return (listed.select("customer_id", "source", pl.col("reasons").list.join(",").alias("reasons"), "listed_at")
+    return (listed.select("customer_id", "list_source", pl.col("reasons").list.join(",").alias("reasons"), "listed_at")
             .unique("customer_id", keep="first", maintain_order=True).sort("customer_id")
             .select(list(SCREENING_SCHEMA)).cast(SCREENING_SCHEMA))
 

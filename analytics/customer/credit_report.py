@@ -110,7 +110,7 @@ WHERE s.month = $month AND (s.dpd > 0 OR coalesce(p.dpd, 0) > 0)
   AND (len($products) = 0 OR list_contains($products, l.product))
 """
 EVENT_SCHEMA = {"report_month": pl.Date, "loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String,
-                "product": pl.String, "event": pl.String, "status_code": pl.String, "dpd": pl.Int32,
+                "product": pl.String, "report_event": pl.String, "status_code": pl.String, "dpd": pl.Int32,
                 "overdue_periods": pl.Int32, "first_overdue_date": pl.Date, "overdue_principal": pl.Float64,
                 "overdue_interest": pl.Float64, "overdue_amount": pl.Float64, "outstanding_principal": pl.Float64,
                 "amount_due": pl.Float64, "amount_paid": pl.Float64, "principal": pl.Float64,
@@ -133,7 +133,7 @@ def reportable_events(con: duckdb.DuckDBPyConnection, *, month: dt.date, branche
              .when((pl.col("dpd") > 0) & (pl.col("prev_dpd").fill_null(0) > 0)).then(pl.lit("overdue_continuing"))
              .when(pl.col("dpd") > 0).then(pl.lit("overdue_new")).otherwise(pl.lit("cured")))
     return (rows.with_columns(
-        event.alias("event"),
+        event.alias("report_event"),
         status_expr(pl.col("dpd"), pl.col("status"), pl.col("amount_due")).alias("status_code"),
         pl.when(pl.col("dpd") > 0).then(pl.min_horizontal((pl.col("dpd") + 29) // 30, pl.lit(7))).otherwise(0)
         .alias("overdue_periods"),

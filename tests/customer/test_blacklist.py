@@ -68,12 +68,12 @@ def con(tmp_path):
 
 def test_listing_rules_manual_and_removed(con):
     listed = bl.listing(con, month=OCT)
-    assert listed.select("customer_id", "source", "reasons").rows() == [("K1", "rule", ["fraud"]),
+    assert listed.select("customer_id", "list_source", "reasons").rows() == [("K1", "rule", ["fraud"]),
                                                                          ("K2", "rule", ["wilful"])]
     data = bl.add(bl.empty(), customer_id="K3", reason="冒名贷款", who="steward", at=AT)
     data = bl.remove(data, customer_id="K2", reason="已核实为纠纷，非恶意", who="steward", at=AT)
     listed = bl.listing(con, month=OCT, records=bl.dumps_records(data))
-    assert listed.select("customer_id", "source", "note", "listed_by").rows() == [
+    assert listed.select("customer_id", "list_source", "note", "listed_by").rows() == [
         ("K3", "manual", "冒名贷款", "steward"), ("K1", "rule", None, None)]
     assert bl.screening_ids(listed)["customer_id"].to_list() == ["K1", "K3"]
     # a B2 user sees neither K1 nor K3 (both at B1)

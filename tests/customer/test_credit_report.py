@@ -63,7 +63,7 @@ def test_reportable_events(tmp_path):
     tiny.write_store(tmp_path, loans, snaps)
     con = store.connect(tmp_path)
     df = cr.reportable_events(con, month=oct_)
-    got = {r["loan_id"]: (r["event"], r["status_code"], r["overdue_periods"], r["first_overdue_date"],
+    got = {r["loan_id"]: (r["report_event"], r["status_code"], r["overdue_periods"], r["first_overdue_date"],
                           r["overdue_amount"]) for r in df.iter_rows(named=True)}
     assert got == {"L1": ("overdue_new", "1", 1, dt.date(2026, 10, 19), 105.0),   # Oct 31 - 12 days
                    "L2": ("overdue_continuing", "2", 2, dt.date(2026, 9, 11), 1.0),
