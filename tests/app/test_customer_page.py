@@ -94,3 +94,13 @@ def test_settings_save_a_new_grading_version(app_test, copy_store):
     at.text_area(key="cu_cfg_grading_rules").set_value('{"rules": []}').run()
     at.button(key="cu_cfg_save_grading_rules").click().run()
     assert at.error and config.versions(copy_store, "grading_rules") == [1]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_view_labels_its_columns(app_test, copy_store, lang):
+    from tests.app.test_labels_everywhere import problems_in
+
+    at = app_test(PAGE, lang)
+    for view in VIEWS:
+        _view(at, view)
+        assert problems_in(at) == [], view
