@@ -96,6 +96,9 @@ if view == "view":
     customer = st.selectbox(ui.tr("客户", "Customer"), ids, key="cu_customer")
     loans, has_model = with_model(cv.customer_loans_with_pd, customer_id=customer, month=f.month,
                                   branches=f.branches)
+    if loans.is_empty():
+        st.info(ui.tr("没有找到客户。", "No customer found."))
+        st.stop()
     s = cv.summary(loans)
     me = graded.filter(graded["customer_id"] == customer)
     grade = me["grade"][0] if me.height else None
@@ -139,15 +142,21 @@ if view == "view":
                       money=("overdue_principal", "overdue_interest", "penalty_owed", "pending", "owed_total",
                              "quote_total"), name="customer_owed")
 
+    if active_ids:
+        st.subheader(ui.tr("逐月罚息（近12个月）", "Penalty interest by month (last 12 months)"))
+        ui.show_table(app_data.run(pn.loan_months, month_from=mo.add_months(f.month, -11), month_to=f.month, rules=PEN,
+                                   branches=f.branches, loan_ids=active_ids).drop("customer_id", "branch_id", "product"),
+                      "cu_pen_loan", money=("overdue_principal", "overdue_interest", "penalty", "compound", "pending",
+                                            "spell_penalty"), name="customer_penalty_by_month")
     st.subheader(ui.tr("24个月还款状态（征信口径）", "24-month repayment status (credit report)"))
     hist = app_data.run(cr.histories, month=f.month, branches=f.branches, customer_ids=(customer,))
     ui.show_table(hist.drop("customer_id", "branch_id"), "cu_hist", name="customer_history")
 
     st.subheader(ui.tr("预警", "Warnings"))
-    warned = app_data.run(bl.warnings, month=f.month, rules=warn_text, records=RECORDS, blacklist_rules=BLR,
-                          grade_rules=GRADE, branches=f.branches, products=f.products)
-    mine = warned.filter(warned["customer_id"] == customer).select("loan_id", "level", "reasons", "dpd", "balance",
-                                                                   "overdue_amount", "crossing_date")
+    mine = app_data.run(bl.warnings, month=f.month, rules=warn_text, records=RECORDS, blacklist_rules=BLR,
+                        grade_rules=GRADE, branches=f.branches, products=f.products,
+                        loan_ids=tuple(loans["loan_id"].to_list())).select(
+        "loan_id", "level", "reasons", "dpd", "balance", "overdue_amount", "crossing_date")
     if mine.is_empty():
         st.info(ui.tr("该客户本月没有预警。", "No warning on this customer this month."))
     else:

@@ -216,18 +216,19 @@ def screening_ids(listed: pl.DataFrame) -> pl.DataFrame:
 
 def warnings(con: duckdb.DuckDBPyConnection, *, month: dt.date, rules: str = "", records: str = "",
              blacklist_rules: str = "", grade_rules: str = "", branches: tuple[str, ...] = (),
-             products: tuple[str, ...] = (), model=None) -> pl.DataFrame:
-    """The early-warning list with the customer side: ``grade`` and ``blacklisted`` per loan; a listed customer's
+             products: tuple[str, ...] = (), model=None, loan_ids: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The early-warning list (of ``loan_ids`` only, when given) with the customer side: ``grade`` and ``blacklisted`` per loan; a listed customer's
     loans on the book get the reason ``blacklisted`` and at least ``warning_level`` (loans no other signal warned
     are added), grade C / D customers' warned loans ``grade_c`` / ``grade_d`` at ``grade_levels``."""
     r = parse(blacklist_rules)
     listed = listing(con, month=month, records=records, rules=blacklist_rules, grade_rules=grade_rules,
                      branches=branches, products=products)
     graded = grading.grades(con, month=month, rules=grade_rules, branches=branches, products=products)
-    warned = signals.warnings(con, month=month, rules=rules, branches=branches, products=products, model=model)
+    warned = signals.warnings(con, month=month, rules=rules, branches=branches, products=products, model=model,
+                              loan_ids=tuple(loan_ids))
     ids = listed["customer_id"].to_list()
     extra_rows = signals.rule_frame(con, month_from=month, month_to=month, rules=wr.parse(rules), branches=branches,
-                                    products=products)
+                                    products=products, loan_ids=tuple(loan_ids))
     extra_rows = extra_rows.filter(pl.col("customer_id").is_in(ids) & ~pl.col("loan_id").is_in(warned["loan_id"].implode()))
     if not extra_rows.is_empty():
         extra_rows = signals.with_crossing(extra_rows.with_columns(

@@ -115,6 +115,7 @@ def test_owed_and_notice_quote(con):
     assert rows["L1"]["penalty_owed"] == 8.61 and rows["L1"]["owed_total"] == 1588.61
     assert rows["L1"]["quote_total"] == 1591.77 and rows["L1"]["quote_date"] == dt.date(2026, 11, 10)
     assert rows["L2"]["in_grace"] and rows["L2"]["owed_total"] == 500.0 and rows["L2"]["quote_total"] == 501.20
+    assert rows["L2"]["dpd"] == 2  # the grace period never changes the regulatory DPD
 
 
 def test_the_ledger_on_the_snapshots_agrees_with_the_estimate(con):
