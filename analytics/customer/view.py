@@ -17,14 +17,18 @@ from analytics.core.store import query
 from analytics.warning import notices as nt
 
 _CUSTOMER = "coalesce(l.customer_id, l.loan_id)"
-_MANAGED = """(SELECT loan_id, arg_max(branch_id, month) AS branch_id FROM snapshots WHERE month <= $month
-              GROUP BY loan_id)"""
+# the managing branch (latest month end up to $month) of the loans of one customer / of the loans matching a search
+_MANAGED = """(SELECT x.loan_id, arg_max(x.branch_id, x.month) AS branch_id FROM snapshots x JOIN loans y USING (loan_id)
+              WHERE x.month <= $month AND coalesce(y.customer_id, y.loan_id) = $customer_id GROUP BY x.loan_id)"""
+_MANAGED_FOUND = """(SELECT x.loan_id, arg_max(x.branch_id, x.month) AS branch_id FROM snapshots x JOIN loans y USING (loan_id)
+              WHERE x.month <= $month AND (contains(coalesce(y.customer_id, y.loan_id), $text)
+                                           OR contains(y.loan_id, $text)) GROUP BY x.loan_id)"""
 
 _FIND_SQL = f"""
 SELECT {_CUSTOMER} AS customer_id, count(*)::BIGINT AS loans_count,
        sum(s.outstanding_principal) FILTER (WHERE s.status = 'active') AS balance, max(s.dpd) AS dpd,
        min(m.branch_id) AS branch_id, string_agg(DISTINCT m.branch_id, ',' ORDER BY m.branch_id) AS branches
-FROM loans l JOIN {_MANAGED} m USING (loan_id)
+FROM loans l JOIN {_MANAGED_FOUND} m USING (loan_id)
 LEFT JOIN snapshots s ON s.loan_id = l.loan_id AND s.month = $month
 WHERE (len($branches) = 0 OR list_contains($branches, m.branch_id))
   AND (contains({_CUSTOMER}, $text) OR contains(l.loan_id, $text))
