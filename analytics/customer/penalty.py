@@ -150,26 +150,26 @@ def ledger(events: list[tuple], *, as_of: dt.date, annual_rate: float, surcharge
     by_day: dict[dt.date, list[tuple]] = {}
     for _, e in ordered:
         by_day.setdefault(e[1], []).append(e)
-    P = I = pen = comp = Decimal(0)
+    prin = intr = pen = comp = Decimal(0)
     charged: dict[dt.date, list[Decimal]] = {}
     tentative: dict[dt.date, list[Decimal]] = {}
     waived = Decimal(0)
     start: dt.date | None = None
     day = ordered[0][1][1]
     while day <= as_of:
-        if day != ordered[0][1][1] and (P > 0 or I > 0):  # the accrual of `day` on the balance of the day before
+        if day != ordered[0][1][1] and (prin > 0 or intr > 0):  # the accrual of `day` on the balance of the day before
             month = day.replace(day=1)
-            p, c = P * rate, (I * rate if compound else Decimal(0))
+            p, c = prin * rate, (intr * rate if compound else Decimal(0))
             acc = tentative.setdefault(month, [Decimal(0), Decimal(0)])
             acc[0] += p
             acc[1] += c
         for e in by_day.get(day, ()):
-            was_open = P > 0 or I > 0
+            was_open = prin > 0 or intr > 0
             in_grace = start is not None and (day - start).days <= grace_days
             if e[0] == "due":
-                P, I = P + _d(e[2]), I + _d(e[3])
+                prin, intr = prin + _d(e[2]), intr + _d(e[3])
             elif e[0] == "balance":
-                P, I = _d(e[2]), _d(e[3])
+                prin, intr = _d(e[2]), _d(e[3])
             elif e[0] == "payment":
                 left = _d(e[1 + 1])
                 if not in_grace:
@@ -183,14 +183,14 @@ def ledger(events: list[tuple], *, as_of: dt.date, annual_rate: float, surcharge
                             pen -= paid
                         else:
                             comp -= paid
-                paid = min(I, left)
-                I, left = I - paid, left - paid
-                P -= min(P, left)
+                paid = min(intr, left)
+                intr, left = intr - paid, left - paid
+                prin -= min(prin, left)
             else:
                 raise ValueError(f"unknown event kind {e[0]!r}")
-            if not was_open and (P > 0 or I > 0):
+            if not was_open and (prin > 0 or intr > 0):
                 start = day
-        if start is not None and P == 0 and I == 0:  # the spell closed today
+        if start is not None and prin == 0 and intr == 0:  # the spell closed today
             if (day - start).days <= grace_days:
                 waived += sum(v[0] + v[1] for v in tentative.values())
                 tentative.clear()
@@ -210,7 +210,7 @@ def ledger(events: list[tuple], *, as_of: dt.date, annual_rate: float, surcharge
         pen += sum(v[0] for v in tentative.values())
         comp += sum(v[1] for v in tentative.values())
         _move(tentative, charged)
-    return _result(charged, P, I, pen, comp, pending, waived, start, in_grace)
+    return _result(charged, prin, intr, pen, comp, pending, waived, start, in_grace)
 
 
 def _move(src: dict, dst: dict) -> None:
@@ -221,12 +221,12 @@ def _move(src: dict, dst: dict) -> None:
     src.clear()
 
 
-def _result(charged, P, I, pen, comp, pending, waived, start, in_grace) -> dict:
+def _result(charged, prin, intr, pen, comp, pending, waived, start, in_grace) -> dict:
     return {
         "by_month": {m: (_cents(v[0]), _cents(v[1])) for m, v in sorted(charged.items())},
         "pending": _cents(pending), "waived": _cents(waived),
-        "principal": _cents(P), "interest": _cents(I), "penalty": _cents(pen), "compound": _cents(comp),
-        "total": _cents(P + I + pen + comp), "spell_start": start, "in_grace": in_grace,
+        "principal": _cents(prin), "interest": _cents(intr), "penalty": _cents(pen), "compound": _cents(comp),
+        "total": _cents(prin + intr + pen + comp), "spell_start": start, "in_grace": in_grace,
     }
 
 

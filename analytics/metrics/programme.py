@@ -30,7 +30,8 @@ import polars as pl
 from analytics.core.months import add_months, months_between
 from analytics.core.slice import slice_params
 from analytics.core.store import months, query
-from analytics.metrics import bridge, portfolio, satisfaction as sat
+from analytics.metrics import bridge, portfolio
+from analytics.metrics import satisfaction as sat
 
 DEFAULT_TARGETS: dict = {
     "start_month": None,  # ISO date of the programme start; default: 6 months before the as-of month
