@@ -115,9 +115,11 @@ if view == "view":
                       f"{s['branches_count']} branches, {s['products_count']} products"))
     c[4].metric(ui.tr("违约概率PD(最高)", "PD (highest)"), ui.fmt_pct(s["max_pd"]) if s["max_pd"] is not None else "—",
                 border=True, help=None if has_model else ui.tr("尚未训练模型", "No model trained yet"))
-    c[5].metric(ui.tr("客户分级", "Grade"), ui.label("customer_grade", grade) if grade else "—", border=True)
+    c[5].metric(ui.tr("客户分级", "Grade"), grade if grade in gr.GRADES else "—", border=True,
+                help=ui.label("customer_grade", grade) if grade else None)
     if grade:
-        st.caption(ui.tr("建议措施：", "Recommended action: ") + ui.label("grade_action", me["action"][0]))
+        st.caption(ui.label("customer_grade", grade) + " · " + ui.tr("建议措施：", "recommended action: ")
+                   + ui.label("grade_action", me["action"][0]))
     if is_listed:
         row = listed.filter(listed["customer_id"] == customer).row(0, named=True)
         why = "、".join(ui.label("blacklist_reason", r) for r in row["reasons"])
