@@ -31,6 +31,7 @@ PAGES = (
     ("pages/model.py", "违约风险模型", "Default-risk model", ":material/model_training:", "analysis"),
     ("pages/warnings.py", "逾期预警", "Early warning", ":material/warning:", "collections"),
     ("pages/scenarios.py", "情景分析", "Scenarios", ":material/science:", "analysis"),
+    ("pages/customer.py", "客户视图", "Customer view", ":material/person_search:", "collections"),
 )
 SECTIONS = {"executive": ("管理层", "Management"), "analysis": ("组合分析", "Portfolio analysis"), "data": ("数据", "Data"),
             "collections": ("清收催收", "Collections")}

@@ -99,11 +99,12 @@ else:
     chosen = st.multiselect(ui.tr("事件（空 = 全部）", "Events (empty = all)"), events, key="ad_events")
     detail_names = {k: ui.column_name(k) for k in ("change_id", "table", "rows", "format", "config", "version",
                                                      "command", "username", "role", "branches", "restored", "via",
-                                                     "reason")}
+                                                     "reason", "customer_id")}
     events_zh = {"sign_in": ("登录", "Sign-in"), "sign_in_failed": ("登录失败", "Failed sign-in"),
                  "sign_out": ("退出", "Sign-out"), "import": ("导入", "Import"), "undo": ("撤销", "Undo"),
                  "config_change": ("配置修改", "Configuration change"), "export": ("导出", "Export"),
-                 "user_change": ("用户修改", "User change")}
+                 "user_change": ("用户修改", "User change"), "blacklist_add": ("列入黑名单", "Blacklist: added"),
+                 "blacklist_remove": ("移出黑名单", "Blacklist: removed")}
     audit = access.audit_frame(tuple(chosen), names=detail_names)
     audit = ui.with_label_column(audit, "event", {k: ui.tr(*v) for k, v in events_zh.items()}, "event_name")
     ui.show_table(audit.drop("event"), "ad_audit", name="audit_log",

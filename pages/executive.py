@@ -39,7 +39,7 @@ prog_version, prog = app_data.load_config("programme", programme.DEFAULT_TARGETS
 prog = programme.DEFAULT_TARGETS | prog
 start = prog.get("start_month")
 prog_targets = tuple((k, float(prog[k])) for k in ("new_loan_npl_ratio", "recovery_rate", "overdue_ratio_drop",
-                                                   "legal_benefit", "tolerance"))
+                                                   "legal_benefit", "satisfaction", "tolerance"))
 summary = app_data.run(content.summary, quarter=quarter, branches=f.branches, products=f.products,
                        scheme_json=json.dumps(scheme, sort_keys=True),
                        programme_start=dt.date.fromisoformat(start) if start else None,

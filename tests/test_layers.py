@@ -18,6 +18,7 @@ ALLOWED = {
     "warning": {"core", "derived", "metrics", "model", "warning"},  # its report.py also reads labels.py
     "access": {"access"},
     "scenario": {"core", "derived", "metrics", "model", "warning", "scenario"},  # analysts' what-ifs (issue 15)
+    "customer": {"core", "derived", "metrics", "model", "warning", "customer"},
 }
 
 

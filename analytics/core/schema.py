@@ -40,6 +40,8 @@ CAUSES = (
 )
 CHANNELS = ("phone", "sms", "visit", "letter", "litigation", "outsourced")
 OUTCOMES = ("no_answer", "rpc", "ptp", "partial_payment", "full_payment", "refused", "lost_contact")
+VISIT_CHANNELS = ("phone", "sms", "visit", "online")
+VISIT_OUTCOMES = ("reached", "no_answer", "refused")
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "product": {
@@ -103,6 +105,17 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "full_payment": ("全额还款", "Full payment"),
         "refused": ("拒绝还款", "Refused"),
         "lost_contact": ("失联", "Lost contact"),
+    },
+    "visit_channel": {
+        "phone": ("电话回访", "Phone"),
+        "sms": ("短信问卷", "SMS survey"),
+        "visit": ("上门回访", "Field visit"),
+        "online": ("线上问卷", "Online survey"),
+    },
+    "visit_outcome": {
+        "reached": ("回访成功", "Reached"),
+        "no_answer": ("未接通", "No answer"),
+        "refused": ("拒绝回访", "Refused"),
     },
 }
 
@@ -296,7 +309,32 @@ TARGETS = Table(
     references={"branch_id": "branches.branch_id"},
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (BRANCHES, LOANS, SNAPSHOTS, COLLECTORS, COLLECTION_ACTIONS, TARGETS)}
+RETURN_VISITS = Table(
+    "return_visits",
+    "回访与满意度",
+    "Return visits & surveys",
+    (
+        Column("month", pl.Date, "数据月份", "Month of the visit (first day of the month)"),
+        Column("visit_id", pl.String, "回访记录号", "Visit id"),
+        Column("customer_id", pl.String, "客户号", "Customer id"),
+        Column("loan_id", pl.String, "借据号", "Loan id; empty = the customer as a whole", required=False,
+               nullable=True),
+        Column("branch_id", pl.String, "机构号", "Branch id (the branch that made the visit)"),
+        Column("visit_date", pl.Date, "回访日期", "Visit date"),
+        Column("visit_channel", pl.String, "回访方式", "Channel", allowed=VISIT_CHANNELS),
+        Column("visit_outcome", pl.String, "回访结果", "Outcome", allowed=VISIT_OUTCOMES),
+        Column("satisfaction_score", pl.Int32, "满意度评分", "Satisfaction score (1 = very dissatisfied … 5 = very "
+               "satisfied); empty = not surveyed", unit="1-5", min=1, max=5, required=False, nullable=True),
+        Column("complaint", pl.Boolean, "是否投诉", "The customer complained; empty = no", required=False,
+               nullable=True),
+    ),
+    key=("visit_id",),
+    references={"loan_id": "loans.loan_id", "branch_id": "branches.branch_id"},
+    partition="month",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (BRANCHES, LOANS, SNAPSHOTS, COLLECTORS, COLLECTION_ACTIONS, TARGETS,
+                                                RETURN_VISITS)}
 
 
 def conform(df: pl.DataFrame, table: Table) -> pl.DataFrame:

@@ -223,6 +223,9 @@ def _date_rules(df: pl.DataFrame, table: Table, store_months: tuple[dt.date, ...
     if table.name == "collection_actions" and has_columns(df, "month", "action_date"):
         mask = month_start_expr(pl.col("action_date")) != pl.col("month")
         out.append(hits(df, table, mask, "action_outside_month", "action_date", pl.col("action_date")))
+    if table.name == "return_visits" and has_columns(df, "month", "visit_date"):
+        mask = month_start_expr(pl.col("visit_date")) != pl.col("month")
+        out.append(hits(df, table, mask, "visit_outside_month", "visit_date", pl.col("visit_date")))
     return out
 
 

@@ -224,6 +224,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "amount_collected": ("回收金额", "回款金额"),
     "cost": ("催收成本", "成本"),
     "quarter": ("季度",),
+    "visit_id": ("回访记录号", "回访编号", "问卷编号"),
+    "visit_date": ("回访日期", "调查日期"),
+    "visit_channel": ("回访方式", "回访渠道"),
+    "visit_outcome": ("回访结果",),
+    "satisfaction_score": ("满意度评分", "满意度", "评分", "satisfaction"),
+    "complaint": ("是否投诉", "投诉"),
 }
 
 _UNIT_IN_HEADER = re.compile(r"[（(]\s*(万元|元)\s*[)）]")

@@ -53,7 +53,7 @@ from analytics.ingest.rounding import rounded_amounts
 from analytics.ingest.store_check import store_keys
 
 # The order a bank loads an empty store in: each table's references come before it.
-LOAD_ORDER = ("branches", "collectors", "loans", "snapshots", "collection_actions", "targets")
+LOAD_ORDER = ("branches", "collectors", "loans", "snapshots", "collection_actions", "targets", "return_visits")
 
 
 @dataclass

@@ -71,6 +71,7 @@ RULES: dict[str, tuple[str, str]] = {
     "tech_overdue_dpd": ("技术性短期逾期要求逾期天数在1至7天之间", "Technical short overdue requires 1 <= DPD <= 7"),
     "maturity_before_origination": ("到期日期早于放款日期", "Maturity date is before the origination date"),
     "action_outside_month": ("催收日期不在数据月份内", "Action date is outside the record's month"),
+    "visit_outside_month": ("回访日期不在数据月份内", "Visit date is outside the record's month"),
     "vanished": ("借据在 {col_zh} 为正常状态，{extra_zh} 却没有记录，也没有退出记录（结清/核销/转让/以物抵债）",
                  "The loan is active in {col_en} but has no row in {extra_en} and no exit row "
                  "(paid off, written off, transferred, foreclosed)"),

@@ -14,8 +14,8 @@ from analytics.ingest.problems import ROW
 
 # Rules about one cell: the report shows that cell exactly as the file has it (e.g. `-1` in a 万元 column,
 # not the `-10000.00` yuan it was read as), so the user finds it in the file.
-CELL_RULES = ("parse", "null", "allowed", "min", "max", "month_not_first", "month_outlier", "quarter_not_first", "reference",
-              "action_outside_month")
+CELL_RULES = ("parse", "null", "allowed", "min", "max", "month_not_first", "month_outlier", "quarter_not_first",
+              "reference", "action_outside_month", "visit_outside_month")
 
 
 def _source_values(prepared: Prepared, back: dict[str, str]) -> pl.DataFrame:

@@ -10,7 +10,10 @@
 - ``overdue_ratio_drop`` — relative fall of the overdue ratio (balance) from the start to min(as-of, start + 6
   months): (start ratio − ratio then) ÷ start ratio (a floor, default 5%; the seed's range is 5–10%);
 - ``legal_benefit`` — (cash collected − cost) ÷ cost of litigation actions since the start (a floor, default 0:
-  the legal route at least pays for itself).
+  the legal route at least pays for itself);
+- ``satisfaction`` — satisfied surveys ÷ surveys with a score of the return visits (回访) from the start to the as-of
+  month (a floor, default 85%, the seed's 满意度 ≥ 85%; ``analytics.metrics.satisfaction``; the branch filter
+  applies, the product filter does not: a survey is of the customer). The sample size is the number of surveys.
 
 Status: ``met`` when the target is reached; ``at_risk`` when it is not yet reached but within ``tolerance``
 (relative, default 10%) of it, or when the six-month window of the overdue-ratio target is still running;
@@ -28,6 +31,7 @@ from analytics.core.months import add_months, months_between
 from analytics.core.slice import slice_params
 from analytics.core.store import months, query
 from analytics.metrics import bridge, portfolio
+from analytics.metrics import satisfaction as sat
 
 DEFAULT_TARGETS: dict = {
     "start_month": None,  # ISO date of the programme start; default: 6 months before the as-of month
@@ -35,10 +39,11 @@ DEFAULT_TARGETS: dict = {
     "recovery_rate": 0.80,
     "overdue_ratio_drop": 0.05,
     "legal_benefit": 0.0,
+    "satisfaction": 0.85,
     "tolerance": 0.10,
 }
 KINDS = {"new_loan_npl_ratio": "ceiling", "recovery_rate": "floor", "overdue_ratio_drop": "floor",
-         "legal_benefit": "floor"}
+         "legal_benefit": "floor", "satisfaction": "floor"}
 
 _NEW_LOANS_SQL = """
 SELECT count(*)::BIGINT AS n,
@@ -81,7 +86,7 @@ def default_start(as_of: dt.date) -> dt.date:
 def programme_status(con: duckdb.DuckDBPyConnection, *, as_of: dt.date, start_month: dt.date,
                      branches: tuple[str, ...] = (), products: tuple[str, ...] = (), new_loan_npl_ratio: float = 0.01,
                      recovery_rate: float = 0.80, overdue_ratio_drop: float = 0.05, legal_benefit: float = 0.0,
-                     tolerance: float = 0.10) -> pl.DataFrame:
+                     tolerance: float = 0.10, satisfaction: float = 0.85) -> pl.DataFrame:
     """One row per programme target: value, goal, status, sample size and the end of its window."""
 
     params = slice_params(branches, products)
@@ -117,6 +122,9 @@ def programme_status(con: duckdb.DuckDBPyConnection, *, as_of: dt.date, start_mo
     cost = float(legal["cost"])
     benefit = (float(legal["collected"]) - cost) / cost if cost else None
     rows.append(("legal_benefit", benefit, legal_benefit, legal["n"], as_of, False))
+
+    rate, surveys = sat.period_rate(con, month_from=start_month, month_to=as_of, branches=branches)
+    rows.append(("satisfaction", rate, satisfaction, surveys, as_of, False))
 
     return pl.DataFrame(
         [{"target": t, "value": v, "goal": g, "kind": KINDS[t], "status": _status(v, g, KINDS[t], tolerance, run),

@@ -284,6 +284,14 @@ def _draw_loans(rng: np.random.Generator, n: int, sim_start: int, end: int, stor
     # about 8% of customers hold a second loan at the same branch (e.g. a card next to a mortgage)
     pairs = rng.permutation(n)[: 2 * (n // 25)].reshape(2, -1)
     customer[pairs[1]], branch[pairs[1]], age[pairs[1]] = customer[pairs[0]], branch[pairs[0]], age[pairs[0]]
+    # about 1 in 60 customers also holds a loan at another branch (a business loan where the firm is, next to a
+    # home loan where the family lives): chosen from the loan index, no random draw, so every number of the book
+    # is the same as without it; only customer ids change
+    single = np.bincount(customer, minlength=n) == 1
+    cross = np.arange(11, n - 1, 120)
+    cross = cross[single[cross] & single[cross + 1] & (customer[cross] == cross) & (customer[cross + 1] == cross + 1)
+                  & (branch[cross] != branch[cross + 1])]
+    customer[cross + 1] = customer[cross]
     return {
         "product": product, "branch": branch, "orig": orig, "orig_day": orig_day, "due_day": np.minimum(orig_day, 25),
         "term": term, "last_due": orig + term, "principal": principal, "rate": rate, "method": method,
@@ -614,6 +622,7 @@ CHANNEL_PROBS = np.array([[CHANNELS_BY_STAGE[s].get(c, 0) for c in schema.CHANNE
 NO_PAY_PROBS = np.array([NO_PAY_BY_STAGE[s] for s in STAGES])
 OUTCOME = {o: i for i, o in enumerate(schema.OUTCOMES)}
 ACTIONS_STREAM = 12  # the actions' generator is seeded with (seed, ACTIONS_STREAM)
+VISITS_STREAM = 13  # the return visits' generator is seeded with (seed, VISITS_STREAM)
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -889,7 +898,7 @@ def simulate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
              end_month: dt.date = DEFAULT_END_MONTH, *, on_month) -> dict[str, pl.DataFrame]:
     """Simulate the book month by month: ``on_month(table_name, frame)`` receives each window month's
     snapshots and collection actions (conformed to ``schema``, one month each) as soon as it is simulated;
-    returns the other tables (branches, loans, collectors, targets), built after the last month.
+    returns the other tables (branches, loans, collectors, targets, return visits), built after the last month.
 
     Memory is bounded by the per-loan state (a few dozen numpy arrays of ``n_loans``) plus one month's
     frames: whatever ``on_month`` keeps is the caller's (``generate`` keeps everything, ``write_streamed``
@@ -908,24 +917,67 @@ def simulate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
     collections = _Collections(np.random.default_rng([seed, ACTIONS_STREAM]), collectors, n_loans)
     aggregates = []
     seen = np.zeros(n_loans, bool)
+    overdue: list[pl.DataFrame] = []
     for t in range(sim_start, end + 1):
         result = book.step(t)
         aggregates.append(result["aggregates"])
         if t >= window_start:
             seen[result["rows"]["loan"]] = True
-            on_month("snapshots", schema.conform(_snapshots_frame(t, result["rows"], loan_ids, collector_ids),
-                                                 schema.SNAPSHOTS))
+            month_rows = schema.conform(_snapshots_frame(t, result["rows"], loan_ids, collector_ids), schema.SNAPSHOTS)
+            # the overdue loan-months (a small share of the rows) are kept for the return visits
+            overdue.append(month_rows.filter(pl.col("dpd") > 0).select("month", "loan_id", "branch_id", "dpd"))
+            on_month("snapshots", month_rows)
+            del month_rows
             del result["rows"]
             month_actions = collections.month(rng, t, result["collection"], collectors, loans)
             on_month("collection_actions", schema.conform(_actions_frame(t, month_actions, loan_ids, collector_ids),
                                                           schema.COLLECTION_ACTIONS))
         del result
-    return {
+    tables = {
         "branches": _branches_frame(),
         "loans": _loans_frame(loans, seen, loan_ids),
         "collectors": collectors_df,
         "targets": _targets_frame(rng, np.array(aggregates), sim_start, window_start, end),
     }
+    tables["return_visits"] = _visits_frame(np.random.default_rng([seed, VISITS_STREAM]), pl.concat(overdue),
+                                            tables["loans"])
+    return tables
+
+
+def _visits_frame(rng: np.random.Generator, snapshots: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """Return visits and surveys (回访): each quarter the managing branch visits about 60% of its customers overdue
+    at a month end of the quarter (once, on a random day of the month they were overdue), reaching about 80%;
+    a reached customer scores 1-5 (branch-level differences, about 85-90% satisfied overall) and complains in
+    about 4% of visits. Its own random stream: the rest of the book is unchanged."""
+    overdue = (snapshots.filter(pl.col("dpd") > 0).join(loans.select("loan_id", "customer_id"), on="loan_id")
+               .with_columns(pl.col("month").dt.truncate("1q").alias("quarter"))
+               .sort("quarter", "branch_id", "customer_id", "month", "loan_id")
+               .unique(["quarter", "branch_id", "customer_id"], keep="first", maintain_order=True))
+    n = overdue.height
+    if n == 0:
+        return pl.DataFrame(schema=schema.RETURN_VISITS.polars_schema)
+    visited = rng.random(n) < 0.6
+    day = rng.integers(1, 29, n)
+    channel = rng.choice(len(schema.VISIT_CHANNELS), n, p=[.55, .2, .15, .1])
+    reached = rng.random(n) < 0.8
+    outcome = np.where(reached, 0, np.where(rng.random(n) < .8, 1, 2))
+    branch_codes = overdue["branch_id"].str.extract(r"(\d+)").cast(pl.Int64).fill_null(0).to_numpy()
+    unsatisfied = .12 + (branch_codes % 5 - 2) * 0.03  # 6%-18% score 1-3: some branches miss the 85% target
+    u = rng.random(n)
+    score = np.select([u < .02, u < .05, u < unsatisfied, u < unsatisfied + .43], [1, 2, 3, 4], 5)
+    complaint = rng.random(n) < np.where(score <= 2, .5, .02)
+    df = overdue.with_columns(
+        pl.Series("_visited", visited), pl.Series("_day", day.astype(np.int32)),
+        pl.Series("visit_channel", [schema.VISIT_CHANNELS[i] for i in channel], dtype=pl.String),
+        pl.Series("visit_outcome", [schema.VISIT_OUTCOMES[i] for i in outcome], dtype=pl.String),
+        pl.Series("_score", score.astype(np.int32)), pl.Series("_complaint", complaint),
+    ).filter(pl.col("_visited"))
+    df = df.with_columns(
+        pl.format("V{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(9)).alias("visit_id"),
+        (pl.col("month") + pl.duration(days=pl.col("_day") - 1)).cast(pl.Date).alias("visit_date"),
+        pl.when(pl.col("visit_outcome") == "reached").then(pl.col("_score")).alias("satisfaction_score"),
+        pl.when(pl.col("visit_outcome") == "reached").then(pl.col("_complaint")).otherwise(False).alias("complaint"))
+    return schema.conform(df, schema.RETURN_VISITS)
 
 
 def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed: int = DEFAULT_SEED,
@@ -941,7 +993,7 @@ def generate(n_loans: int = DEFAULT_LOANS, n_months: int = DEFAULT_MONTHS, seed:
     by_month = {name: pl.concat(frames) for name, frames in parts.items()}
     return {"branches": tables["branches"], "loans": tables["loans"], "snapshots": by_month["snapshots"],
             "collectors": tables["collectors"], "collection_actions": by_month["collection_actions"],
-            "targets": tables["targets"]}
+            "targets": tables["targets"], "return_visits": tables["return_visits"]}
 
 
 def balance_bridge(snapshots: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:

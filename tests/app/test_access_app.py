@@ -9,7 +9,7 @@ from analytics.core import store
 
 PAGES = ("pages/overview.py", "pages/classification.py", "pages/aging.py", "pages/vintage.py", "pages/rollrate.py",
          "pages/trends.py", "pages/causes.py", "pages/drilldown.py", "pages/executive.py", "pages/collections.py",
-         "pages/scenarios.py")
+         "pages/scenarios.py", "pages/customer.py")
 
 
 @pytest.fixture()
@@ -82,6 +82,28 @@ def test_scenarios_recompute_on_the_users_branches_only(app_test, users, demo_ro
         con.close()
         total = df[df["机构"] == "合计"].iloc[0][npl_col]
         assert abs(float(str(total).replace(",", "")) - npl) < 1.0, (total, npl)
+
+def test_branch_manager_sees_only_their_branchs_loans_of_a_customer(app_test, users, demo_root):
+    # a customer whose loans are managed at B03 and at another branch: the B03 manager sees the B03 loan only,
+    # and a customer with no loan at B03 is not found at all
+    con = store.connect(demo_root)
+    managed = store.query(con, """SELECT l.customer_id, l.loan_id, arg_max(s.branch_id, s.month) AS branch_id
+                                   FROM loans l JOIN snapshots s USING (loan_id) GROUP BY ALL""")
+    con.close()
+    per = {}
+    for customer, loan, branch in managed.iter_rows():
+        per.setdefault(customer, {})[loan] = branch
+    customer = next(c for c, loans in sorted(per.items()) if len(set(loans.values())) == 2
+                    and "B03" in loans.values())
+    other = next(c for c, loans in sorted(per.items()) if "B03" not in loans.values())
+    at = _sign_in(app_test, "bm", "pw-bm")
+    at.switch_page("pages/customer.py").run()
+    at.text_input(key="cu_search").set_value(customer).run()
+    assert not at.exception and at.selectbox(key="cu_customer").value == customer
+    loans = next(d.value for d in at.dataframe if "借据号" in d.value.columns)
+    assert set(loans["借据号"]) == {loan for loan, b in per[customer].items() if b == "B03"}
+    at.text_input(key="cu_search").set_value(other).run()
+    assert any("没有找到客户" in i.value for i in at.info)
 
 
 def test_viewer_cannot_import_or_export(app_test, users):

@@ -78,10 +78,12 @@ def test_codes_are_allowed_and_ranges_respected(tables):
                 assert (values <= c.max).all(), (name, c.name)
 
 
-def test_some_customers_hold_two_loans_at_one_branch(tables):
+def test_some_customers_hold_two_loans_at_one_branch_and_some_at_two(tables):
     per_customer = tables["loans"].group_by("customer_id").agg(pl.len(), pl.col("branch_id").n_unique())
     assert per_customer["len"].max() == 2
-    assert (per_customer.filter(pl.col("len") == 2)["branch_id"] == 1).all()
+    pairs = per_customer.filter(pl.col("len") == 2)
+    # most pairs at one branch (a card next to a mortgage); about 1 in 60 customers at two branches
+    assert (pairs["branch_id"] == 1).sum() > (pairs["branch_id"] == 2).sum() > 0
 
 
 def test_products_carry_consistent_terms(tables):
