@@ -158,6 +158,25 @@ def _bind(sql: str, params: Mapping[str, object]) -> tuple[str, dict[str, object
     return sql, args
 
 
+def spark_type(dtype: pl.DataType) -> str:
+    """The Spark SQL type of a declared Polars dtype."""
+    if isinstance(dtype, pl.Decimal):
+        return f"decimal({dtype.precision},{dtype.scale})"
+    names = {pl.String: "string", pl.Date: "date", pl.Int64: "bigint", pl.Int32: "int", pl.Int16: "smallint",
+             pl.Int8: "tinyint", pl.Float64: "double", pl.Float32: "float", pl.Boolean: "boolean",
+             pl.Datetime: "timestamp"}
+    for polars_type, name in names.items():
+        if dtype == polars_type or dtype.base_type() == polars_type:
+            return name
+    raise TranslationError(f"no Spark type for {dtype}")
+
+
+def drop_markers(folder: Path) -> None:
+    """Remove Spark's job markers and checksums (``_SUCCESS``, ``.*.crc``): the manifest lists Parquet files."""
+    for path in list(folder.rglob("_SUCCESS")) + list(folder.rglob(".*.crc")):
+        path.unlink()
+
+
 # --- the engine --------------------------------------------------------------------------------------
 
 def _read(spark, files: list[Path], partitioned: bool, schema: pl.Schema | None):
@@ -207,6 +226,18 @@ class SparkEngine:
             frame = frame.withColumn(partition, F.col(partition).cast("date"))
         frame.createOrReplaceTempView(name)
         self.views.append(name)
+
+    def frame(self, sql: str, params: Mapping[str, object] | None = None,
+              schema: Mapping[str, pl.DataType] | None = None):
+        """The query as a Spark DataFrame (lazy, distributed), cast to ``schema`` if given: what a derived
+        table build writes to the lake without collecting it."""
+        text, args = _bind(to_spark(sql), dict(params or {}))
+        frame = self.spark.sql(text, args=args or None)
+        if schema:
+            from pyspark.sql import functions as F
+
+            frame = frame.select([F.col(name).cast(spark_type(dtype)).alias(name) for name, dtype in schema.items()])
+        return frame
 
     def query(self, sql: str, params: Mapping[str, object] | None = None,
               schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:

@@ -53,22 +53,49 @@ def _write(con: duckdb.DuckDBPyConnection, table: DerivedTable, folder: Path, mo
             part.drop(table.partition).write_parquet(out / "part-0.parquet", compression="zstd")
 
 
-def build_into(root: Path, base: dict, folder: Path, threads: int | None = None) -> dict[str, dict]:
+def spark_write(con, table: DerivedTable, folder: Path) -> None:
+    """Derived table ``table`` computed on Spark (all months in one job, cast to the declared schema) and
+    written as a Parquet table under ``folder`` (partitioned by month like the DuckDB build)."""
+    from analytics.core import spark
+
+    frame = con.frame(table.sql, table.params(EARLIEST, LATEST), table.schema)
+    if table.partition is None:
+        frame.coalesce(1).write.mode("errorifexists").parquet(str(folder / f"{table.name}.parquet"))
+    else:
+        frame.repartition(table.partition).write.mode("errorifexists").partitionBy(table.partition).parquet(
+            str(folder / table.name))
+    spark.drop_markers(folder)
+
+
+def build_into(root: Path, base: dict, folder: Path, threads: int | None = None,
+               engine_name: str | None = None) -> dict[str, dict]:
     """Compute every derived table from the base tables of manifest ``base`` into ``folder`` (a new folder
-    of the version being prepared); returns the manifest's ``derived`` entry (empty with no snapshots)."""
-    con = store.connect_manifest(root, base, threads=threads, derived=False)
+    of the version being prepared); returns the manifest's ``derived`` entry (empty with no snapshots).
+
+    Built by the configured engine (``$OVERDUE_ENGINE``): DuckDB a few months per query into one Parquet
+    file per month; Spark by one distributed job per table written as a Parquet table in the lake
+    (``spark_write``)."""
+    from analytics.core import engine
+
+    spark = engine.engine_name(engine_name) == "spark"
+    con = engine.open_engine(root, base, derived=False, threads=threads, name=engine_name)
     try:
         months = store.months(con)
         if not months:
             return {}
         folder.mkdir(parents=True, exist_ok=True)
         for table in REGISTRY.values():
-            _write(con, table, folder, months)
+            if spark:
+                spark_write(con, table, folder)
+            else:
+                _write(con, table, folder, months)
     finally:
         con.close()
     out = {}
     for table in REGISTRY.values():
-        if table.partition is None:
+        if spark and table.partition is None:  # a Spark table is a folder of part files
+            files = sorted((folder / f"{table.name}.parquet").glob("*.parquet"))
+        elif table.partition is None:
             files = [folder / f"{table.name}.parquet"]
         else:
             files = sorted((folder / table.name).glob("*=*/*.parquet"))
@@ -77,7 +104,7 @@ def build_into(root: Path, base: dict, folder: Path, threads: int | None = None)
     return out
 
 
-def build(root: str | os.PathLike | None = None, threads: int | None = None) -> Path:
+def build(root: str | os.PathLike | None = None, threads: int | None = None, engine_name: str | None = None) -> Path:
     """Rebuild the derived tables of the published version and publish them as a new version (same base
     files); returns the folder they were written to.
 
@@ -94,7 +121,7 @@ def build(root: str | os.PathLike | None = None, threads: int | None = None) -> 
         change_id = mf.new_change_id()
         folder = mf.change_dir(root, change_id) / DERIVED
         try:
-            tables, error = build_into(root, base, folder, threads=threads), None
+            tables, error = build_into(root, base, folder, threads=threads, engine_name=engine_name), None
         except Exception as exc:  # publish the base without derived tables: consistent, only slower
             shutil.rmtree(folder.parent, ignore_errors=True)
             tables, error = {}, exc
@@ -112,5 +139,5 @@ if __name__ == "__main__":  # python -m analytics.derived.builder [root]
     import time
 
     started = time.perf_counter()
-    path = build(sys.argv[1] if len(sys.argv) > 1 else None)
+    path = build(sys.argv[1] if len(sys.argv) > 1 else None)  # on the engine of $OVERDUE_ENGINE
     print(f"derived tables in {path} built in {time.perf_counter() - started:.1f} s")

@@ -65,12 +65,14 @@ def page_calls(month: dt.date, branches: tuple[str, ...] = (),
     return calls
 
 
-def time_page(root: Path, calls: list[tuple[Callable, tuple, dict]], repeat: int) -> list[float]:
-    """Seconds to run all of a page's calls on a fresh connection, ``repeat`` times."""
+def time_page(root: Path, calls: list[tuple[Callable, tuple, dict]], repeat: int,
+              engine_name: str = "duckdb") -> list[float]:
+    """Seconds to run all of a page's calls on a fresh connection of the engine (on Spark: fresh views on the
+    already-started session, what a cache miss of the app does), ``repeat`` times."""
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
-        con = store.connect(root)
+        con = store.open_store(root, engine_name=engine_name)
         for fn, args, kwargs in calls:
             fn(con, *args, **kwargs)
         con.close()
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--branch", action="append", default=[], help="sidebar branch filter (repeatable)")
     parser.add_argument("--product", action="append", default=[], help="sidebar product filter (repeatable)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                        help="query engine (default: $OVERDUE_ENGINE or duckdb); Spark per docs/spark.md settings")
     args = parser.parse_args(argv)
     root = store.data_root(args.data)
     if args.generate:
@@ -102,8 +106,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"store {root}: {rows:,} snapshot rows, as-of {month:%Y-%m}; {platform.processor() or platform.machine()}")
     print(f"filters: branches={args.branch or 'all'} products={args.product or 'all'}")
     print("\n| page | first run (s) | median of runs (s) |\n|---|---:|---:|")
+    from analytics.core import engine
+
+    name = engine.engine_name(args.engine)
+    if name == "spark":  # the session starts once per process (the app's too): timed apart from the pages
+        from analytics.core import spark
+
+        start = time.perf_counter()
+        spark.session()
+        print(f"Spark session started in {time.perf_counter() - start:.1f} s")
+    print(f"engine: {name}")
     for page, calls in page_calls(month, tuple(args.branch), tuple(args.product)).items():
-        runs = time_page(root, calls, args.repeat)
+        runs = time_page(root, calls, args.repeat, name)
         print(f"| {page} | {runs[0]:.2f} | {statistics.median(runs):.2f} |")
 
 

@@ -6,7 +6,8 @@ Spark ``local[2]`` over the same store and compares the results, records the SQL
 (``engine.recording``) and fails when a page calls a function that is not catalogued here (a scan of
 ``pages/*.py``). The benchmark (``analytics.tools.benchmark``) times the same calls per page.
 
-``CALLS`` maps "module.function" (the page's call target) to a function of the context returning the
+``CALLS`` maps "module.function" (the page's call target; "module.function#variant" for other widget values
+that run other SQL) to a function of the context returning the
 keyword arguments (a ``DrillSpec`` goes in as ``spec``: ``loans_behind`` takes it positionally).
 Functions that need a trained model are catalogued by the SQL they run (``model.features``): the
 scoring around it is Python on the features frame.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from analytics.core import months as mo
 from analytics.core import store
 
-PageCall = Callable[[dict], dict]
+PageCall = Callable[["Context"], dict]
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,28 @@ class Context:
     products: tuple[str, ...] = ()
 
 
-def context(con, *, branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> Context:
-    """Example arguments from the store: its latest month, the latest complete quarter, an overdue loan."""
+def context(con, *, sliced: bool = False) -> Context:
+    """Example arguments from the store: its latest month, the latest complete quarter, an overdue loan; with
+    ``sliced`` the sidebar filters set to the three largest branches and the largest product (bound list
+    parameters, non-empty)."""
     from analytics.metrics import assessment
 
     month = store.months(con)[-1]
     quarter = assessment.latest_quarter(con)
     win = assessment.window(con, quarter) if quarter is not None else {}
+    branches = products = ()
+    if sliced:
+        by = "SELECT {0}, count(*) AS n FROM loans GROUP BY {0} ORDER BY n DESC, {0} LIMIT {1}"
+        branches = tuple(store.query(con, by.format("branch_id", 3))["branch_id"])
+        products = tuple(store.query(con, by.format("product", 1))["product"])
     loan = store.query(con, "SELECT min(loan_id) AS loan_id FROM snapshots WHERE month = $month AND dpd > 0",
                        {"month": month})["loan_id"][0]
     return Context(month=month, first=mo.window_start(month), quarter=quarter, open_month=win.get("open_month"),
                    close_month=win.get("effective_close"), loan_id=loan, branches=branches, products=products)
+
+
+_EMPTY = Context(month=dt.date(2026, 1, 1), first=dt.date(2023, 2, 1), quarter=dt.date(2026, 1, 1),
+                 open_month=dt.date(2025, 12, 1), close_month=dt.date(2026, 3, 1), loan_id="")
 
 
 def _s(c: Context) -> dict:
@@ -131,6 +143,16 @@ CALLS: dict[str, PageCall] = {
     "analytics.warning.backtest.backtest": lambda c: {"horizon": 3, "months": 6, **_s(c)},
     "analytics.warning.notices.notice_batch": lambda c: {"month": c.month, "loan_ids": (c.loan_id,),
                                                          "templates": json.dumps({}), **_s(c)},
+    # other widget values that run other SQL (name#variant)
+    "analytics.metrics.vintage.vintage_curves#pit": lambda c: {"grain": "quarter", "measure": "pit", "threshold": 90,
+                                                               **_s(c)},
+    "analytics.metrics.portfolio.quality_by#branch": lambda c: {"by": ("month", "branch_id", "product"), **_span(c)},
+    "analytics.metrics.trends.trend_series#branch": lambda c: {"dimension": "branch", **_span(c)},
+    "analytics.metrics.causes.cross_table#product": lambda c: {"month": c.month, "dimension": "product",
+                                                               "basis": "count", **_s(c)},
+    "analytics.metrics.collections.collection_kpis#team": lambda c: {"month_from": mo.add_months(c.month, -11),
+                                                                     "month_to": c.month, "by": "team",
+                                                                     "freq": "month", **_s(c)},
     # the default-risk model: its SQL (point-in-time features, targets); scoring is Python on these frames
     "analytics.model.features.features": lambda c: {"months": (mo.add_months(c.month, -1), c.month)},
     "analytics.model.features.targets": lambda c: {"months": (mo.add_months(c.month, -4),), "horizon": 3},
@@ -146,8 +168,13 @@ MODEL_CALLS = {
 
 
 def function(name: str) -> Callable:
-    module, _, attr = name.rpartition(".")
+    module, _, attr = name.partition("#")[0].rpartition(".")
     return getattr(importlib.import_module(module), attr)
+
+
+def sliceable(name: str) -> bool:
+    """Whether the entry takes the sidebar's branch/product filters (a second parity run with them set)."""
+    return "branches" in CALLS[name](_EMPTY) or "spec" in CALLS[name](_EMPTY)
 
 
 def call(con, name: str, ctx: Context):
