@@ -192,3 +192,67 @@ def test_derived_tables_built_on_spark_match_duckdb(engines, parity_root, tmp_pa
         import shutil
 
         shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_the_loan_scope_check_runs_on_spark(engines):
+    """app_data's own query (which branch manages a loan, for the branch scope) gives the same answer."""
+    import app_data
+    from analytics.core.slice import list_param
+
+    duck, on_spark, contexts = engines
+    ids = list_param([contexts["all"].loan_id, "L000000001", "no-such-loan"])
+    expected = store.query(duck, app_data._LOAN_BRANCH_SQL, {"ids": ids}).sort("branch_id")
+    got = store.query(on_spark, app_data._LOAN_BRANCH_SQL, {"ids": ids}).sort("branch_id")
+    _frames_equal(expected, got, "loan scope")
+    assert expected.height == 2
+
+
+def test_a_page_runs_on_spark_through_the_app(engines, app_test, demo_root, monkeypatch):
+    """OVERDUE_ENGINE=spark: the overview page (front end unchanged) gets its numbers from the Spark engine."""
+    import app_data
+    from analytics.core import spark
+
+    calls = []
+    original = spark.SparkEngine.query
+
+    def counted(self, sql, params=None, schema=None):
+        calls.append(sql)
+        return original(self, sql, params, schema)
+
+    monkeypatch.setattr(spark.SparkEngine, "query", counted)
+    monkeypatch.setenv(engine.ENGINE_ENV, "spark")
+    app_data.clear()
+    try:
+        at = app_test("pages/overview.py")
+        assert not at.exception
+        assert calls, "no query ran on Spark"
+        from analytics.metrics import portfolio
+
+        con = store.connect(demo_root)  # the same tile computed by DuckDB
+        try:
+            tiles = {r["kpi"]: r for r in portfolio.kpi_tiles(con, month=store.months(con)[-1]).iter_rows(named=True)}
+        finally:
+            con.close()
+        shown = {m.label.split("（")[0]: m.value for m in at.metric}
+        assert shown["不良率"] == f"{tiles['npl_ratio_balance']['value'] * 100:.2f}%"
+        assert shown["逾期率"] == f"{tiles['overdue_ratio_balance']['value'] * 100:.2f}%"
+    finally:
+        app_data.clear()
+        app_data._connection.clear()
+
+
+def test_a_table_the_store_lacks_is_an_empty_typed_view_on_spark(engines, parity_root):
+    from analytics.core import spark
+    from analytics.core.schema import TARGETS
+
+    _, on_spark, _ = engines
+    base = store.current_manifest(parity_root)
+    lacking = spark.SparkEngine(on_spark.spark, parity_root, {"tables": {**base["tables"], "targets": []}},
+                                derived=False)
+    try:
+        df = store.query(lacking, "SELECT * FROM targets")
+        assert df.height == 0 and df.columns == TARGETS.names
+        assert store.query(lacking, "SELECT count(*) AS n FROM targets")["n"][0] == 0
+        assert not lacking.has_view("quality_cube")  # derived=False: no derived views
+    finally:
+        lacking.close()
