@@ -17,6 +17,7 @@ Apache Spark cannot run, so a query never silently changes meaning:
 - ``len($list)`` -> ``size(:list)`` (SQLGlot writes ``LENGTH``, a string function),
 - ``date_trunc('month', d)`` -> ``trunc(d, 'MM')`` (Spark's ``date_trunc`` returns a timestamp),
 - ``list_position(l, x)`` -> ``nullif(array_position(l, x), 0)`` (NULL when absent, as in DuckDB),
+- ``hash(x)`` -> ``pmod(xxhash64(x), 2^62)`` (non-negative like DuckDB's; a different, equally stable sample),
 - ``* EXCLUDE (...)`` is refused (SQLGlot writes ``* EXCEPT``, which Apache Spark rejects): name the columns,
 - a list parameter is bound as ``CAST(:name AS ARRAY<type>)`` (an empty array has no element type).
 
@@ -117,6 +118,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         # DuckDB: NULL when absent; Spark's array_position: 0 when absent
         return exp.Nullif(this=exp.Anonymous(this="ARRAY_POSITION", expressions=list(node.expressions)),
                           expression=exp.Literal.number(0))
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+        # DuckDB's hash is a UBIGINT, Spark's a signed INT (``hash(x) % 1000`` would go negative): a non-negative
+        # 64-bit hash. A stable sample, but not the same loans as DuckDB's (model.features, keep_per_mille < 1000).
+        return exp.Anonymous(this="PMOD", expressions=[exp.Anonymous(this="XXHASH64", expressions=list(node.expressions)),
+                                                       exp.Literal.number(2**62)])
     if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("except", "except_", "replace", "rename")):
         raise TranslationError("SELECT * EXCLUDE/REPLACE has no Apache Spark spelling: name the columns")
     return node

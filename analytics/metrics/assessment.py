@@ -38,8 +38,8 @@ from analytics.core.store import months, query
 from analytics.metrics import bridge
 
 # Every target column but the quarter, named (``* EXCLUDE`` has no Apache Spark spelling: analytics.core.spark).
-_TARGETS_SQL = ("SELECT " + ", ".join(c.name for c in TARGETS.columns if c.name != "quarter")
-                + " FROM targets WHERE quarter = $quarter")
+_TARGET_COLUMNS = ", ".join(c.name for c in TARGETS.columns if c.name != "quarter")
+_TARGETS_SQL = f"SELECT {_TARGET_COLUMNS} FROM targets WHERE quarter = $quarter"  # noqa: S608 (contract names)
 
 COMPONENTS = {
     # key: (actual column, target column, kind)

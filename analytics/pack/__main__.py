@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _, scheme = config.load(root, "assessment_scheme", {})
     started = time.perf_counter()
-    con = store.connect(root)
+    con = store.open_store(root)  # the configured engine ($OVERDUE_ENGINE)
     try:
         data = build(con, quarter=quarter, fmt=args.format, lang=args.lang, branches=tuple(args.branch),
                      scheme_json=json.dumps(scheme) if scheme else "")

@@ -156,6 +156,9 @@ CALLS: dict[str, PageCall] = {
     # the default-risk model: its SQL (point-in-time features, targets); scoring is Python on these frames
     "analytics.model.features.features": lambda c: {"months": (mo.add_months(c.month, -1), c.month)},
     "analytics.model.features.targets": lambda c: {"months": (mo.add_months(c.month, -4),), "horizon": 3},
+    # training (the model page's button): the sample size query (the sample itself: see docs/spark.md)
+    "analytics.model.training.keep_per_mille": lambda c: {"months": [mo.add_months(c.month, -i) for i in range(3)],
+                                                          "max_rows": 1000},
 }
 
 # Page calls that need a trained model: catalogued through the SQL they run (the features above).

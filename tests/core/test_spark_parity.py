@@ -256,3 +256,17 @@ def test_a_table_the_store_lacks_is_an_empty_typed_view_on_spark(engines, parity
         assert not lacking.has_view("quality_cube")  # derived=False: no derived views
     finally:
         lacking.close()
+
+
+def test_the_training_sample_on_spark_is_stable_and_about_the_share_asked(engines):
+    """``hash(loan_id) % 1000 < keep`` cannot pick DuckDB's loans on Spark (another hash function): it must still
+    keep about keep/1000 of the loans, the same ones every time (docs/spark.md)."""
+    from analytics.model import features
+
+    duck, on_spark, contexts = engines
+    months = (contexts["all"].month,)
+    everyone = features.features(duck, months=months).height
+    kept = features.features(on_spark, months=months, keep_per_mille=500)
+    again = features.features(on_spark, months=months, keep_per_mille=500)
+    assert 0.4 * everyone < kept.height < 0.6 * everyone
+    assert sorted(kept["loan_id"].to_list()) == sorted(again["loan_id"].to_list())
