@@ -226,6 +226,14 @@ def test_a_page_runs_on_spark_through_the_app(engines, app_test, demo_root, monk
         at = app_test("pages/overview.py")
         assert not at.exception
         assert calls, "no query ran on Spark"
+        # every query the page ran is one the catalogue runs (so the parity test above has proven it)
+        duck = engines[0]
+        with engine.recording() as catalogued:
+            for name in cat.CALLS:
+                for ctx in engines[2].values():
+                    cat.call(duck, name, ctx)
+        uncatalogued = set(calls) - set(catalogued)
+        assert not uncatalogued, f"queries run by the page but not by the catalogue: {uncatalogued}"
         from analytics.metrics import portfolio
 
         con = store.connect(demo_root)  # the same tile computed by DuckDB
