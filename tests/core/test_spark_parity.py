@@ -219,11 +219,20 @@ def test_a_page_runs_on_spark_through_the_app(engines, app_test, demo_root, monk
         calls.append(sql)
         return original(self, sql, params, schema)
 
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import APP
+
+    app_test()  # the fixture's navigation patch (one DuckDB run of app.py)
     monkeypatch.setattr(spark.SparkEngine, "query", counted)
     monkeypatch.setenv(engine.ENGINE_ENV, "spark")
     app_data.clear()
     try:
-        at = app_test("pages/overview.py")
+        # Spark local answers each query in ~1 s (more on a loaded machine): a longer limit than the fixture's 60 s
+        at = AppTest.from_file(APP, default_timeout=600)
+        at.run()
+        at.switch_page("pages/overview.py")
+        at.run()
         assert not at.exception
         assert calls, "no query ran on Spark"
         # every query the page ran is one the catalogue runs (so the parity test above has proven it)
