@@ -1,8 +1,9 @@
 """The one place where Streamlit meets analytics: cached calls keyed on the store's data version.
 
-Pages call ``run(analytics_function, *args, **kwargs)``. The function gets a DuckDB connection as its
-first argument; the result (a collected Polars frame or plain values) is cached per (function, data
-version, arguments). Arguments must be hashable plain values.
+Pages call ``run(analytics_function, *args, **kwargs)``. The function gets a connection of the configured
+engine (DuckDB by default, Spark with ``OVERDUE_ENGINE=spark``: ``analytics.core.engine``) as its first
+argument; the result (a collected Polars frame or plain values) is cached per (function, data version,
+arguments). Arguments must be hashable plain values.
 
 One rerun reads the published manifest once (``store.pinned``): every call of that rerun gets a cursor of
 one long-lived read connection whose views name exactly the files of that version (one connection per
@@ -58,8 +59,11 @@ PIN = "_store_pin"
 
 
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner=False)
-def _connection(root: str, data_version: str, _manifest: dict):
-    return store.connect_manifest(store.data_root(root), _manifest)
+def _connection(root: str, data_version: str, engine_name: str, _manifest: dict):
+    # The configured engine ($OVERDUE_ENGINE: DuckDB by default, or Spark; analytics.core.engine).
+    from analytics.core import engine
+
+    return engine.open_engine(store.data_root(root), _manifest, name=engine_name)
 
 
 # Bounded: at most 256 results (drill-down lists can be tens of MB at full size), each kept an hour.
@@ -67,7 +71,9 @@ def _connection(root: str, data_version: str, _manifest: dict):
 def _run(module: str, name: str, data_version: str, args: tuple, kwargs: tuple, _manifest: dict,
          scope: tuple | None = None):
     fn = getattr(importlib.import_module(module), name)
-    con = _connection(str(store.data_root()), data_version, _manifest).cursor()
+    from analytics.core import engine
+
+    con = _connection(str(store.data_root()), data_version, engine.engine_name(), _manifest).cursor()
     try:
         if not _loans_in_scope(con, dict(kwargs), scope):
             raise PermissionError("loan outside the user's branches")
@@ -239,7 +245,7 @@ def model():
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def _run_model(module: str, name: str, data_version: str, model_path: str, kwargs: tuple, scope: tuple | None):
     fn = getattr(importlib.import_module(module), name)
-    con = store.connect()
+    con = store.open_store()
     try:
         if not _loans_in_scope(con, dict(kwargs), scope):
             raise PermissionError("loan outside the user's branches")
@@ -265,7 +271,7 @@ def train_model(*, horizon: int, history: int) -> str:
     """Train on the current store and write a new artifact under ``<data root>/_models/``; its folder name."""
     from analytics.model import artifact, training
 
-    con = store.connect()
+    con = store.open_store()
     try:
         fitted = training.train_store(con, horizon=horizon, history=history)
     finally:

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from analytics.core import engine
 from analytics.core import manifest as mf
 from analytics.core.schema import TABLES, Table
 
@@ -131,6 +132,13 @@ def connect(root: str | os.PathLike | None = None, threads: int | None = None) -
     return connect_manifest(root, current_manifest(root), threads=threads)
 
 
+def open_store(root: str | os.PathLike | None = None, *, engine_name: str | None = None):
+    """A connection of the configured engine (``$OVERDUE_ENGINE``: DuckDB by default, or Spark) over the
+    published version: what the app and the command-line tools query through ``query``."""
+    root = data_root(root)
+    return engine.open_engine(root, current_manifest(root), name=engine_name)
+
+
 def connect_manifest(root: Path, manifest: dict, threads: int | None = None,
                      derived: bool = True, config: Mapping[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """``connect`` over the files of ``manifest`` (published or about to be); ``derived=False`` leaves out the
@@ -158,23 +166,16 @@ def connect_manifest(root: Path, manifest: dict, threads: int | None = None,
     return con
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None,
+def query(con, sql: str, params: Mapping[str, object] | None = None,
           schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
-    """Run ``sql`` with bound ``$name`` parameters on a fresh cursor; cast to ``schema`` if given."""
-    cur = con.cursor()
-    try:
-        df = cur.sql(sql, params=dict(params or {})).pl()
-    finally:
-        cur.close()
-    if schema:
-        df = df.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
-    return df
+    """Run ``sql`` with bound ``$name`` parameters through the engine boundary (``analytics.core.engine.run``:
+    a fresh cursor of a DuckDB connection, or the Spark engine); cast to ``schema`` if given."""
+    return engine.run(con, sql, params, schema)
 
 
-def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_view(con, name: str) -> bool:
     """Whether a view or table ``name`` is registered (derived tables exist only after a build)."""
-    sql = "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name"
-    return query(con, sql, {"name": name})["n"][0] > 0
+    return engine.has_view(con, name)
 
 
 def data_version(root: str | os.PathLike | None = None) -> str:

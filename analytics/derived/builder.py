@@ -108,15 +108,35 @@ def _limits(spill: Path) -> dict[str, object]:
             "preserve_insertion_order": False}
 
 
-def build_into(root: Path, base: dict, folder: Path, threads: int | None = None) -> dict[str, dict]:
+def spark_write(con, table: DerivedTable, folder: Path) -> None:
+    """Derived table ``table`` computed on Spark (all months in one job, cast to the declared schema) and
+    written as a Parquet table under ``folder`` (partitioned by month like the DuckDB build)."""
+    from analytics.core import spark
+
+    frame = con.frame(table.sql, table.params(EARLIEST, LATEST), table.schema)
+    if table.partition is None:
+        frame.coalesce(1).write.mode("errorifexists").parquet(str(folder / f"{table.name}.parquet"))
+    else:
+        frame.repartition(table.partition).write.mode("errorifexists").partitionBy(table.partition).parquet(
+            str(folder / table.name))
+    spark.drop_markers(folder)
+
+
+def build_into(root: Path, base: dict, folder: Path, threads: int | None = None,
+               engine_name: str | None = None) -> dict[str, dict]:
     """Compute every derived table from the base tables of manifest ``base`` into ``folder`` (a new folder
     of the version being prepared); returns the manifest's ``derived`` entry (empty with no snapshots).
 
-    Memory stays bounded whatever the book's size: DuckDB works under a memory limit (spilling to a temp
-    folder beside ``folder``, removed afterwards), partitioned tables are built a few months (on a big book one
-    month) per query, and results are written in record batches."""
+    Built by the configured engine (``$OVERDUE_ENGINE``). DuckDB: memory stays bounded whatever the book's
+    size (a memory limit, spilling to a temp folder beside ``folder``, removed afterwards; partitioned tables
+    built a few months, on a big book one month, per query; results written in record batches). Spark: one
+    distributed job per table written as a Parquet table in the lake (``spark_write``)."""
+    from analytics.core import engine
+
+    spark = engine.engine_name(engine_name) == "spark"
     spill = folder.parent / f".{folder.name}-spill"
-    con = store.connect_manifest(root, base, threads=threads, derived=False, config=_limits(spill))
+    con = engine.open_engine(root, base, derived=False, threads=threads, name=engine_name,
+                             config=None if spark else _limits(spill))
     try:
         counts = store.query(con, "SELECT month, count(*)::BIGINT AS n FROM snapshots GROUP BY month ORDER BY month")
         months = counts["month"].to_list()
@@ -125,13 +145,18 @@ def build_into(root: Path, base: dict, folder: Path, threads: int | None = None)
         rows = dict(zip(months, counts["n"].to_list(), strict=True))
         folder.mkdir(parents=True, exist_ok=True)
         for table in REGISTRY.values():
-            _write(con, table, folder, months, rows)
+            if spark:
+                spark_write(con, table, folder)
+            else:
+                _write(con, table, folder, months, rows)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
     out = {}
     for table in REGISTRY.values():
-        if table.partition is None:
+        if spark and table.partition is None:  # a Spark table is a folder of part files
+            files = sorted((folder / f"{table.name}.parquet").glob("*.parquet"))
+        elif table.partition is None:
             files = [folder / f"{table.name}.parquet"]
         else:
             files = sorted((folder / table.name).glob("*=*/*.parquet"))
@@ -140,7 +165,7 @@ def build_into(root: Path, base: dict, folder: Path, threads: int | None = None)
     return out
 
 
-def build(root: str | os.PathLike | None = None, threads: int | None = None) -> Path:
+def build(root: str | os.PathLike | None = None, threads: int | None = None, engine_name: str | None = None) -> Path:
     """Rebuild the derived tables of the published version and publish them as a new version (same base
     files); returns the folder they were written to.
 
@@ -157,7 +182,7 @@ def build(root: str | os.PathLike | None = None, threads: int | None = None) -> 
         change_id = mf.new_change_id()
         folder = mf.change_dir(root, change_id) / DERIVED
         try:
-            tables, error = build_into(root, base, folder, threads=threads), None
+            tables, error = build_into(root, base, folder, threads=threads, engine_name=engine_name), None
         except Exception as exc:  # publish the base without derived tables: consistent, only slower
             shutil.rmtree(folder.parent, ignore_errors=True)
             tables, error = {}, exc
@@ -175,5 +200,5 @@ if __name__ == "__main__":  # python -m analytics.derived.builder [root]
     import time
 
     started = time.perf_counter()
-    path = build(sys.argv[1] if len(sys.argv) > 1 else None)
+    path = build(sys.argv[1] if len(sys.argv) > 1 else None)  # on the engine of $OVERDUE_ENGINE
     print(f"derived tables in {path} built in {time.perf_counter() - started:.1f} s")

@@ -103,6 +103,11 @@ def _ever_columns() -> str:
     return ",\n        ".join(cols)
 
 
+# The aggregated columns of loan_facts, named (``a.* EXCLUDE`` has no Apache Spark spelling: core/spark.py).
+_FACT_COLUMNS = ", ".join("a." + c for c in (
+    "first_month", "last_month", *[f"first_over{x}_{k}" for x in EVER_THRESHOLDS for k in ("month", "balance")],
+    "exit_month", "exit_status", "exit_balance"))
+
 LOAN_FACTS = DerivedTable(
     "loan_facts",
     """
@@ -118,7 +123,7 @@ agg AS (
     FROM s GROUP BY loan_id
 )
 SELECT l.loan_id, l.branch_id, l.product, CAST(date_trunc('month', l.origination_date) AS DATE) AS cohort_month,
-       l.principal, a.* EXCLUDE (loan_id)
+       l.principal, """ + _FACT_COLUMNS + """
 FROM loans l LEFT JOIN agg a USING (loan_id)
 ORDER BY cohort_month, l.loan_id
 """,  # noqa: S608 (constant SQL fragments only; every value is a bound parameter)

@@ -32,11 +32,15 @@ import polars as pl
 
 from analytics.core.expr import safe_div
 from analytics.core.months import add_months, quarter_start
-from analytics.core.schema import MONEY
+from analytics.core.schema import MONEY, TARGETS
 from analytics.core.slice import list_param
 from analytics.core.store import months, query
 from analytics.metrics import bridge
 from analytics.metrics.provisioning import ProvisionRates
+
+# Every target column but the quarter, named (``* EXCLUDE`` has no Apache Spark spelling: analytics.core.spark).
+_TARGET_COLUMNS = ", ".join(c.name for c in TARGETS.columns if c.name != "quarter")
+_TARGETS_SQL = f"SELECT {_TARGET_COLUMNS} FROM targets WHERE quarter = $quarter"  # noqa: S608 (contract names)
 
 COMPONENTS = {
     # key: (actual column, target column, kind)
@@ -136,8 +140,7 @@ def branch_measures(con: duckdb.DuckDBPyConnection, *, quarter: dt.date, branche
         (-pl.col("amount").sum()).cast(MONEY).alias("cash_recovered"))
     names = query(con, "SELECT branch_id, branch_name, region FROM branches",
                   schema={"branch_id": pl.String, "branch_name": pl.String, "region": pl.String})
-    targets = query(con, "SELECT * EXCLUDE (quarter) FROM targets WHERE quarter = $quarter",
-                    {"quarter": quarter_start(quarter)})
+    targets = query(con, _TARGETS_SQL, {"quarter": quarter_start(quarter)})
     keys = od.select("branch_id").unique()
     if branches:
         keys = keys.filter(pl.col("branch_id").is_in(list(branches)))

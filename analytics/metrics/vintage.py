@@ -34,6 +34,7 @@ from analytics.core.months import add_months, add_months_expr, month_diff_expr, 
 from analytics.core.schema import DISPOSAL_STATUSES, MONEY
 from analytics.core.slice import SLICE_SQL, list_param, slice_params
 from analytics.core.store import months, query
+from analytics.derived.tables import TRANSITIONS
 from analytics.metrics.drilldown import DrillSpec
 
 GRAINS = ("month", "quarter")
@@ -80,12 +81,16 @@ EVENTS_SCHEMA = {"cohort": pl.Date, "event_mob": pl.Int32, "cohort_count": pl.In
                  "event_count": pl.Int64, "event_balance": MONEY}
 
 
+# Every transitions column but branch_id, named (``* EXCLUDE`` has no Apache Spark spelling: core/spark.py).
+_TRANSITION_COLUMNS = ", ".join(c for c in TRANSITIONS.schema if c != "branch_id")
+
+
 def _pit_sql(trans: str) -> str:
     """Per cohort x MOB: on-book loans with DPD > threshold and their balance."""
     return """
 SELECT """ + _COHORT_SQL + """ AS cohort, date_diff('month', cohort_month, month) + $mob_base AS mob,
        count(*)::BIGINT AS pit_count, sum(balance) AS pit_balance
-FROM (SELECT * EXCLUDE (branch_id), origination_branch_id AS branch_id FROM """ + trans + """) l
+FROM (SELECT """ + _TRANSITION_COLUMNS + """, origination_branch_id AS branch_id FROM """ + trans + """) l
 WHERE month BETWEEN $month_from AND $month_to AND status = 'active' AND dpd > $threshold AND """ + SLICE_SQL + """
 GROUP BY ALL ORDER BY ALL
 """  # noqa: S608 (constant SQL fragments and a view name or derive's constant subquery)

@@ -49,7 +49,7 @@ def cmd_train(args) -> int:
         print(f"{root} holds no loan data", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    con = store.connect(root)
+    con = store.open_store(root)  # the configured engine ($OVERDUE_ENGINE)
     try:
         fitted = training.train_store(con, horizon=args.horizon, history=args.history, max_rows=args.max_rows,
                                       max_iter=args.max_iter)
@@ -83,7 +83,7 @@ def cmd_evaluate(args) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     started = time.perf_counter()
-    con = store.connect(root)
+    con = store.open_store(root)  # the configured engine ($OVERDUE_ENGINE)
     try:
         fitted = training.Fitted(model.model, model.calibrated, model.scorecard, model.report)
         result = training.evaluate_store(con, fitted)
@@ -110,7 +110,7 @@ def cmd_score(args) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     started = time.perf_counter()
-    con = store.connect(root)
+    con = store.open_store(root)  # the configured engine ($OVERDUE_ENGINE)
     try:
         month = args.month or store.months(con)[-1]
         scores = scoring.score_month(con, month=month, model=model, reason_min_pd=args.reason_min_pd)

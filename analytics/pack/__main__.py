@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     # the app-wide provision scheme (saved on the Scenarios page), so the pack's coverage is the pages' coverage
     rates = provisioning.rates_of(config.load(root, provisioning.SCHEME_CONFIG, provisioning.DEFAULT_SCHEME)[1])
     started = time.perf_counter()
-    con = store.connect(root)
+    con = store.open_store(root)  # the configured engine ($OVERDUE_ENGINE)
     try:
         data = build(con, quarter=quarter, fmt=args.format, lang=args.lang, branches=tuple(args.branch),
                      scheme_json=json.dumps(scheme) if scheme else "", rates=rates)

@@ -71,13 +71,14 @@ def page_calls(month: dt.date, branches: tuple[str, ...] = (),
 
 
 def time_page(root: Path, calls: list[tuple[Callable, tuple, dict]], repeat: int,
-              con: duckdb.DuckDBPyConnection | None = None) -> list[float]:
+              con: duckdb.DuckDBPyConnection | None = None, engine_name: str = "duckdb") -> list[float]:
     """Seconds to run all of a page's calls, ``repeat`` times: on cursors of ``con`` (the app's long-lived
-    connection), or on a fresh connection per run when ``con`` is None."""
+    connection), or on a fresh connection of the engine per run when ``con`` is None (on Spark: fresh views on
+    the already-started session)."""
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
-        page_con = con if con is not None else store.connect(root)
+        page_con = con if con is not None else store.open_store(root, engine_name=engine_name)
         for fn, args, kwargs in calls:
             cur = page_con.cursor()
             fn(cur, *args, **kwargs)
@@ -89,17 +90,17 @@ def time_page(root: Path, calls: list[tuple[Callable, tuple, dict]], repeat: int
 
 
 def measure(root: Path, filters: list[tuple[tuple[str, ...], tuple[str, ...]]], repeat: int,
-            fresh: bool = False) -> dict[str, list[list[float]]]:
+            fresh: bool = False, engine_name: str = "duckdb") -> dict[str, list[list[float]]]:
     """Page -> one list of run times per filter."""
     start = time.perf_counter()
-    con = None if fresh else store.connect(root)
+    con = None if fresh else store.open_store(root, engine_name=engine_name)
     if con is not None:
         print(f"long-lived connection opened in {time.perf_counter() - start:.3f} s (once per store version)")
     month = store.months(con or store.connect(root))[-1]
     out: dict[str, list[list[float]]] = {}
     for branches, products in filters:
         for page, calls in page_calls(month, branches, products).items():
-            out.setdefault(page, []).append(time_page(root, calls, repeat, con))
+            out.setdefault(page, []).append(time_page(root, calls, repeat, con, engine_name))
     if con is not None:
         con.close()
     return out
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--filters", action="store_true",
                         help="measure without a filter and with branch B03 + consumer loans (two columns)")
     parser.add_argument("--fresh", action="store_true", help="a fresh connection per page (no long-lived one)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                        help="query engine (default: $OVERDUE_ENGINE or duckdb); Spark per docs/spark.md settings")
     args = parser.parse_args(argv)
     root = store.data_root(args.data)
     if args.generate:
@@ -135,7 +138,17 @@ def main(argv: list[str] | None = None) -> None:
           f"{platform.processor() or platform.machine()}; load average {os.getloadavg()[0]:.1f}")
     names = ["no filter" if not b and not p else f"{'+'.join(b) or 'all'} / {'+'.join(p) or 'all'}"
              for b, p in filters]
-    results = measure(root, filters, args.repeat, args.fresh)
+    from analytics.core import engine
+
+    name = engine.engine_name(args.engine)
+    if name == "spark":  # the session starts once per process (the app's too): timed apart from the pages
+        from analytics.core import spark
+
+        start = time.perf_counter()
+        spark.session()
+        print(f"Spark session started in {time.perf_counter() - start:.1f} s")
+    print(f"engine: {name}")
+    results = measure(root, filters, args.repeat, args.fresh, name)
     head = " | ".join(f"{n}: first (s) | {n}: median of {args.repeat} (s)" for n in names)
     print(f"\n| page | {head} |\n|---|" + "---:|" * (2 * len(filters)))
     medians: list[list[float]] = [[] for _ in filters]
