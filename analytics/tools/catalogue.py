@@ -35,6 +35,7 @@ class Context:
     open_month: dt.date | None
     close_month: dt.date | None
     loan_id: str
+    customer_id: str = ""
     branches: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
 
@@ -55,8 +56,10 @@ def context(con, *, sliced: bool = False) -> Context:
         products = tuple(store.query(con, by.format("product", 1))["product"])
     loan = store.query(con, "SELECT min(loan_id) AS loan_id FROM snapshots WHERE month = $month AND dpd > 0",
                        {"month": month})["loan_id"][0]
+    customer = store.query(con, "SELECT customer_id FROM loans WHERE loan_id = $loan", {"loan": loan})["customer_id"][0]
     return Context(month=month, first=mo.window_start(month), quarter=quarter, open_month=win.get("open_month"),
-                   close_month=win.get("effective_close"), loan_id=loan, branches=branches, products=products)
+                   close_month=win.get("effective_close"), loan_id=loan, customer_id=customer, branches=branches,
+                   products=products)
 
 
 _EMPTY = Context(month=dt.date(2026, 1, 1), first=dt.date(2023, 2, 1), quarter=dt.date(2026, 1, 1),
@@ -69,6 +72,12 @@ def _s(c: Context) -> dict:
 
 def _span(c: Context) -> dict:
     return {"month_from": c.first, "month_to": c.month, **_s(c)}
+
+
+def _rates():
+    from analytics.metrics.provisioning import ProvisionRates
+
+    return ProvisionRates(normal=0.015, special_mention=0.03, substandard=0.3, doubtful=0.6, loss=1.0)
 
 
 def _drill(c: Context) -> dict:
@@ -143,6 +152,43 @@ CALLS: dict[str, PageCall] = {
     "analytics.warning.backtest.backtest": lambda c: {"horizon": 3, "months": 6, **_s(c)},
     "analytics.warning.notices.notice_batch": lambda c: {"month": c.month, "loan_ids": (c.loan_id,),
                                                          "templates": json.dumps({}), **_s(c)},
+    # scenarios (the analysts' what-ifs; the ECL inputs need a model: MODEL_CALLS)
+    "analytics.scenario.provisioning.rates_by_branch": lambda c: {"month": c.month, **_s(c)},
+    "analytics.scenario.provisioning.compare_rates": lambda c: {"month": c.month, "scenario": _rates(), **_s(c)},
+    "analytics.scenario.classification.compare": lambda c: {"month": c.month, "npl_dpd": 60,
+                                                            "product_dpd": (("credit_card", 30),), **_s(c)},
+    "analytics.scenario.projection.compare": lambda c: {"month": c.month, "quarters": 2, "cure_pp": 0.05,
+                                                        "current_m1_cut": 0.1, "writeoff_rate": 0.2,
+                                                        "new_lending": 0.01, **_s(c)},
+    "analytics.scenario.projection.by_branch": lambda c: {"month": c.month, "quarters": 2, **_s(c)},
+    "analytics.scenario.projection.backtest": lambda c: {"horizon": 2, "origins": 3, **_s(c)},
+    "analytics.scenario.warning.trade_off": lambda c: {"months": 6, **_s(c)},
+    "analytics.scenario.capacity.compare": lambda c: {"month": c.month, "collectors": ((2, 1.0),), **_s(c)},
+    "analytics.scenario.disposal.secured_npls": lambda c: {"month": c.month, **_s(c)},
+    "analytics.scenario.disposal.observed_cure": lambda c: {"month": c.month, **_s(c)},
+    # customer view (grading, blacklist, penalty interest, credit reporting, visits) on the default rules
+    "analytics.customer.grading.grades": lambda c: {"month": c.month, **_s(c)},
+    "analytics.customer.blacklist.listing": lambda c: {"month": c.month, **_s(c)},
+    "analytics.customer.blacklist.warnings": lambda c: {"month": c.month, **_s(c)},
+    "analytics.customer.penalty.owed": lambda c: {"month": c.month, **_s(c)},
+    "analytics.customer.penalty.by_month": lambda c: {"month_from": mo.add_months(c.month, -11), "month_to": c.month,
+                                                      **_s(c)},
+    "analytics.customer.penalty.loan_months": lambda c: {"month_from": mo.add_months(c.month, -11),
+                                                         "month_to": c.month, "loan_ids": (c.loan_id,), **_s(c)},
+    "analytics.customer.credit_report.reportable_events": lambda c: {"month": c.month, **_s(c)},
+    "analytics.customer.credit_report.histories": lambda c: {"month": c.month, "only_overdue": True, **_s(c)},
+    "analytics.customer.view.find_customers": lambda c: {"text": c.customer_id[:-1], "month": c.month,
+                                                         "branches": c.branches},
+    "analytics.customer.view.customer_loans_with_pd": lambda c: {"customer_id": c.customer_id, "month": c.month,
+                                                                 "branches": c.branches},
+    "analytics.customer.view.customer_actions": lambda c: {"customer_id": c.customer_id, "month": c.month,
+                                                           "branches": c.branches},
+    "analytics.customer.view.customer_notices": lambda c: {"customer_id": c.customer_id, "month": c.month,
+                                                           "branches": c.branches},
+    "analytics.customer.view.customer_visits": lambda c: {"customer_id": c.customer_id, "month": c.month,
+                                                          "branches": c.branches},
+    "analytics.metrics.satisfaction.by_branch_quarter": lambda c: {"quarter_from": mo.add_months(c.quarter, -9),
+                                                                   "quarter_to": c.quarter, "branches": c.branches},
     # other widget values that run other SQL (name#variant)
     "analytics.metrics.vintage.vintage_curves#pit": lambda c: {"grain": "quarter", "measure": "pit", "threshold": 90,
                                                                **_s(c)},
@@ -167,6 +213,7 @@ MODEL_CALLS = {
     "analytics.model.scoring.pd_history": "analytics.model.features.features",
     "analytics.model.scoring.book_by_branch": "analytics.model.features.features",
     "analytics.model.scoring.expected_defaults_by_branch": "analytics.model.features.features",
+    "analytics.scenario.provisioning.ecl_inputs": "analytics.model.features.features",
 }
 
 
