@@ -224,6 +224,12 @@ class SparkEngine:
             files = [self.root / rel for rel in spec["files"]]
             if files:
                 self._register(name, _read(self.spark, files, spec["hive"], None), "month" if spec["hive"] else None)
+        # The month list, computed once per engine like DuckDB's connection (store.months reads it).
+        from analytics.core import store
+
+        months = self.spark.sql(store.MONTHS_SQL).cache()
+        months.count()
+        self._register(store.MONTHS_TABLE, months, None)
 
     def _register(self, name: str, frame, partition: str | None) -> None:
         if partition and partition in frame.columns:

@@ -196,7 +196,7 @@ WITH s AS (
   GROUP BY s2.customer_id
 )
 SELECT cur.customer_id, cur.branch_id, cur.collector_id, cur.loans_count, cur.balance, cur.overdue_amount, cur.dpd,
-       hist.worst_dpd, hist.overdue_months, hist.paid / NULLIF(hist.due, 0) AS pay_ratio, hist.cause,
+       hist.worst_dpd, hist.overdue_months, CAST(hist.paid AS DOUBLE) / NULLIF(CAST(hist.due AS DOUBLE), 0) AS pay_ratio, hist.cause,
        coalesce(acts.contacts, 0) AS contacts, coalesce(acts.reached, 0) AS reached, coalesce(acts.ptp, 0) AS ptp,
        coalesce(acts.payments, 0) AS payments, coalesce(acts.refused, 0) AS refused,
        coalesce(acts.lost_contact, 0) AS lost_contact

@@ -52,8 +52,10 @@ SELECT l.loan_id, m.branch_id, coalesce(b.branch_name, m.branch_id) AS branch_na
        s.amount_due, s.amount_paid, s.month AS last_month
 FROM loans l JOIN {_MANAGED} m USING (loan_id)
 LEFT JOIN branches b ON b.branch_id = m.branch_id
-LEFT JOIN snapshots s ON s.loan_id = l.loan_id
-  AND s.month = (SELECT max(x.month) FROM snapshots x WHERE x.loan_id = l.loan_id AND x.month <= $month)
+LEFT JOIN (SELECT x.loan_id, max(x.month) AS month FROM snapshots x JOIN loans y USING (loan_id)
+           WHERE x.month <= $month AND coalesce(y.customer_id, y.loan_id) = $customer_id GROUP BY x.loan_id) lm
+  ON lm.loan_id = l.loan_id
+LEFT JOIN snapshots s ON s.loan_id = l.loan_id AND s.month = lm.month
 WHERE {_CUSTOMER} = $customer_id AND (len($branches) = 0 OR list_contains($branches, m.branch_id))
 ORDER BY s.status = 'active' DESC, s.dpd DESC NULLS LAST, l.loan_id
 """  # noqa: S608
