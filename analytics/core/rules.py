@@ -72,6 +72,17 @@ REG_BAND_EDGES = (0, 30, 60, 90, 180, 270, 360)
 REG_BAND_LABELS = ("未逾期", "≤30", "31-60", "61-90", "91-180", "181-270", "271-360", ">360")
 REG_BAND_LABELS_EN = ("Current", "≤30", "31-60", "61-90", "91-180", "181-270", "271-360", ">360")
 
+# Where a loan of a migration start month ended up (one rule for the migration cube and its inline fallback):
+# its class at the end month if still on the book, else its first exit status in between ("missing" if it just
+# disappeared); its end balance, and the part of its start balance that was reduced (all of it when it left).
+# Columns used: st.start_bal, f.end_class, f.end_bal, x.exit_status.
+MIGRATION_END_SQL = """CASE WHEN f.end_class IS NOT NULL THEN CAST(f.end_class AS VARCHAR)
+                ELSE coalesce(x.exit_status, 'missing') END AS end_state,
+           st.start_bal,
+           coalesce(f.end_bal, 0) AS end_bal,
+           CASE WHEN f.end_class IS NOT NULL THEN greatest(st.start_bal - f.end_bal, 0)
+                ELSE st.start_bal END AS reduction_bal"""
+
 REG_BAND_SQL = """CASE
     WHEN dpd <= 0 THEN 0 WHEN dpd <= 30 THEN 1 WHEN dpd <= 60 THEN 2 WHEN dpd <= 90 THEN 3
     WHEN dpd <= 180 THEN 4 WHEN dpd <= 270 THEN 5 WHEN dpd <= 360 THEN 6 ELSE 7 END"""

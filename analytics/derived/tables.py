@@ -35,7 +35,7 @@ import polars as pl
 
 from analytics.core.measures import MEASURES
 from analytics.core.months import PERIODS, add_months, period_start
-from analytics.core.rules import M_BUCKET_SQL, REG_BAND_SQL
+from analytics.core.rules import M_BUCKET_SQL, MIGRATION_END_SQL, REG_BAND_SQL
 from analytics.core.schema import MONEY
 from analytics.core.slice import list_param
 
@@ -210,7 +210,9 @@ def migration_pairs(month_from: dt.date, month_to: dt.date) -> list[tuple[dt.dat
 def _migration_params(month_from: dt.date, month_to: dt.date) -> dict[str, object]:
     pairs = migration_pairs(month_from, month_to)
     starts = [a for a, _ in pairs]
-    return {"pair_starts": list_param(starts, "DATE"), "pair_ends": list_param([b for _, b in pairs], "DATE"),
+    # One list of "start|end" texts (ISO dates): two lists unnested side by side pair up on DuckDB but make a
+    # cross product on Spark.
+    return {"pair_starts": list_param(starts, "DATE"), "pairs": list_param([f"{a:%Y-%m-%d}|{b:%Y-%m-%d}" for a, b in pairs]),
             "s_from": min(starts), "s_to": max(starts), "t_from": month_from, "t_to": month_to}
 
 
@@ -220,7 +222,8 @@ MIGRATION_CUBE = DerivedTable(
     "migration_cube",
     """
 WITH pairs AS (
-    SELECT * FROM (SELECT unnest($pair_starts) AS start_month, unnest($pair_ends) AS end_month)
+    SELECT * FROM (SELECT CAST(substr(pair, 1, 10) AS DATE) AS start_month, CAST(substr(pair, 12, 10) AS DATE) AS end_month
+                   FROM (SELECT unnest($pairs) AS pair) AS listed) AS paired
     WHERE end_month IN (SELECT DISTINCT month FROM snapshots WHERE month BETWEEN $t_from AND $t_to)
 ),
 start AS (
@@ -242,12 +245,7 @@ exits AS (
 ),
 per_loan AS (
     SELECT st.start_month, st.end_month, st.branch_id, st.loan_id, st.start_class,
-           CASE WHEN f.end_class IS NOT NULL THEN f.end_class::VARCHAR
-                ELSE coalesce(x.exit_status, 'missing') END AS end_state,
-           st.start_bal,
-           coalesce(f.end_bal, 0) AS end_bal,
-           CASE WHEN f.end_class IS NOT NULL THEN greatest(st.start_bal - f.end_bal, 0)
-                ELSE st.start_bal END AS reduction_bal
+           """ + MIGRATION_END_SQL + """
     FROM start st
     LEFT JOIN fin f ON f.loan_id = st.loan_id AND f.end_month = st.end_month
     LEFT JOIN exits x ON x.loan_id = st.loan_id AND x.start_month = st.start_month AND x.end_month = st.end_month

@@ -26,7 +26,7 @@ from analytics import derived
 from analytics.core import months as months_mod
 from analytics.core.expr import safe_div
 from analytics.core.months import EARLIEST, LATEST
-from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
+from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, MIGRATION_END_SQL, FloorRule
 from analytics.core.schema import CLASSES, EXIT_STATUSES, MONEY
 from analytics.core.slice import SLICE_SQL, SNAPSHOT_SLICE_SQL, slice_params
 from analytics.core.store import months, query
@@ -145,12 +145,7 @@ exits AS (
 ),
 per_loan AS (
     SELECT st.start_class,
-           CASE WHEN f.end_class IS NOT NULL THEN f.end_class::VARCHAR
-                ELSE coalesce(x.exit_status, 'missing') END AS end_state,
-           st.start_bal,
-           coalesce(f.end_bal, 0) AS end_bal,
-           CASE WHEN f.end_class IS NOT NULL THEN greatest(st.start_bal - f.end_bal, 0)
-                ELSE st.start_bal END AS reduction_bal
+           """ + MIGRATION_END_SQL + """
     FROM start st LEFT JOIN fin f USING (loan_id) LEFT JOIN exits x USING (loan_id)
 )
 SELECT start_class::TINYINT AS start_class, end_state, count(*)::BIGINT AS total_count,
