@@ -325,3 +325,21 @@ def saved_scenarios(kind: str) -> dict[str, dict]:
     from analytics.scenario import saved
 
     return saved.saved(store.data_root(), kind=kind)
+
+
+def customer_side() -> dict[str, str]:
+    """The saved customer-side settings that drive the warnings (latest versions; the defaults where a saved
+    version cannot be used — the customer page says so): ``grade_rules``, ``blacklist_rules`` and ``records``
+    (the steward's blacklist entries), as the texts ``customer.blacklist.warnings`` takes."""
+    from analytics.customer import blacklist as bl
+    from analytics.customer import grading as gr
+
+    def text(name, default, validate, dumps, error):
+        try:
+            return dumps(validate(load_config(name, default)[1]))
+        except error:
+            return dumps(validate(default))
+
+    return {"grade_rules": text(gr.CONFIG_NAME, gr.default_rules(), gr.validate, gr.dumps, gr.GradingError),
+            "blacklist_rules": text(bl.RULES_CONFIG, bl.default_rules(), bl.validate, bl.dumps, bl.BlacklistError),
+            "records": bl.dumps_records(load_config(bl.CONFIG_NAME, bl.empty())[1])}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
 
 import app_data
 import ui
 from analytics.core import export
 from analytics.core import months as mo
+from analytics.customer import blacklist as bl
 from analytics.model.artifact import ArtifactError
 from analytics.warning import backtest as bt
 from analytics.warning import notices as nt
@@ -158,6 +160,28 @@ if view == "centre":
     with st.expander(ui.tr(f"本月解除的预警（{centre['closed'].height:,}）", f"Closed since last month "
                                                                          f"({centre['closed'].height:,})")):
         show(centre["closed"], "wa_closed", "warnings_closed", money=("balance",))
+
+    # the customer side: the blacklist and customer grades C / D raise a loan's level (customer view rules)
+    if st.toggle(ui.tr("显示客户侧调整（黑名单、客户分级）", "Show the customer side (blacklist, customer grades)"),
+                 key="wa_customer_side"):
+        side, _ = with_model(bl.warnings, **scope, **app_data.customer_side())
+        rules_level = centre["list"].select("loan_id", pl.col("level").alias("rule_level"))
+        moved = (side.join(rules_level, on="loan_id", how="left")
+                 .filter(pl.col("rule_level").is_null() | (pl.col("rule_level") != pl.col("level"))))
+        added = moved.filter(pl.col("rule_level").is_null()).height
+        c1, c2, c3 = st.columns(3)
+        c1.metric(ui.tr("黑名单客户的预警借据", "Warned loans of blacklisted customers"),
+                  f"{side.filter(pl.col('blacklisted')).height:,}")
+        c2.metric(ui.tr("因客户侧升级", "Raised by the customer side"), f"{moved.height - added:,}")
+        c3.metric(ui.tr("因客户侧新增", "Added by the customer side"), f"{added:,}")
+        show(moved.select("loan_id", "customer_id", "branch_id", "grade", "blacklisted", "rule_level", "level",
+                          "reasons", "dpd", "balance"), "wa_customer_list", "warnings_customer_side", money=("balance",))
+        st.caption(ui.tr("口径：黑名单客户在账借据至少为黑名单规则设定的等级；C/D 级客户的预警借据至少为分级规则设定的等级"
+                         "（规则在「客户视图 → 参数配置」维护）。上表只列等级因此改变或新增的借据；上方清单与统计为规则表本身的结果。",
+                         "Definition: a blacklisted customer's loans on the book are at least the blacklist rule's level; "
+                         "grade C / D customers' warned loans at least the grading rule's level (set in Customer view → "
+                         "Parameters). The table lists only the loans whose level this changes or adds; the list and "
+                         "counts above are the rule table's own."))
 
     st.subheader(ui.tr("单户预警报告", "Per-loan warning report"))
     ids = centre["list"]["loan_id"].head(500).to_list()

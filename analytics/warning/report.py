@@ -164,7 +164,8 @@ def monthly_report_xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
 
 LABEL_COLUMNS = {"level": "warning_level", "prev_level": "warning_level", "change": "warning_change",
                  "handling": "warning_handling", "stage": "notice_stage", "code": "warning_limit",
-                 "product": "product", "booked_class": "class"}
+                 "product": "product", "booked_class": "class", "rule_level": "warning_level",
+                 "grade": "customer_grade", "blacklisted": "yes_no"}
 
 
 def labelled(df: pl.DataFrame, lang: str) -> pl.DataFrame:
@@ -208,5 +209,7 @@ def headers(lang: str) -> dict[str, str]:
         "caught": ("事前已预警", "Warned before"), "recall": ("覆盖率(召回率)", "Recall"),
         "lead_median_months": ("提前期中位数(月)", "Median lead (months)"), "collectors": ("催收员数", "Collectors"),
         "unassigned": ("未分配", "Unassigned"), "per_collector": ("人均预警", "Warnings per collector"),
+        "grade": ("客户分级", "Grade"), "blacklisted": ("黑名单", "Blacklisted"),
+        "rule_level": ("规则表等级", "Level by the rule table"),
     }
     return {k: (zh_ if zh else en) for k, (zh_, en) in pairs.items()}

@@ -176,3 +176,39 @@ def test_rule_editor(app_test, copy_store):
     at.number_input(key="wa_t_blue_escalate").set_value(1).run()
     at.button(key="wa_rules_save").click().run()
     assert at.error and config.versions(copy_store, R.CONFIG_NAME) == [1]
+
+
+def test_customer_side_shows_the_blacklist_raising_and_adding_loans(app_test, copy_store):
+    """A customer a steward blacklisted, with an active loan no rule warned: the centre's own list is unchanged,
+    the customer-side table adds that loan at the blacklist rule's level, and its counts agree with the table."""
+    import datetime as dt
+
+    import polars as pl
+
+    from analytics.customer import blacklist as bl
+
+    con = store.connect(copy_store)
+    month = store.months(con)[-1]
+    rows = store.query(con, """SELECT s.loan_id, coalesce(l.customer_id, l.loan_id) AS customer_id
+                               FROM snapshots s JOIN loans l USING (loan_id)
+                               WHERE s.month = $m AND s.status = 'active' AND s.dpd = 0
+                               ORDER BY s.loan_id LIMIT 200""", {"m": month})
+    con.close()
+    at = app_test(PAGE)
+    warned = set(_list(at)["借据号"])
+    loan, customer = next((r["loan_id"], r["customer_id"]) for r in rows.iter_rows(named=True)
+                          if r["loan_id"] not in warned)
+    config.save(copy_store, bl.CONFIG_NAME, bl.add(bl.empty(), customer_id=customer, reason="fraud (test)",
+                                                   who="test", at=dt.datetime(2026, 1, 5)))
+    at = app_test(PAGE)
+    assert set(_list(at)["借据号"]) == warned  # the rule table's own list
+    at.toggle(key="wa_customer_side").set_value(True).run()
+    assert not at.exception, at.exception
+    side = next(d.value for d in at.dataframe if "规则表等级" in d.value.columns)
+    side = pl.from_pandas(getattr(side, "data", side)) if not isinstance(side, pl.DataFrame) else side
+    mine = side.filter(pl.col("借据号") == loan)
+    level = bl.default_rules()["warning_level"]
+    assert mine.height == 1 and mine["黑名单"][0] == "是" and mine["规则表等级"][0] is None
+    assert mine["预警等级"][0] == {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "blue": "蓝色预警"}[level]
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["因客户侧新增"].replace(",", "")) == side.filter(pl.col("规则表等级").is_null()).height
