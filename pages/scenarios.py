@@ -9,6 +9,7 @@ page" is the one the overview, classification and executive pages use.
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
 
 import app_data
@@ -360,6 +361,59 @@ with tabs[3]:
         ui.show_table(ui.with_code_labels(curve, {"level": "warning_level", "side": "scenario_side"}).drop("level_rank"),
                       "sc_warn_curve_table", name="scenario_warning_curve",
                       pct=("precision", "recall"))
+
+    # the PD cut-off (the model's pd_high signal), backtested on the months out of time for the model
+    st.subheader(ui.tr("违约概率(PD)截止值回测", "PD cut-off backtest"))
+    saved_pd = float(R.parse(base_rules)["signals"].get("pd_high", {}).get("threshold", 0.2))
+    grid = [round(c, 2) for c in sc_warn.PD_GRID]
+    st.session_state.setdefault("sc_warning_pd_cutoff", min(grid, key=lambda c: abs(c - saved_pd)))
+    cutoff = st.select_slider(ui.tr(f"PD 截止值（基准 = 规则表 pd_high {saved_pd:.0%}）",
+                                    f"PD cut-off (baseline = the rule table's pd_high, {saved_pd:.0%})"),
+                              grid, key="sc_warning_pd_cutoff", format_func=lambda c: f"{c:.0%}")
+    warn_params["pd_cutoff"] = cutoff
+    try:
+        pd_bt = app_data.run_model(sc_warn.pd_backtest, months=int(tested), **slice_kw)  # scored once per slice
+    except artifact.ArtifactError:
+        pd_bt = None
+        st.info(ui.tr("尚未训练违约风险模型：请在“违约风险模型”页训练后回测 PD 截止值。",
+                      "No default-risk model yet: train one on the Default-risk model page to backtest a PD cut-off."))
+    bt_horizon = sc_warn.bt.HORIZON
+    if pd_bt is not None and pd_bt["curve"].height:
+        months_txt = f"{pd_bt['months'][0]:%Y-%m} … {pd_bt['months'][-1]:%Y-%m}"
+        if pd_bt["in_sample"]:
+            st.warning(ui.tr("该模型未按时间切分训练：回测月份在样本内，结果偏乐观。",
+                             "This model was not fitted on a time split: the backtest months are in sample and the "
+                             "figures are optimistic."))
+        st.caption(ui.tr(f"口径：样本外月份 {months_txt}（模型校准期之后、且有完整 {bt_horizon} 个月观察期），"
+                         f"评分借据月 n = {pd_bt['scored']:,}，违约事件 n = {pd_bt['events']:,}；预警 = PD ≥ 截止值；"
+                         "精确率 = H 月内进入 90 天以上的预警借据 ÷ 预警借据（各月加总）；召回率 = 样本外月份之后 H 月内新进入 90 天以上的借据中，"
+                         "此前 H 月内（样本外月份中）曾预警的占比。",
+                         f"Definition: out-of-time months {months_txt} (after the model's calibration window, with "
+                         f"a complete {bt_horizon}-month outcome window), scored loan-months n = {pd_bt['scored']:,}, "
+                         f"default events n = {pd_bt['events']:,}; flagged = PD ≥ the cut-off; precision = flagged "
+                         "loans reaching DPD > 90 within H ÷ flagged (summed over the months); recall = loans newly "
+                         "at DPD > 90 within H after a tested month that were flagged in a tested month of the H "
+                         "months before ÷ those loans."))
+        pd_summary = sc_warn.pd_combine(pd_bt["curve"], baseline=saved_pd, scenario=cutoff, team_size=team)
+        ui.show_table(ui.with_code_labels(pd_summary, {"metric": "scenario_metric"}), "sc_warn_pd_table",
+                      name="scenario_pd_cutoff")
+        pd_curve = pd_bt["curve"]
+        fig = go.Figure()
+        fig.add_scatter(x=[None if x is None else x * 100 for x in pd_curve["recall"]],
+                        y=[None if x is None else x * 100 for x in pd_curve["precision"]], mode="lines",
+                        name=ui.tr("PD 截止值曲线", "PD cut-off curve"),
+                        text=[f"PD ≥ {c:.0%}" for c in pd_curve["cutoff"]], hovertemplate="%{text}<extra></extra>")
+        for c, name, symbol in ((saved_pd, ui.tr("基准", "Baseline"), "circle"),
+                                (cutoff, ui.tr("所选截止点", "Chosen cut-off"), "star")):
+            row = pd_curve.with_columns((pl.col("cutoff") - c).abs().alias("_d")).sort("_d").row(0, named=True)
+            fig.add_scatter(x=[(row["recall"] or 0) * 100], y=[(row["precision"] or 0) * 100], mode="markers",
+                            marker={"size": 14, "symbol": symbol}, name=f"{name} (PD ≥ {row['cutoff']:.0%})")
+        fig.update_xaxes(title_text=ui.tr("召回率 (%)", "Recall (%)"))
+        fig.update_yaxes(title_text=ui.tr("精确率 (%)", "Precision (%)"))
+        ui.chart(fig, "sc_warn_pd_curve")
+    elif pd_bt is not None:
+        st.info(ui.tr("模型校准期之后没有观察期完整的月份，无法回测 PD 截止值。",
+                      "No month after the model's calibration window has a complete outcome window: no PD backtest."))
     saved_box("warning", warn_params, warning_headline)
 
 # --- 5. collection capacity --------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ The trade-off curve: (recall, precision, flagged) at each cut-off level, for bot
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import polars as pl
 
@@ -75,3 +77,108 @@ def compare(con: duckdb.DuckDBPyConnection, *, rules_baseline: str = "", rules_s
     common = {"horizon": horizon, "months": months, "branches": branches, "products": products}
     return combine(trade_off(con, rules=rules_baseline, **common), trade_off(con, rules=rules_scenario, **common),
                    level=level, team_size=team_size)
+
+
+# --- a PD cut-off, backtested out of time ----------------------------------------------------------------------
+
+PD_GRID = tuple(i / 100 for i in range(1, 100))
+"""The PD cut-offs the curve is computed at (1% … 99%); the page picks one of them."""
+PD_METRICS = ("flagged", "precision", "recall", "lead_median_months", "workload")
+PD_CURVE_SCHEMA = {"cutoff": pl.Float64, "flagged": pl.Float64, "warned": pl.Int64, "hits": pl.Int64,
+                   "precision": pl.Float64, "events": pl.Int64, "caught": pl.Int64, "recall": pl.Float64,
+                   "lead_median_months": pl.Float64}
+_T = pl.col("month").dt.year().cast(pl.Int32) * 12 + pl.col("month").dt.month().cast(pl.Int32)
+
+
+def pd_curve(live: pl.DataFrame, pairs: pl.DataFrame, *, n_events: int, n_months: int,
+             grid: tuple[float, ...] = PD_GRID) -> pl.DataFrame:
+    """The trade-off of a PD cut-off c, one row per c of ``grid`` (pure; the 口径 of ``bt.backtest`` with "flagged"
+    meaning PD ≥ c):
+
+    - ``live`` (loan_id, t, pd, hit): the scored loan-months (on book, not in default), ``hit`` = reaches DPD > 90
+      within the horizon; flagged = rows with pd ≥ c; per month = flagged ÷ ``n_months``;
+      precision = Σ hits ÷ Σ flagged over the months;
+    - ``pairs`` (loan_id, u, t, pd): each default event u (of ``n_events``) with the scored months t in the horizon
+      before it; caught = events with some pd ≥ c there; recall = caught ÷ events; lead = u − the first such t
+      (median over the caught events)."""
+    rows = []
+    for c in grid:
+        flagged = live.filter(pl.col("pd") >= c)
+        warned, hits = flagged.height, int(flagged["hit"].sum()) if flagged.height else 0
+        caught = pairs.filter(pl.col("pd") >= c).group_by("loan_id", "u").agg(pl.col("t").min())
+        lead = caught["u"] - caught["t"]
+        rows.append({"cutoff": c, "flagged": warned / max(n_months, 1), "warned": warned, "hits": hits,
+                     "precision": hits / warned if warned else None, "events": n_events, "caught": caught.height,
+                     "recall": caught.height / n_events if n_events else None,
+                     "lead_median_months": float(lead.median()) if caught.height else None})
+    return pl.DataFrame(rows, schema=PD_CURVE_SCHEMA)
+
+
+def pd_backtest(con: duckdb.DuckDBPyConnection, *, model, horizon: int = bt.HORIZON, months: int = bt.MONTHS,
+                branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> dict:
+    """The PD cut-off curve (``pd_curve`` over ``PD_GRID``) on the latest ``months`` warning months that are out of
+    time for ``model`` (after its calibration window; a model fitted without a time split is in sample and says so)
+    and have a complete outcome window. Scoring is the slow part: the page reads this once per slice and model, and
+    a cut-off or team-size change afterwards is a row lookup.
+
+    Recall's events are the entries into DPD > 90 in the H months after a tested month (first tested month
+    excluded), each looking back at the tested months among its H months before.
+
+    Returns ``curve``, ``months`` (tested), ``oot_from`` (first out-of-time month or None), ``in_sample``,
+    ``scored`` (loan-months scored) and ``events``."""
+    from analytics.core import months as mo
+    from analytics.core.slice import slice_params
+    from analytics.core.store import months as store_months
+    from analytics.core.store import query
+    from analytics.model import features as feat
+    from analytics.model import pipeline
+
+    windows = ((model.report or {}).get("card") or {}).get("windows") or {}
+    cal = windows.get("calibration")
+    oot_from = mo.add_months(dt.date.fromisoformat(str(cal[1])[:10]), 1) if cal else None
+    have = store_months(con)
+    empty = {"curve": pl.DataFrame(schema=PD_CURVE_SCHEMA), "months": [], "oot_from": oot_from,
+             "in_sample": oot_from is None, "scored": 0, "events": 0}
+    if not have:
+        return empty
+    last = have[-1]
+    tested = [m for m in have if mo.add_months(m, horizon) <= last and (oot_from is None or m >= oot_from)][-months:]
+    if not tested:
+        return empty
+    frame = feat.features(con, months=tuple(tested), branches=branches, products=products)
+    scored = frame.select("loan_id", "month").with_columns(
+        pl.Series("pd", pipeline.predict_pd(model.calibrated, frame.select(feat.FEATURES)) if frame.height else [],
+                  dtype=pl.Float64), _T.alias("t"))
+    d90 = query(con, bt.DPD90_SQL, {"month_from": tested[0], "month_to": last, **slice_params(branches, products)},
+                {"loan_id": pl.String, "month": pl.Date, "dpd": pl.Int32, "prev_dpd": pl.Int32}).with_columns(_T.alias("u"))
+    hit = (scored.select("loan_id", "t").join(d90.select("loan_id", "u"), on="loan_id")
+           .filter((pl.col("u") > pl.col("t")) & (pl.col("u") <= pl.col("t") + horizon))
+           .select("loan_id", "t").unique().with_columns(pl.lit(True).alias("hit")))
+    live = scored.join(hit, on=["loan_id", "t"], how="left").with_columns(pl.col("hit").fill_null(False))
+    # events: entries into DPD > 90 within the horizon after a tested month (out of time the tested months are
+    # few, often fewer than the horizon, so an event's look-back is the tested months in the H months before it)
+    events = d90.filter(pl.col("prev_dpd").is_not_null() & (pl.col("prev_dpd") <= 90)
+                        & (pl.col("month") > tested[0])
+                        & (pl.col("month") <= mo.add_months(tested[-1], horizon))).select("loan_id", "u")
+    pairs = (events.join(scored.select("loan_id", "t", "pd"), on="loan_id")
+             .filter((pl.col("t") >= pl.col("u") - horizon) & (pl.col("t") < pl.col("u"))))
+    return {"curve": pd_curve(live, pairs, n_events=events.height, n_months=len(tested)), "months": tested,
+            "oot_from": oot_from, "in_sample": oot_from is None, "scored": live.height, "events": events.height}
+
+
+def pd_combine(curve: pl.DataFrame, *, baseline: float, scenario: float, team_size: int = 10) -> pl.DataFrame:
+    """One row per metric: the saved rule table's PD threshold (``baseline``) | the analyst's cut-off | difference
+    (both taken at the nearest cut-off of the grid)."""
+    if team_size < 1:
+        raise ValueError("team size must be at least 1")
+
+    def at(c: float) -> dict:
+        if curve.is_empty():
+            return {}
+        row = curve.with_columns((pl.col("cutoff") - c).abs().alias("_d")).sort("_d").row(0, named=True)
+        return row | {"workload": row["flagged"] / team_size / WORKING_DAYS}
+
+    b, s = at(baseline), at(scenario)
+    rows = [{"metric": m, "baseline": b.get(m), "scenario": s.get(m)} for m in PD_METRICS]
+    return pl.DataFrame(rows, schema={"metric": pl.String, "baseline": pl.Float64, "scenario": pl.Float64}
+                        ).with_columns((pl.col("scenario") - pl.col("baseline")).alias("diff"))
