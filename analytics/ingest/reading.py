@@ -475,6 +475,18 @@ def limits() -> tuple[int, int]:
     return mem, int(os.environ.get(MAX_CPU_ENV, DEFAULT_MAX_CPU_S))
 
 
+def _peak_address_space() -> int:
+    """Bytes: this process's peak virtual memory (VmPeak, Linux), 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _worker(conn, target, args: tuple, mem: int, cpu: int, settings: dict[str, str]) -> None:
     import resource
 
@@ -492,7 +504,10 @@ def _worker(conn, target, args: tuple, mem: int, cpu: int, settings: dict[str, s
         conn.send(("memory", None))
     except BaseException as exc:  # polars raises its own error when an allocation fails
         text = f"{type(exc).__name__}: {exc}"
-        conn.send(("memory", None) if "alloc" in text.lower() or "memory" in text.lower() else ("error", text[:500]))
+        # Under the address-space limit a failed allocation surfaces in many forms (a Polars panic, a thread that
+        # cannot start: "Resource temporarily unavailable"); the peak address space near the limit tells.
+        hit = "alloc" in text.lower() or "memory" in text.lower() or _peak_address_space() >= 0.9 * mem
+        conn.send(("memory", None) if hit else ("error", text[:500]))
     finally:
         conn.close()
 

@@ -128,3 +128,29 @@ def test_checking_step_runs_in_the_bounded_worker_and_the_server_survives(monkey
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: the check ran elsewhere
     small = reading.read_source((header + row.format(i=1)).encode(), "ok.csv")
     assert preparing.prepare_source(tmp_path, small, "snapshots").problems.height > 0  # the next file is checked
+
+
+def test_an_unrecognised_failure_near_the_address_space_limit_is_reported_as_the_memory_limit(monkeypatch):
+    """A failed allocation under the limit can surface as any error (a thread that cannot start, a panic): the
+    worker reads its peak address space, so it is still reported as the memory limit, not as a bad file."""
+    from analytics.ingest import preparing  # noqa: F401 (the worker's module is importable)
+
+    monkeypatch.setenv(reading.MAX_MEM_ENV, "2200")
+    monkeypatch.setenv(reading.SANDBOX_ENV, "1")
+    with pytest.raises(IngestError) as info:
+        reading.run_bounded(_reserve_then_fail, (), "big.csv", "check")
+    assert info.value.code == "limits" and "Checking 'big.csv'" in info.value.en, info.value.en
+
+
+def _reserve_then_fail():
+    import mmap
+
+    reserved = []
+    try:
+        while True:  # reserve address space (no pages touched) up to the limit
+            reserved.append(mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                                      prot=mmap.PROT_READ))
+    except OSError:
+        pass
+    del reserved
+    raise RuntimeError("Resource temporarily unavailable (os error 11)")  # what a thread start reports
