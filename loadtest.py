@@ -32,7 +32,7 @@ PAGES = ("", "classification", "aging", "vintage", "rollrate", "trends", "causes
 MAX_SESSIONS = 20
 
 
-async def _session(url: str, reruns: int, timeout: float, out: list[float], errors: list[str]) -> None:
+async def _session(url: str, reruns: int, timeout: float, out: list[tuple[str, float]], errors: list[str]) -> None:
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -55,11 +55,11 @@ async def _session(url: str, reruns: int, timeout: float, out: list[float], erro
                     errors.append(fwd.delta.new_element.exception.message[:200])
                 if kind == "script_finished":
                     break
-            out.append(time.perf_counter() - started)
+            out.append((PAGES[i % len(PAGES)] or "(default)", time.perf_counter() - started))
 
 
-async def _level(url: str, sessions: int, reruns: int, timeout: float) -> tuple[list[float], list[str]]:
-    out: list[float] = []
+async def _level(url: str, sessions: int, reruns: int, timeout: float) -> tuple[list[tuple[str, float]], list[str]]:
+    out: list[tuple[str, float]] = []
     errors: list[str] = []
     await asyncio.gather(*(_session(url, reruns, timeout, out, errors) for _ in range(sessions)))
     return out, errors
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="a running server (ws://127.0.0.1:8501); else one is started")
     p.add_argument("--port", type=int, help="port of the started server (default: a free one)")
     p.add_argument("--data", help="data folder of the started server (default $OVERDUE_DATA_DIR)")
+    p.add_argument("--by-page", action="store_true", help="also print p50/p95 per page for each level")
     args = p.parse_args(argv)
     levels = [int(x) for x in args.sessions.split(",") if x.strip()]
     if any(n < 1 or n > MAX_SESSIONS for n in levels):
@@ -116,9 +117,15 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_level(url, 1, 2, args.timeout))  # warm-up: imports and first caches, not measured
         print("sessions  reruns  p50_s  p95_s  max_s  errors")
         for n in levels:
-            times, errors = asyncio.run(_level(url, n, args.reruns, args.timeout))
+            runs, errors = asyncio.run(_level(url, n, args.reruns, args.timeout))
+            times = [t for _, t in runs]
             print(f"{n:8d}  {len(times):6d}  {statistics.median(times):5.2f}  {_p(times, 0.95):5.2f}  "
                   f"{max(times):5.2f}  {len(errors)}")
+            if args.by_page:
+                for page in dict.fromkeys(name for name, _ in runs):
+                    t = [x for name, x in runs if name == page]
+                    print(f"          {page:<15} n={len(t):3d}  p50 {statistics.median(t):5.2f}  "
+                          f"p95 {_p(t, 0.95):5.2f}  max {max(t):5.2f}")
             for e in errors[:3]:
                 print("   error:", e)
     finally:

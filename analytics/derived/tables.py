@@ -20,6 +20,10 @@ also carries it as ``origination_branch_id`` for the point-in-time vintage.
   to-bucket x status (roll rates, roll matrix, new overdue): loans, balance at t-1, balance at t.
 - ``migration_cube`` (partitioned by the end month): the five-tier migration (start class x end state) of every
   month, quarter and year-to-date period, per start branch x product (``classification.transition_base``).
+- ``warning_inputs`` (partitioned by month): one row per on-book loan-month with what the early-warning rules read
+  (DPD and DPD a month earlier, class, restructured flag, collateral, this month's due and paid, collector, and
+  the paid/due sums of months t-2..t and t-5..t-3); the rule table is applied on it at query time
+  (``warning.signals.rule_frame``), so a changed threshold costs one scan instead of the self-joins.
 
 Balance of a row (``BALANCE_SQL``): outstanding principal, except on a disposal row (written off,
 transferred, foreclosed), where it is the disposed principal: a loan removed keeps the balance it left with.
@@ -263,5 +267,43 @@ GROUP BY ALL
     params=_migration_params,
 )
 
+
+# --- early-warning inputs (the rule-independent part of the warning signals) -------------------------------
+
+WARNING_INPUTS = DerivedTable(
+    "warning_inputs",
+    """
+WITH t AS (
+  SELECT m.month, o.k, CAST(m.month - o.k * INTERVAL 1 MONTH AS DATE) AS src
+  FROM (SELECT DISTINCT month FROM snapshots WHERE month BETWEEN $t_from AND $t_to) m
+  CROSS JOIN (SELECT unnest(range(6)) AS k) o
+), pay AS (
+  SELECT t.month, x.loan_id,
+    sum(x.amount_paid) FILTER (WHERE t.k < 3) AS paid_3, sum(x.amount_due) FILTER (WHERE t.k < 3) AS due_3,
+    sum(x.amount_paid) FILTER (WHERE t.k >= 3) AS paid_prior, sum(x.amount_due) FILTER (WHERE t.k >= 3) AS due_prior
+  FROM t JOIN snapshots x ON x.month = t.src
+  WHERE x.month BETWEEN $p_from AND $t_to
+  GROUP BY t.month, x.loan_id
+)
+SELECT s.month, s.loan_id, l.customer_id, s.branch_id, l.product, s.outstanding_principal AS balance, s.dpd,
+  p.dpd AS prev_dpd, s.booked_class, s.restructured, s.collateral_value, s.amount_due, s.amount_paid,
+  s.overdue_principal + s.overdue_interest AS overdue_amount, s.collector_id,
+  w.paid_3, w.due_3, w.paid_prior, w.due_prior
+FROM snapshots s JOIN loans l ON l.loan_id = s.loan_id
+LEFT JOIN snapshots p ON p.loan_id = s.loan_id AND p.month = CAST(s.month - INTERVAL 1 MONTH AS DATE)
+  AND p.status = 'active' AND p.month BETWEEN $p_from AND $t_to
+LEFT JOIN pay w ON w.loan_id = s.loan_id AND w.month = s.month
+WHERE s.month BETWEEN $t_from AND $t_to AND s.status = 'active'
+""",  # noqa: S608 (constant SQL only)
+    {"month": pl.Date, "loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String, "product": pl.String,
+     "balance": MONEY, "dpd": pl.Int32, "prev_dpd": pl.Int32, "booked_class": pl.Int8, "restructured": pl.Boolean,
+     "collateral_value": MONEY, "amount_due": MONEY, "amount_paid": MONEY, "overdue_amount": MONEY,
+     "collector_id": pl.String, "paid_3": MONEY, "due_3": MONEY, "paid_prior": MONEY, "due_prior": MONEY},
+    partition="month",
+    # the payment sums look back 5 months (the previous month's DPD one): months before t_from are read, not written
+    params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to, "p_from": add_months(month_from, -5)},
+)
+
 REGISTRY: dict[str, DerivedTable] = {t.name: t for t in (QUALITY_CUBE, AGING_CUBE, LOAN_FACTS, TRANSITIONS,
-                                                          AGING_CAUSE_CUBE, TRANSITION_CUBE, MIGRATION_CUBE)}
+                                                          AGING_CAUSE_CUBE, TRANSITION_CUBE, MIGRATION_CUBE,
+                                                          WARNING_INPUTS)}

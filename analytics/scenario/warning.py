@@ -127,9 +127,7 @@ def pd_backtest(con: duckdb.DuckDBPyConnection, *, model, horizon: int = bt.HORI
     Returns ``curve``, ``months`` (tested), ``oot_from`` (first out-of-time month or None), ``in_sample``,
     ``scored`` (loan-months scored) and ``events``."""
     from analytics.core import months as mo
-    from analytics.core.slice import slice_params
     from analytics.core.store import months as store_months
-    from analytics.core.store import query
     from analytics.model import features as feat
     from analytics.model import pipeline
 
@@ -149,8 +147,8 @@ def pd_backtest(con: duckdb.DuckDBPyConnection, *, model, horizon: int = bt.HORI
     scored = frame.select("loan_id", "month").with_columns(
         pl.Series("pd", pipeline.predict_pd(model.calibrated, frame.select(feat.FEATURES)) if frame.height else [],
                   dtype=pl.Float64), _T.alias("t"))
-    d90 = query(con, bt.DPD90_SQL, {"month_from": tested[0], "month_to": last, **slice_params(branches, products)},
-                {"loan_id": pl.String, "month": pl.Date, "dpd": pl.Int32, "prev_dpd": pl.Int32}).with_columns(_T.alias("u"))
+    d90 = bt.dpd90(con, month_from=tested[0], month_to=last, branches=branches, products=products).with_columns(
+        _T.alias("u"))
     hit = (scored.select("loan_id", "t").join(d90.select("loan_id", "u"), on="loan_id")
            .filter((pl.col("u") > pl.col("t")) & (pl.col("u") <= pl.col("t") + horizon))
            .select("loan_id", "t").unique().with_columns(pl.lit(True).alias("hit")))

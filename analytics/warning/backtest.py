@@ -16,8 +16,9 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from analytics import derived
 from analytics.core import months as mo
-from analytics.core.slice import MANAGED_SLICE_SQL, slice_params
+from analytics.core.slice import slice_params, slice_sql
 from analytics.core.store import query
 from analytics.warning import rules as R
 from analytics.warning import signals as S
@@ -27,12 +28,22 @@ HORIZON = 3
 MONTHS = 12
 """[ILLUS] Warning months tested (the latest ones with a complete outcome window)."""
 
+# On-book loan-months at DPD > 90 with the DPD a month earlier (NULL when not on book then), from
+# ``warning_inputs`` (``{src}``: the derived view, or its SQL inline).
 DPD90_SQL = """
-SELECT s.loan_id, s.month, s.dpd, p.dpd AS prev_dpd
-FROM snapshots s JOIN loans l USING (loan_id)
-LEFT JOIN snapshots p ON p.loan_id = s.loan_id AND p.month = CAST(s.month - INTERVAL 1 MONTH AS DATE)
-  AND p.status = 'active'
-WHERE s.month BETWEEN $month_from AND $month_to AND s.status = 'active' AND s.dpd > 90 AND """ + MANAGED_SLICE_SQL
+SELECT b.loan_id, b.month, b.dpd, b.prev_dpd
+FROM {src} b
+WHERE b.month BETWEEN $month_from AND $month_to AND b.dpd > 90 AND """ + slice_sql("b.branch_id", "b.product")
+
+
+def dpd90(con: duckdb.DuckDBPyConnection, *, month_from, month_to, branches: tuple[str, ...] = (),
+          products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``DPD90_SQL`` over [month_from, month_to] on the slice: loan_id, month, dpd, prev_dpd."""
+    src, src_params = derived.source(con, "warning_inputs", month_from=month_from, month_to=month_to)
+    return query(con, DPD90_SQL.replace("{src}", src),
+                 {"month_from": month_from, "month_to": month_to, **slice_params(branches, products), **src_params},
+                 {"loan_id": pl.String, "month": pl.Date, "dpd": pl.Int32, "prev_dpd": pl.Int32})
+
 
 _IDX = pl.col("month").dt.year().cast(pl.Int32) * 12 + pl.col("month").dt.month().cast(pl.Int32)
 
@@ -65,9 +76,8 @@ def backtest(con: duckdb.DuckDBPyConnection, *, horizon: int = HORIZON, months: 
         warnings = S.rule_frame(con, month_from=first, month_to=t_last, rules=rules_d, branches=branches,
                                 products=products, warned_only=True, short=True).rename({"rule_rank": "level_rank"})
     w = warnings.filter(pl.col("month").is_between(first, t_last)).with_columns(_IDX.alias("t"))
-    d90 = query(con, DPD90_SQL, {"month_from": first, "month_to": last, **slice_params(branches, products)},
-                {"loan_id": pl.String, "month": pl.Date, "dpd": pl.Int32, "prev_dpd": pl.Int32}
-                ).with_columns(_IDX.alias("u"))
+    d90 = dpd90(con, month_from=first, month_to=last, branches=branches, products=products).with_columns(
+        _IDX.alias("u"))
 
     # precision
     live = w.filter(pl.col("dpd") <= 90)

@@ -16,8 +16,9 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from analytics import derived
 from analytics.core import months as mo
-from analytics.core.slice import MANAGED_SLICE_SQL, list_param, slice_params
+from analytics.core.slice import MANAGED_SLICE_SQL, list_param, slice_params, slice_sql
 from analytics.core.store import query
 from analytics.warning import rules as R
 
@@ -39,29 +40,12 @@ FLAG_SQL = {
 SQL_SIGNALS = tuple(FLAG_SQL)
 ALL_SIGNALS = tuple(R.SIGNALS)
 
-_BASE_SQL = """
-WITH t AS (
-  SELECT m.month, o.k, CAST(m.month - o.k * INTERVAL 1 MONTH AS DATE) AS src
-  FROM (SELECT DISTINCT month FROM snapshots WHERE month BETWEEN $month_from AND $month_to) m
-  CROSS JOIN (SELECT unnest(range(6)) AS k) o
-), pay AS (
-  SELECT t.month, x.loan_id,
-    sum(x.amount_paid) FILTER (WHERE t.k < 3) AS paid_3, sum(x.amount_due) FILTER (WHERE t.k < 3) AS due_3,
-    sum(x.amount_paid) FILTER (WHERE t.k >= 3) AS paid_prior, sum(x.amount_due) FILTER (WHERE t.k >= 3) AS due_prior
-  FROM t JOIN snapshots x ON x.month = t.src
-  WHERE len($loan_ids) = 0 OR x.loan_id IN (SELECT unnest($loan_ids))
-  GROUP BY t.month, x.loan_id
-), b AS (
-  SELECT s.month, s.loan_id, l.customer_id, s.branch_id, l.product, s.outstanding_principal AS balance, s.dpd,
-    p.dpd AS prev_dpd, s.booked_class, s.restructured, s.collateral_value, s.amount_due, s.amount_paid,
-    s.overdue_principal + s.overdue_interest AS overdue_amount, s.collector_id,
-    w.paid_3, w.due_3, w.paid_prior, w.due_prior
-  FROM snapshots s JOIN loans l USING (loan_id)
-  LEFT JOIN snapshots p ON p.loan_id = s.loan_id AND p.month = CAST(s.month - INTERVAL 1 MONTH AS DATE)
-    AND p.status = 'active'
-  LEFT JOIN pay w ON w.loan_id = s.loan_id AND w.month = s.month
-  WHERE s.month BETWEEN $month_from AND $month_to AND s.status = 'active' AND """ + MANAGED_SLICE_SQL + """
-    AND (len($loan_ids) = 0 OR s.loan_id IN (SELECT unnest($loan_ids)))
+# Over ``warning_inputs`` (``{src}``: the derived view, or its SQL inline), the slice and the loans chosen.
+_RULES_SQL = """
+WITH b AS (
+  SELECT * FROM {src} b
+  WHERE b.month BETWEEN $month_from AND $month_to AND """ + slice_sql("b.branch_id", "b.product") + """
+    AND (len($loan_ids) = 0 OR list_contains($loan_ids, b.loan_id))
 ), f AS (
   SELECT b.*, """ + ",\n    ".join(f"coalesce({sql}, false) AS f_{code}" for code, sql in FLAG_SQL.items()) + """
   FROM b
@@ -101,12 +85,14 @@ def rule_frame(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to:
     and ``rule_rank`` (most severe level rank of the fired rule signals; null = none). ``warned_only`` keeps the
     warned rows; ``short`` returns month, loan_id, branch_id, collector_id, dpd, rule_rank only; ``loan_ids``
     (empty = all) restricts the loans."""
-    sql = _BASE_SQL
+    src, src_params = derived.source(con, "warning_inputs", month_from=month_from, month_to=month_to)
+    base = _RULES_SQL.replace("{src}", src)
+    sql = base
     if warned_only or short:
         cols = ", ".join(SHORT_SCHEMA) if short else "*"
-        sql = f"SELECT {cols} FROM ({_BASE_SQL}) x" + (" WHERE rule_rank IS NOT NULL" if warned_only else "")  # noqa: S608
-    return query(con, sql, _params(rules, month_from, month_to, branches, products, tuple(loan_ids)),
-                 SHORT_SCHEMA if short else FRAME_SCHEMA)
+        sql = f"SELECT {cols} FROM ({base}) x" + (" WHERE rule_rank IS NOT NULL" if warned_only else "")  # noqa: S608
+    params = _params(rules, month_from, month_to, branches, products, tuple(loan_ids)) | src_params
+    return query(con, sql, params, SHORT_SCHEMA if short else FRAME_SCHEMA)
 
 
 # --- crossing ---------------------------------------------------------------------------------------------
