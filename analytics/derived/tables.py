@@ -296,9 +296,10 @@ LEFT JOIN pay w ON w.loan_id = s.loan_id AND w.month = s.month
 WHERE s.month BETWEEN $t_from AND $t_to AND s.status = 'active'
 """,  # noqa: S608 (constant SQL only)
     {"month": pl.Date, "loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String, "product": pl.String,
-     "balance": MONEY, "dpd": pl.Int32, "prev_dpd": pl.Int32, "booked_class": pl.Int8, "restructured": pl.Boolean,
-     "collateral_value": MONEY, "amount_due": MONEY, "amount_paid": MONEY, "overdue_amount": MONEY,
-     "collector_id": pl.String, "paid_3": MONEY, "due_3": MONEY, "paid_prior": MONEY, "due_prior": MONEY},
+     "balance": pl.Float64, "dpd": pl.Int32, "prev_dpd": pl.Int32, "booked_class": pl.Int8,
+     "restructured": pl.Boolean, "collateral_value": pl.Float64, "amount_due": pl.Float64, "amount_paid": pl.Float64,
+     "overdue_amount": pl.Float64, "collector_id": pl.String, "paid_3": pl.Float64, "due_3": pl.Float64,
+     "paid_prior": pl.Float64, "due_prior": pl.Float64},
     partition="month",
     # the payment sums look back 5 months (the previous month's DPD one): months before t_from are read, not written
     params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to, "p_from": add_months(month_from, -5)},
