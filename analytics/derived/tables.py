@@ -294,7 +294,8 @@ LEFT JOIN snapshots p ON p.loan_id = s.loan_id AND p.month = CAST(s.month - INTE
   AND p.status = 'active' AND p.month BETWEEN $p_from AND $t_to
 LEFT JOIN pay w ON w.loan_id = s.loan_id AND w.month = s.month
 WHERE s.month BETWEEN $t_from AND $t_to AND s.status = 'active'
-""",  # noqa: S608 (constant SQL only)
+ORDER BY s.month, s.loan_id
+""",  # noqa: S608 (constant SQL only; ordered: the same store gives the same files, byte for byte)
     {"month": pl.Date, "loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String, "product": pl.String,
      "balance": pl.Float64, "dpd": pl.Int32, "prev_dpd": pl.Int32, "booked_class": pl.Int8,
      "restructured": pl.Boolean, "collateral_value": pl.Float64, "amount_due": pl.Float64, "amount_paid": pl.Float64,
