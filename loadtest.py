@@ -41,7 +41,8 @@ async def _session(url: str, reruns: int, timeout: float, out: list[tuple[str, f
                                   open_timeout=timeout) as ws:
         for i in range(reruns):
             msg = BackMsg()
-            msg.rerun_script.page_name = PAGES[i % len(PAGES)]
+            page = PAGES[i % len(PAGES)]
+            msg.rerun_script.page_name = page
             msg.rerun_script.query_string = ""
             started = time.perf_counter()
             await ws.send(msg.SerializeToString())
@@ -55,7 +56,7 @@ async def _session(url: str, reruns: int, timeout: float, out: list[tuple[str, f
                     errors.append(fwd.delta.new_element.exception.message[:200])
                 if kind == "script_finished":
                     break
-            out.append((PAGES[i % len(PAGES)] or "(default)", time.perf_counter() - started))
+            out.append((page or "(default)", time.perf_counter() - started))
 
 
 async def _level(url: str, sessions: int, reruns: int, timeout: float) -> tuple[list[tuple[str, float]], list[str]]:

@@ -86,8 +86,7 @@ def rule_frame(con: duckdb.DuckDBPyConnection, *, month_from: dt.date, month_to:
     warned rows; ``short`` returns month, loan_id, branch_id, collector_id, dpd, rule_rank only; ``loan_ids``
     (empty = all) restricts the loans."""
     src, src_params = derived.source(con, "warning_inputs", month_from=month_from, month_to=month_to)
-    base = _RULES_SQL.replace("{src}", src)
-    sql = base
+    sql = base = _RULES_SQL.replace("{src}", src)
     if warned_only or short:
         cols = ", ".join(SHORT_SCHEMA) if short else "*"
         sql = f"SELECT {cols} FROM ({base}) x" + (" WHERE rule_rank IS NOT NULL" if warned_only else "")  # noqa: S608
