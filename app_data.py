@@ -164,6 +164,7 @@ def _remember(key: tuple) -> None:
 def clear() -> None:
     """Forget every cached result (after the store was written from the app)."""
     _run.clear()
+    _run_book.clear()
     with _WARM_LOCK:
         _WARM.clear()
 
@@ -267,6 +268,56 @@ def run_model(fn: Callable, **kwargs):
                       user_scope)
 
 
+@st.cache_resource(max_entries=3, ttl=3600, show_spinner=False)
+def _book(root: str, data_version: str, engine_name: str, model_path: str, month, _manifest: dict):
+    """The month's whole book scored by the model at ``model_path`` (``scoring.cached_book_scores``: a file next
+    to the model, so a restart or another server reads it instead of scoring again); kept as one shared frame."""
+    from analytics.model import scoring
+
+    con = _connection(root, data_version, engine_name, _manifest).cursor()
+    try:
+        return scoring.cached_book_scores(con, month=month, model=model(), data_version=data_version)
+    finally:
+        con.close()
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _run_book(module: str, name: str, data_version: str, model_path: str, month, branches: tuple, products: tuple,
+              whole: bool, _manifest: dict, scope: tuple | None):
+    from analytics.core import engine
+    from analytics.model import scoring
+
+    fn = getattr(importlib.import_module(module), name)
+    root = str(store.data_root())
+    book = _book(root, data_version, engine.engine_name(), model_path, month, _manifest)
+    con = _connection(root, data_version, engine.engine_name(), _manifest).cursor()
+    try:
+        scored = book if whole else scoring.in_slice(book, branches, products)
+        return _scoped(fn(con, scored, month=month, branches=branches, products=products), scope)
+    finally:
+        con.close()
+
+
+def run_book(fn: Callable, *, month, branches: tuple[str, ...] = (), products: tuple[str, ...] = (),
+             whole: bool = False):
+    """``fn(con, scored, month=, branches=, products=)`` through the cache, ``scored`` being the month's book as
+    the newest model scores it (``scoring.book_scores``), cut to the slice (``whole``: all of it, for a function
+    that joins it to the loans it selects itself). The book is scored once per month, model and data version
+    (tens of seconds at 1M loans) and kept on disk next to the model; a slice of it costs a filter. Limited to
+    the user's branches like ``run``."""
+    user_scope = scope()
+    _, kwargs = _restrict((), {"branches": tuple(branches)}, user_scope)
+    data_version, manifest = _pin()
+    call = (fn.__module__, fn.__qualname__, data_version, str(model().path), month, tuple(kwargs["branches"]),
+            tuple(products), whole)
+    if (*call, user_scope) in _WARM:
+        return _run_book(*call, manifest, user_scope)
+    with st.spinner(SPINNER_TEXT.get(st.session_state.get("lang", "zh"), SPINNER_TEXT["zh"]), show_time=True):
+        result = _run_book(*call, manifest, user_scope)
+    _remember((*call, user_scope))
+    return result
+
+
 def train_model(*, horizon: int, history: int) -> str:
     """Train on the current store and write a new artifact under ``<data root>/_models/``; its folder name."""
     from analytics.model import artifact, training
@@ -278,6 +329,9 @@ def train_model(*, horizon: int, history: int) -> str:
         con.close()
     path = artifact.save(fitted, artifact.models_dir(), contract=artifact.store_contract(), data_version=version())
     (path / "report.md").write_text(training.markdown(fitted.report), encoding="utf-8")
+    from analytics.model import scoring
+
+    scoring.warm_latest(None, artifact.load(path, contract=artifact.store_contract()))
     return path.name
 
 

@@ -206,8 +206,8 @@ else:
 
 # --- the book at the as-of month ---------------------------------------------------------------------------------
 st.subheader(ui.tr(f"{ui.month_label(f.month)} 在账贷款的 PD", f"PD of the loans on book, {ui.month_label(f.month)}"))
-expected, bands = app_data.run_model(scoring.book_by_branch, month=f.month, branches=f.branches,
-                                     products=f.products)
+expected, bands = app_data.run_book(scoring.book_frames, month=f.month, branches=f.branches,
+                                    products=f.products)
 if bands.is_empty():
     ui.empty_notice()
 else:

@@ -95,8 +95,8 @@ ui.show_table(
 
 st.subheader(ui.tr("未来 12 个月预期违约（违约风险模型）", "Expected defaults over the next 12 months (default-risk model)"))
 try:
-    expected = app_data.run_model(scoring.expected_defaults_by_branch, month=f.month, branches=f.branches,
-                                  products=f.products)
+    expected = app_data.run_book(scoring.expected_defaults, month=f.month, branches=f.branches,
+                                 products=f.products)
 except artifact.ArtifactError:
     st.info(ui.tr("尚未训练违约风险模型，请在“违约风险模型”页训练后查看。",
                   "No default-risk model yet: train one on the Default-risk model page."))

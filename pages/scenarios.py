@@ -130,7 +130,7 @@ with tabs[0]:
     def provisioning_result(p: dict):
         if p.get("mode") == "ecl":
             lgd = tuple((g, float(p.get(f"lgd_{g}", d * 100)) / 100) for g, d in sc_prov.LGD)
-            inputs = app_data.run_model(sc_prov.ecl_inputs, month=f.month, **slice_kw)  # scored once per slice
+            inputs = app_data.run_book(sc_prov.ecl_inputs_of, month=f.month, whole=True, **slice_kw)
             base = app_data.run(sc_prov.rates_by_branch, month=f.month, rates=app_rates, **slice_kw)
             return sc_prov.compare_ecl_frames(base, inputs, lgd=lgd)  # an LGD change costs no scoring
         return app_data.run(sc_prov.compare_rates, month=f.month, baseline=app_rates, scenario=rates_of(p),

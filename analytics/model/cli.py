@@ -62,6 +62,10 @@ def cmd_train(args) -> int:
                          data_version=store.data_version(root))
     (path / "report.md").write_text(training.markdown(fitted.report), encoding="utf-8")
     print(f"trained on {root} in {time.perf_counter() - started:.1f} s (peak memory {_peak_mb():.0f} MB)")
+    warmed = time.perf_counter()
+    month = scoring.warm_latest(root, artifact.load(path, contract=artifact.store_contract()))
+    if month is not None:
+        print(f"scored the book of {month:%Y-%m} for the app in {time.perf_counter() - warmed:.1f} s")
     print(f"windows {fitted.report['card']['windows']}; out-of-time test:")
     _print_metrics(fitted.report)
     print(f"wrote {path}")

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import shutil
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -118,6 +121,88 @@ def score_month(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: tup
     return score_frame(_model(model), frame, reason_min_pd=reason_min_pd)
 
 
+BOOK_SCHEMA = {"loan_id": pl.String, "branch_id": pl.String, "product": pl.String, "balance": pl.Float64,
+               "dpd": pl.Float64, "pd": pl.Float64}
+"""A month's whole book as scored (``book_scores``): what expected defaults, PD bands and ECL read."""
+SCORES_DIR = "scores"
+KEEP_VERSIONS = 2
+"""Score files are kept for this many data versions per model (the newest ones); older ones are removed."""
+
+
+def book_scores(con: duckdb.DuckDBPyConnection, *, month: dt.date, model: art.Artifact | None = None
+                ) -> pl.DataFrame:
+    """Every loan scorable at ``month`` (active, not in default), all branches and products, PD only (no
+    reasons): scored once per month, model and data version, then cut to any slice by ``in_slice``."""
+    scored = score_month(con, month=month, reason_min_pd=2.0, model=model)
+    return scored.select(list(BOOK_SCHEMA)).cast(BOOK_SCHEMA)
+
+
+def in_slice(book: pl.DataFrame, branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The rows of ``book`` in the slice: the same loans ``score_month`` scores for it (the loan's branch and
+    product, ``features.SLICE_SQL``)."""
+    if branches:
+        book = book.filter(pl.col("branch_id").is_in(list(branches)))
+    if products:
+        book = book.filter(pl.col("product").is_in(list(products)))
+    return book
+
+
+def scores_file(model: art.Artifact, data_version: str, month: dt.date) -> Path:
+    """Where the book scores of ``month`` under ``data_version`` are kept: next to the model that made them."""
+    return Path(model.path) / SCORES_DIR / data_version / f"{month:%Y-%m}.parquet"
+
+
+def cached_book_scores(con: duckdb.DuckDBPyConnection, *, month: dt.date, model: art.Artifact,
+                       data_version: str) -> pl.DataFrame:
+    """``book_scores`` read from its file when an earlier run wrote it (same model, same data version: the
+    same numbers), else computed and written (a new file appears whole: written aside, then renamed).
+
+    ``data_version`` must be the version ``con`` reads (``store.pinned``), so a file never holds the scores of
+    another version. An unreadable file is scored again and replaced. Files of older data versions are
+    removed, the newest ``KEEP_VERSIONS`` kept."""
+    path = scores_file(model, data_version, month)
+    if path.is_file():
+        try:
+            return pl.read_parquet(path).select(list(BOOK_SCHEMA)).cast(BOOK_SCHEMA)
+        except (OSError, pl.exceptions.PolarsError):
+            pass  # damaged or from an older layout: score again below
+    book = book_scores(con, month=month, model=model)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        book.write_parquet(tmp)
+        os.replace(tmp, path)
+        _prune(path.parent.parent, keep=data_version)
+    except OSError:
+        pass  # a read-only model folder: the scores are still returned, only not kept
+    return book
+
+
+def warm_latest(root: str | os.PathLike | None, model: art.Artifact) -> dt.date | None:
+    """Score the newest month's book into its file (``cached_book_scores``) over the version published now:
+    what training does last, so the first page that shows PDs reads them instead of scoring."""
+    from analytics.core import engine
+
+    root = store.data_root(root)
+    data_version, manifest = store.pinned(root)
+    con = engine.open_engine(root, manifest)
+    try:
+        months = store.months(con)
+        if not months:
+            return None
+        cached_book_scores(con, month=months[-1], model=model, data_version=data_version)
+        return months[-1]
+    finally:
+        con.close()
+
+
+def _prune(scores_dir: Path, *, keep: str) -> None:
+    versions = sorted((p for p in scores_dir.iterdir() if p.is_dir() and p.name != keep),
+                      key=lambda p: p.stat().st_mtime_ns)
+    for old in versions[:max(0, len(versions) - (KEEP_VERSIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def pd_for_loans(con: duckdb.DuckDBPyConnection, *, month: dt.date, loan_ids: tuple[str, ...],
                  reason_min_pd: float = 0.0, model: art.Artifact | None = None) -> pl.DataFrame:
     """PD, points and top reasons (from ``reason_min_pd`` up) of the given loans at ``month``. Loans not
@@ -197,6 +282,12 @@ def book_by_branch(con: duckdb.DuckDBPyConnection, *, month: dt.date, branches: 
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(``expected_defaults_by_branch``, ``pd_bands_by_branch``) from one scoring of the book."""
     scored = score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0, model=model)
+    return book_frames(con, scored, month=month, branches=branches, products=products)
+
+
+def book_frames(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, *, month: dt.date,
+                branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``book_by_branch`` from an already scored slice (``in_slice`` of ``book_scores``)."""
     return expected_defaults(con, scored, month=month, branches=branches, products=products), pd_bands(scored)
 
 

@@ -138,10 +138,16 @@ def ecl_inputs(con: duckdb.DuckDBPyConnection, *, model, month: dt.date, branche
     part of ECL (scoring), read once per month and slice (through ``app_data.run_model``)."""
     from analytics.model import scoring
 
+    return ecl_inputs_of(con, scoring.book_scores(con, month=month, model=model), month=month, branches=branches,
+                         products=products)
+
+
+def ecl_inputs_of(con: duckdb.DuckDBPyConnection, book: pl.DataFrame, *, month: dt.date,
+                  branches: tuple[str, ...] = (), products: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``ecl_inputs`` from the month's scored book (``scoring.book_scores``, the whole book: a loan managed in
+    the slice gets its PD wherever it was booked)."""
     loans = query(con, LOANS_SQL, {"month": month, **slice_params(branches, products)}, LOANS_SCHEMA)
-    scores = scoring.score_month(con, month=month, branches=branches, products=products, reason_min_pd=2.0,
-                                 model=model).select("loan_id", "pd")
-    return loans.join(scores, on="loan_id", how="left")
+    return loans.join(book.select("loan_id", "pd"), on="loan_id", how="left")
 
 
 def compare_ecl_frames(baseline: pl.DataFrame, inputs: pl.DataFrame, *,

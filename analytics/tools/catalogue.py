@@ -214,6 +214,10 @@ MODEL_CALLS = {
     "analytics.model.scoring.book_by_branch": "analytics.model.features.features",
     "analytics.model.scoring.expected_defaults_by_branch": "analytics.model.features.features",
     "analytics.scenario.provisioning.ecl_inputs": "analytics.model.features.features",
+    # run_book: the month's scored book (the features above), then SQL of their own over the slice
+    "analytics.model.scoring.book_frames": "analytics.model.features.features",
+    "analytics.model.scoring.expected_defaults": "analytics.model.features.features",
+    "analytics.scenario.provisioning.ecl_inputs_of": "analytics.model.features.features",
     "analytics.scenario.warning.pd_backtest": "analytics.model.features.features",  # and the backtest's DPD90_SQL
 }
 

@@ -162,3 +162,33 @@ def test_scores_appear_on_the_drill_down_and_the_overview(app_test, with_model):
     assert not at.exception
     keys = [json.loads(c.proto.spec)["layout"].get("barmode") for c in at.get("plotly_chart")]
     assert "group" in keys  # the expected-defaults-by-branch chart
+
+
+def test_ecl_on_any_slice_reads_the_scored_book(app_test, with_model, monkeypatch):
+    """The scenario page's ECL equals the direct computation, on the whole book and on a slice, and neither
+    scores the book again: training kept the month's scores next to the model, a slice cuts them."""
+    import formats
+    from analytics.scenario import provisioning as sp
+
+    con = store.connect(with_model)
+    month = store.months(con)[-1]
+    model = artifact.load_latest(with_model)
+    assert scoring.scores_file(model, store.data_version(with_model), month).is_file()  # written by training
+    whole = sp.compare_ecl(con, model=model, month=month).filter(branch="total").row(0, named=True)
+    b01 = sp.compare_ecl(con, model=model, month=month, branches=("B01",)).filter(branch="total").row(0, named=True)
+    con.close()
+    assert whole["coverage_scenario"] != b01["coverage_scenario"]
+
+    def no_scoring(*a, **k):
+        raise AssertionError("the book was scored again")
+
+    monkeypatch.setattr(scoring, "score_month", no_scoring)
+    at = app_test("pages/scenarios.py")
+    at.radio(key="sc_provisioning_mode").set_value("ecl").run()
+    assert not at.exception, at.exception
+    label = "拨备覆盖率（情景）"
+    assert next(m.value for m in at.metric if m.label == label) == formats.pct(whole["coverage_scenario"])
+    branches = at.sidebar.multiselect(key="f_branches")
+    branches.set_value([o for o in branches.options if o.startswith("B01 ")]).run()
+    assert not at.exception, at.exception
+    assert next(m.value for m in at.metric if m.label == label) == formats.pct(b01["coverage_scenario"])

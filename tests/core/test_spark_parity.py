@@ -115,7 +115,7 @@ def test_the_example_store_is_not_trivial(engines):
 
 
 def _page_targets() -> set[str]:
-    """Every function a page hands to ``app_data.run`` / ``app_data.run_model`` (or the warnings page's
+    """Every function a page hands to ``app_data.run`` / ``run_model`` / ``run_book`` (or the warnings page's
     ``with_model``), as "module.function"."""
     found = set()
     for path in sorted((ROOT / "pages").glob("*.py")):
@@ -129,7 +129,7 @@ def _page_targets() -> set[str]:
             if not (isinstance(node, ast.Call) and node.args):
                 continue
             f = node.func
-            is_run = (isinstance(f, ast.Attribute) and f.attr in ("run", "run_model")
+            is_run = (isinstance(f, ast.Attribute) and f.attr in ("run", "run_model", "run_book")
                       and isinstance(f.value, ast.Name) and f.value.id == "app_data")
             is_run = is_run or (isinstance(f, ast.Name) and f.id == "with_model")
             target = node.args[0]

@@ -86,3 +86,58 @@ def test_attach_keeps_every_row():
     got = scoring.attach(frame, scores)
     assert got["loan_id"].to_list() == ["b", "a", "z"] and got["pd"].to_list() == [0.2, 0.1, None]
     assert got["reason_1"].to_list() == [None, "dpd", None]
+
+
+def test_a_slice_of_the_book_is_what_scoring_the_slice_gives(small_root, model):
+    con = store.connect(small_root)
+    month = store.months(con)[-1]
+    book = scoring.book_scores(con, month=month, model=model)
+    slices = [((), ()), (("B01",), ()), ((), ("consumer",)), (("B01", "B02"), ("consumer", "mortgage"))]
+    for branches, products in slices:
+        direct = scoring.score_month(con, month=month, branches=branches, products=products, model=model)
+        cut = scoring.in_slice(book, branches, products)
+        assert direct.height > 0 and cut.sort("loan_id")["loan_id"].equals(direct.sort("loan_id")["loan_id"])
+        assert cut.sort("loan_id")["pd"].to_list() == pytest.approx(direct.sort("loan_id")["pd"].to_list(), rel=1e-12)
+        ed_direct, bands_direct = scoring.book_by_branch(con, month=month, branches=branches, products=products,
+                                                         model=model)
+        ed_cut, bands_cut = scoring.book_frames(con, cut, month=month, branches=branches, products=products)
+        assert ed_cut.equals(ed_direct) and bands_cut.equals(bands_direct)
+    con.close()
+
+
+def test_book_scores_are_kept_next_to_the_model_and_read_back(small_root, model, monkeypatch, tmp_path):
+    import shutil
+
+    copy = artifact.load(shutil.copytree(model.path, tmp_path / model.path.name), contract=artifact.store_contract())
+    con = store.connect(small_root)
+    month = store.months(con)[-1]
+    first = scoring.cached_book_scores(con, month=month, model=copy, data_version="v1")
+    path = scoring.scores_file(copy, "v1", month)
+    assert path.is_file() and not list(path.parent.glob(".*.tmp"))
+
+    def no_scoring(*a, **k):
+        raise AssertionError("scored again although the file was there")
+
+    monkeypatch.setattr(scoring, "score_month", no_scoring)
+    again = scoring.cached_book_scores(con, month=month, model=copy, data_version="v1")
+    assert again.equals(first)
+    monkeypatch.undo()
+    # a damaged file is scored again and replaced
+    path.write_bytes(b"not parquet")
+    assert scoring.cached_book_scores(con, month=month, model=copy, data_version="v1").equals(first)
+    assert pl.read_parquet(path).equals(first)
+    # a new data version scores again; files of old versions are pruned to the newest KEEP_VERSIONS
+    for v in ("v2", "v3"):
+        scoring.cached_book_scores(con, month=month, model=copy, data_version=v)
+    con.close()
+    kept = sorted(p.name for p in (copy.path / scoring.SCORES_DIR).iterdir())
+    assert len(kept) == scoring.KEEP_VERSIONS and "v3" in kept and "v1" not in kept
+
+
+def test_training_scores_the_newest_month_for_the_app(small_root, trained):
+    con = store.connect(small_root)
+    month = store.months(con)[-1]
+    con.close()
+    version = store.data_version(small_root)
+    model = artifact.load(trained, contract=artifact.store_contract())
+    assert scoring.scores_file(model, version, month).is_file()
