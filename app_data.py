@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
@@ -272,11 +273,12 @@ def run_model(fn: Callable, **kwargs):
 def _book(root: str, data_version: str, engine_name: str, model_path: str, month, _manifest: dict):
     """The month's whole book scored by the model at ``model_path`` (``scoring.cached_book_scores``: a file next
     to the model, so a restart or another server reads it instead of scoring again); kept as one shared frame."""
-    from analytics.model import scoring
+    from analytics.model import artifact, scoring
 
+    fitted = _load_model(model_path, (Path(model_path) / artifact.META_FILE).stat().st_mtime_ns)  # that one model
     con = _connection(root, data_version, engine_name, _manifest).cursor()
     try:
-        return scoring.cached_book_scores(con, month=month, model=model(), data_version=data_version)
+        return scoring.cached_book_scores(con, month=month, model=fitted, data_version=data_version)
     finally:
         con.close()
 
