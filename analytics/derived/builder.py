@@ -20,6 +20,7 @@ DERIVED = "derived"
 CHUNK_MONTHS = 4  # partitioned tables are built at most this many months per query (bounded memory) ...
 CHUNK_ROWS = 3_000_000  # ... and fewer on a big book: a chunk covers about this many snapshot rows (at least a month)
 BATCH_ROWS = 1_000_000  # a result larger than one chunk (loan_facts) is written in record batches of this size
+BUCKET_LOANS = 2_000_000  # a one-row-per-loan table is grouped over at most about this many loans per query
 MEMORY_ENV = "OVERDUE_DERIVE_MEMORY"  # DuckDB memory_limit of a rebuild (spills to a temp folder beyond it)
 DEFAULT_MEMORY = "4GB"
 
@@ -45,29 +46,45 @@ def compute(con: duckdb.DuckDBPyConnection, name: str, *, month_from: dt.date = 
     return store.query(con, table.sql + order, table.params(month_from, month_to), table.schema)
 
 
-def _stream(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], schema: dict[str, pl.DataType],
-            path: Path, drop: str | None = None) -> int:
+def _stream(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | list[dict[str, object]],
+            schema: dict[str, pl.DataType], path: Path, drop: str | None = None) -> int:
     """Write the result of ``sql`` (cast to ``schema``, ``drop`` left out) to ``path`` in record batches, so only
-    one batch is held in Python at a time; returns the rows written (no file for an empty result)."""
+    one batch is held in Python at a time; with a list of parameter sets, the results of each set one after the
+    other into the same file. Returns the rows written (no file for an empty result)."""
     cols = [pl.col(name).cast(dtype) for name, dtype in schema.items() if name != drop]
-    cur = con.cursor()
     writer = None
     rows = 0
     try:
-        for batch in cur.sql(sql, params=params).to_arrow_reader(BATCH_ROWS):
-            if batch.num_rows == 0:
-                continue
-            arrow = pl.from_arrow(batch).select(cols).to_arrow()
-            if writer is None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                writer = pq.ParquetWriter(path, arrow.schema, compression="zstd")
-            writer.write_table(arrow)
-            rows += arrow.num_rows
+        for args in params if isinstance(params, list) else [params]:
+            cur = con.cursor()
+            try:
+                for batch in cur.sql(sql, params=args).to_arrow_reader(BATCH_ROWS):
+                    if batch.num_rows == 0:
+                        continue
+                    arrow = pl.from_arrow(batch).select(cols).to_arrow()
+                    if writer is None:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        writer = pq.ParquetWriter(path, arrow.schema, compression="zstd")
+                    writer.write_table(arrow)
+                    rows += arrow.num_rows
+            finally:
+                cur.close()
     finally:
         if writer is not None:
             writer.close()
-        cur.close()
     return rows
+
+
+def _buckets(con: duckdb.DuckDBPyConnection, table: DerivedTable) -> list[dict[str, object]]:
+    """Parameter sets of ``table``: one, or for a one-row-per-loan table on a book of more than BUCKET_LOANS
+    loans, one per loan-id hash bucket (a GROUP BY over ~BUCKET_LOANS loans each, which stays within the
+    memory limit where one GROUP BY of every loan with many ``arg_min`` states does not spill well)."""
+    params = table.params(EARLIEST, LATEST)
+    if not table.bucketed:
+        return [params]
+    loans = store.query(con, "SELECT count(*)::BIGINT AS n FROM loans")["n"][0]
+    k = max(1, -(-loans // BUCKET_LOANS))
+    return [params | {"buckets": k, "bucket": b} for b in range(k)]
 
 
 def _chunks(months: list[dt.date], rows: dict[dt.date, int]) -> list[list[dt.date]]:
@@ -86,7 +103,7 @@ def _write(con: duckdb.DuckDBPyConnection, table: DerivedTable, folder: Path, mo
     if table.partition is None:
         order = " ORDER BY ALL" if "ORDER BY" not in table.sql else ""
         path = folder / f"{table.name}.parquet"
-        if not _stream(con, table.sql + order, table.params(EARLIEST, LATEST), table.schema, path):
+        if not _stream(con, table.sql + order, _buckets(con, table), table.schema, path):
             compute(con, table.name).write_parquet(path, compression="zstd")  # an empty table keeps its file
         return
     for chunk in _chunks(months, rows):

@@ -57,6 +57,7 @@ class DerivedTable:
     partition: str | None = None  # hive partition column; built in chunks of months
     params: Callable[[dt.date, dt.date], dict[str, object]] = field(default=lambda month_from, month_to: {})
     # For a partitioned table, ``sql`` covers the months [$t_from, $t_to] given by ``params``.
+    bucketed: bool = False  # one row per loan: ``sql`` keeps the loans with hash(loan_id) % $buckets = $bucket
 
 
 # --- quality cube ------------------------------------------------------------------------------------
@@ -117,6 +118,7 @@ LOAN_FACTS = DerivedTable(
     """
 WITH s AS (
     SELECT loan_id, month, dpd, status, """ + BALANCE_SQL + """ AS bal FROM snapshots
+    WHERE hash(loan_id) % $buckets = $bucket
 ),
 agg AS (
     SELECT loan_id, min(month) AS first_month, max(month) AS last_month,
@@ -129,6 +131,7 @@ agg AS (
 SELECT l.loan_id, l.branch_id, l.product, CAST(date_trunc('month', l.origination_date) AS DATE) AS cohort_month,
        l.principal, """ + _FACT_COLUMNS + """
 FROM loans l LEFT JOIN agg a USING (loan_id)
+WHERE hash(l.loan_id) % $buckets = $bucket
 ORDER BY cohort_month, l.loan_id
 """,  # noqa: S608 (constant SQL fragments only; every value is a bound parameter)
     {
@@ -138,7 +141,8 @@ ORDER BY cohort_month, l.loan_id
            for k, v in ((f"first_over{x}_month", pl.Date), (f"first_over{x}_balance", MONEY))},
         "exit_month": pl.Date, "exit_status": pl.String, "exit_balance": MONEY,
     },
-    params=lambda month_from, month_to: {f"over{x}": x for x in EVER_THRESHOLDS},
+    params=lambda month_from, month_to: {f"over{x}": x for x in EVER_THRESHOLDS} | {"buckets": 1, "bucket": 0},
+    bucketed=True,
 )
 
 # --- transitions -------------------------------------------------------------------------------------
