@@ -24,6 +24,10 @@ also carries it as ``origination_branch_id`` for the point-in-time vintage.
   (DPD and DPD a month earlier, class, restructured flag, collateral, this month's due and paid, collector, and
   the paid/due sums of months t-2..t and t-5..t-3); the rule table is applied on it at query time
   (``warning.signals.rule_frame``), so a changed threshold costs one scan instead of the self-joins.
+- ``overdue_rows`` (partitioned by month): every snapshot row with DPD >= 1 (any status) with the loan fields the
+  drill-down list shows (customer, product, origination date and branch, principal) and the state a month earlier
+  (DPD, class, balance, managing branch): the list of overdue loans of a month without joining 1.8M loans
+  (``drilldown.loans_behind``).
 
 Balance of a row (``BALANCE_SQL``): outstanding principal, except on a disposal row (written off,
 transferred, foreclosed), where it is the disposed principal: a loan removed keeps the balance it left with.
@@ -310,6 +314,33 @@ ORDER BY s.month, s.loan_id
     params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to, "p_from": add_months(month_from, -5)},
 )
 
+# --- overdue rows (the drill-down list of overdue loans without a join) ------------------------------------
+
+OVERDUE_ROW_COLUMNS = ("loan_id", "branch_id", "outstanding_principal", "overdue_principal", "dpd", "booked_class",
+                       "status", "tech_overdue", "overdue_cause", "collector_id", "restructured", "disposed_principal")
+OVERDUE_ROWS = DerivedTable(
+    "overdue_rows",
+    """
+SELECT s.month, """ + ", ".join("s." + c for c in OVERDUE_ROW_COLUMNS) + """,
+       l.customer_id, l.product, l.origination_date, l.principal, l.branch_id AS origination_branch_id,
+       p.dpd AS prev_dpd, p.booked_class AS prev_class, p.outstanding_principal AS prev_outstanding,
+       p.branch_id AS prev_branch_id
+FROM snapshots s JOIN loans l ON l.loan_id = s.loan_id
+LEFT JOIN snapshots p ON p.loan_id = s.loan_id AND p.month = CAST(s.month - INTERVAL 1 MONTH AS DATE)
+  AND p.month BETWEEN $p_from AND $t_to
+WHERE s.month BETWEEN $t_from AND $t_to AND s.dpd >= 1
+ORDER BY s.month, s.outstanding_principal DESC, s.loan_id
+""",  # noqa: S608 (constant SQL only; ordered: the same store gives the same files, byte for byte)
+    {"month": pl.Date, "loan_id": pl.String, "branch_id": pl.String, "outstanding_principal": MONEY,
+     "overdue_principal": MONEY, "dpd": pl.Int32, "booked_class": pl.Int8, "status": pl.String,
+     "tech_overdue": pl.Boolean, "overdue_cause": pl.String, "collector_id": pl.String, "restructured": pl.Boolean,
+     "disposed_principal": MONEY, "customer_id": pl.String, "product": pl.String, "origination_date": pl.Date,
+     "principal": MONEY, "origination_branch_id": pl.String, "prev_dpd": pl.Int32, "prev_class": pl.Int8,
+     "prev_outstanding": MONEY, "prev_branch_id": pl.String},
+    partition="month",
+    params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to, "p_from": add_months(month_from, -1)},
+)
+
 REGISTRY: dict[str, DerivedTable] = {t.name: t for t in (QUALITY_CUBE, AGING_CUBE, LOAN_FACTS, TRANSITIONS,
                                                           AGING_CAUSE_CUBE, TRANSITION_CUBE, MIGRATION_CUBE,
-                                                          WARNING_INPUTS)}
+                                                          WARNING_INPUTS, OVERDUE_ROWS)}

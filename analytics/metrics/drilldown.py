@@ -14,11 +14,13 @@ parameter.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
+from analytics import derived
 from analytics.core.months import add_months
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
 from analytics.core.schema import MONEY
@@ -274,10 +276,53 @@ def loans_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, di
     return _OUTER_HEAD + rows_sql + _OUTER_BODY.replace("{branch}", branch) + where + _OUTER_TAIL, params
 
 
+# The overdue rows of one month with their loan fields and previous-month state (derived table ``overdue_rows``):
+# a spec listing overdue rows of a month reads its partition instead of joining the month to loans and to the
+# previous month. The spec's conditions name the loan ``l`` and the previous month ``p``: the same columns of
+# the one row ``c`` (the loan's branch is ``origination_branch_id`` there).
+_FAST_HEAD = "WITH c AS (\n    SELECT o.*, " + FLOOR_SQL + """ AS floor_class FROM overdue_rows o
+    WHERE o.month = $month AND o.dpd >= $dpd_min
+)
+SELECT c.loan_id, c.customer_id, {branch} AS branch_id, b.branch_name, c.product, c.origination_date, c.principal,
+       c.outstanding_principal, c.overdue_principal, c.dpd, c.booked_class, c.floor_class, c.status,
+       c.overdue_cause, c.collector_id, c.restructured, c.disposed_principal,
+       {prev}
+FROM c
+LEFT JOIN branches b ON b.branch_id = {branch}
+WHERE """  # noqa: S608 (constant fragments)
+_FAST_PREV = "c.prev_dpd, c.prev_class, c.prev_outstanding"
+_NO_PREV = "NULL::INTEGER AS prev_dpd, NULL::TINYINT AS prev_class, NULL::DECIMAL(18, 2) AS prev_outstanding"
+_FAST_NAMES = (("l.branch_id", "c.origination_branch_id"), ("l.", "c."), ("p.", "c."))
+
+
+def overdue_rows_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, dict[str, object]] | None:
+    """The SQL of ``spec`` on ``overdue_rows`` when that table holds every row it can list (rows at one month,
+    DPD >= 1, the previous-month state of the month before or none); else None."""
+    prev = spec.previous_month
+    uses_prev = (spec.prev_dpd_min is not None or spec.prev_dpd_max is not None or bool(spec.prev_classes)
+                 or spec.branch_basis == "previous")
+    if (spec.rows != "at_month" or spec.dpd_min is None or spec.dpd_min < 1
+            or (prev is None and uses_prev) or (prev is not None and prev != add_months(spec.month, -1))):
+        return None
+    conditions = _loan_conditions(spec) + _row_conditions(spec)
+    where = "\n  AND ".join(c for c, _ in conditions) if conditions else "TRUE"
+    for old, new in _FAST_NAMES:
+        where = re.sub(r"(?<![\w.])" + re.escape(old), new, where)
+    params: dict[str, object] = {"month": spec.month, "dpd_min": spec.dpd_min} | rule.params()
+    for _, p in conditions:
+        params |= p
+    branch = {"origination": "c.origination_branch_id", "previous": "c.prev_branch_id"}.get(spec.branch_basis,
+                                                                                           "c.branch_id")
+    head = _FAST_HEAD.replace("{branch}", branch).replace("{prev}", _FAST_PREV if prev is not None else _NO_PREV)
+    return head + where + _OUTER_TAIL, params
+
+
 def loans_behind(con: duckdb.DuckDBPyConnection, spec: DrillSpec, *, rule: FloorRule = DEFAULT_FLOOR,
                  limit: int | None = None) -> pl.DataFrame:
-    """The loans behind ``spec``, largest balance first (``limit`` rows at most)."""
-    sql, params = loans_sql(spec, rule)
+    """The loans behind ``spec``, largest balance first (``limit`` rows at most): from ``overdue_rows`` when
+    it is built and holds them (``overdue_rows_sql``), else from the snapshots (``loans_sql``)."""
+    fast = overdue_rows_sql(spec, rule) if derived.has_view(con, "overdue_rows") else None
+    sql, params = fast or loans_sql(spec, rule)
     df = query(con, sql, params, LOAN_LIST_SCHEMA)
     return df.head(limit) if limit else df
 

@@ -28,7 +28,8 @@ def test_build_writes_facts_and_hive_transitions(tmp_path):
     assert files == sorted(["aging_cause_cube.parquet", "aging_cube.parquet", "loan_facts.parquet",
                             "quality_cube.parquet"]
                            + [f"{t}/month=2024-0{m}-01/part-0.parquet"
-                              for t in ("transition_cube", "transitions", "warning_inputs") for m in months]
+                              for t in ("overdue_rows", "transition_cube", "transitions", "warning_inputs")
+                              for m in months]
                            # no migration into January: no snapshot at its start (December)
                            + [f"migration_cube/month=2024-0{m}-01/part-0.parquet" for m in months[1:]])
     listed = sorted(f for spec in store.current_manifest(root)["derived"].values() for f in spec["files"])

@@ -1,8 +1,10 @@
 import datetime as dt
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from analytics.core import store
+from analytics.core.months import add_months
 from analytics.metrics import drilldown
 from analytics.metrics.drilldown import DrillSpec
 from tests.tiny import OCT, SEP, portfolio_store
@@ -177,3 +179,58 @@ def test_describe():
         ("rows_at_month", {"month": OCT}), ("statuses", {"statuses": ("active",)}), ("dpd_at_most", {"max": 0}),
         ("causes", {"causes": ("illness",)}), ("cause_not_reported", {}), ("new_overdue", {"prev_month": SEP}),
         ("below_floor", {})]
+
+
+def _month_specs(month: dt.date, prev: dt.date, branch: str, product: str) -> list[DrillSpec]:
+    """Specs the overdue_rows table answers, each criterion at least once."""
+    return [
+        DrillSpec(month=month, dpd_min=1),
+        DrillSpec(month=month, dpd_min=31, dpd_max=90, classes=(2, 3)),
+        DrillSpec(month=month, dpd_min=1, branches=(branch,), products=(product,)),
+        DrillSpec(month=month, dpd_min=1, branches=(branch,), branch_basis="origination"),
+        DrillSpec(month=month, dpd_min=1, new_overdue=True),
+        DrillSpec(month=month, dpd_min=1, prev_month=prev, prev_dpd_min=1, prev_classes=(1, 2)),
+        DrillSpec(month=month, dpd_min=1, prev_month=prev, branches=(branch,), branch_basis="previous"),
+        DrillSpec(month=month, dpd_min=1, statuses=("active",), cause_not_reported=True),
+        DrillSpec(month=month, dpd_min=1, statuses=("active",), causes=("income_drop", "illness")),
+        DrillSpec(month=month, dpd_min=91, below_floor=True),
+        DrillSpec(month=month, dpd_min=1, cohort_start=add_months(month, -24), cohort_end=add_months(month, -6)),
+        DrillSpec(month=month, dpd_min=1, ever_dpd_min=61),
+        DrillSpec(month=month, dpd_min=1, ever_dpd_min=31, ever_mob_max=6),
+    ]
+
+
+def test_overdue_rows_table_gives_the_same_lists_as_the_snapshots(demo_root):
+    """The drill-down list read from overdue_rows equals the one joined from snapshots, loans and the previous
+    month, row for row and column for column, for every criterion it answers; other specs are not its."""
+    con = store.connect(demo_root)
+    month = store.months(con)[-1]
+    prev = add_months(month, -1)
+    branch, product = "B03", "consumer"
+    heights = []
+    for spec in _month_specs(month, prev, branch, product) + _month_specs(add_months(month, -7), add_months(month, -8),
+                                                                           branch, product):
+        fast = drilldown.overdue_rows_sql(spec)
+        assert fast is not None, spec
+        expected = store.query(con, *drilldown.loans_sql(spec), drilldown.LOAN_LIST_SCHEMA)
+        assert_frame_equal(store.query(con, *fast, drilldown.LOAN_LIST_SCHEMA), expected)
+        heights.append(expected.height)
+    assert sum(heights) > 500 and sum(h > 0 for h in heights) >= 22  # the specs list real rows
+    for spec in (DrillSpec(month=month), DrillSpec(month=month, dpd_min=0), DrillSpec(month=month, classes=(3,)),
+                 DrillSpec(month=month, dpd_min=1, prev_month=add_months(month, -3)),
+                 DrillSpec(month=month, prev_month=add_months(month, -2), rows="first_exit", dpd_min=1, statuses=())):
+        assert drilldown.overdue_rows_sql(spec) is None, spec
+
+
+def test_loans_behind_reads_overdue_rows_when_built(tmp_path, monkeypatch):
+    from analytics import derived
+
+    root = portfolio_store(tmp_path)
+    derived.build(root)
+    con = store.connect(root)
+    assert ids(con, month=OCT, dpd_min=1) == ["L4", "L2"]  # the hand-built answers, now from the derived table
+    assert ids(con, month=OCT, dpd_min=1, prev_month=SEP, prev_dpd_min=1) == ["L2"]
+    assert ids(con, month=OCT, dpd_min=1, prev_month=SEP, prev_dpd_max=0) == ["L4"]
+    monkeypatch.setattr(drilldown, "loans_sql", lambda *a, **k: pytest.fail("joined the snapshots"))
+    rows = drilldown.loans_behind(con, DrillSpec(month=OCT, dpd_min=1, new_overdue=True))
+    assert rows["loan_id"].to_list() == ["L4"] and rows["prev_dpd"].to_list() == [0]
