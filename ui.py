@@ -139,26 +139,25 @@ def table_view(df: pl.DataFrame, *, money: tuple[str, ...] = (), pct: tuple[str,
     return shown.rename(names), {names[c]: k for c, k in kinds.items()}
 
 
-STYLER_MAX_CELLS = 50_000  # larger tables skip the Styler (pandas caps styled cells); their ratios use "percent"
+# Ratios are shown with 2 decimals ("3.70%", never "3.7%": the grid's "percent" format drops trailing zeros)
+# through a printf format on the ratio in percent: the frame sent to the grid holds ratio x 100 (the downloads
+# keep the ratio itself). No pandas Styler: the table goes to the browser as Arrow straight from Polars.
+PCT_FORMAT = "%.2f%%"
+PP_FORMAT = "%+.2f pp"
 
 
-def _styled(frame: pl.DataFrame, kinds: dict[str, str]):
-    """A small table with ratio columns as a pandas Styler showing every ratio with 2 decimals ("3.70%", never
-    "3.7%"); otherwise the frame itself."""
-    pct = [c for c, k in kinds.items() if k in ("pct", "pp")]
-    if not pct or frame.height * frame.width > STYLER_MAX_CELLS:
-        return frame
-    fmt = {c: ("{:.2%}" if kinds[c] == "pct" else formats.pp) for c in pct}
-    return frame.to_pandas().style.format(fmt, na_rep="—")
+def _grid_frame(frame: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
+    """The frame sent to the grid: ratio and percentage-point columns x 100 (formatted by ``_column_config``)."""
+    return frame.with_columns((pl.col(c) * 100).alias(c) for c, k in kinds.items() if k in ("pct", "pp"))
 
 
-def _column_config(kinds: dict[str, str], styled: bool = False) -> dict:
+def _column_config(kinds: dict[str, str]) -> dict:
     config = {}
     for c, kind in kinds.items():
         if kind == "money":
             config[c] = st.column_config.NumberColumn(format="%,.2f", width="medium")
-        elif kind in ("pct", "pp"):  # two decimals through the Styler (_styled); "percent" drops trailing zeros
-            config[c] = st.column_config.NumberColumn(format=None if styled else "percent")
+        elif kind in ("pct", "pp"):  # the grid frame holds x 100 (_grid_frame)
+            config[c] = st.column_config.NumberColumn(format=PCT_FORMAT if kind == "pct" else PP_FORMAT)
         elif kind == "count":
             config[c] = st.column_config.NumberColumn(format="%,d")
         elif kind == "month":
@@ -181,8 +180,8 @@ def show_table(df: pl.DataFrame, key: str, *, money: tuple[str, ...] = (), pct: 
     mode = "single-cell" if selectable == "cell" else "single-row"
     extra = {"on_select": "rerun", "selection_mode": mode} if selectable else {}
     offset = _page_offset(shown.height, key)
-    data = _styled(_display_frame(shown.slice(offset, PAGE_ROWS)), kinds)
-    event = st.dataframe(data, key=key, column_config=_column_config(kinds, not isinstance(data, pl.DataFrame)),
+    data = _grid_frame(_display_frame(shown.slice(offset, PAGE_ROWS)), kinds)
+    event = st.dataframe(data, key=key, column_config=_column_config(kinds),
                          hide_index=True,
                          width="stretch", height=height if height else "auto", placeholder="—", **extra)
     download_buttons(shown, name, key, kinds)

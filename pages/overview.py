@@ -12,7 +12,7 @@ from analytics.core import measures
 from analytics.core.months import window_start
 from analytics.metrics import portfolio
 from analytics.metrics.drilldown import DrillSpec
-from analytics.model import artifact, scoring
+from analytics.model import artifact
 
 ui.require_data()
 f = ui.filters()
@@ -95,6 +95,10 @@ ui.show_table(
 
 st.subheader(ui.tr("未来 12 个月预期违约（违约风险模型）", "Expected defaults over the next 12 months (default-risk model)"))
 try:
+    if artifact.latest(artifact.models_dir()) is None:  # no model: scikit-learn is never imported for this page
+        raise artifact.ArtifactError("missing", "no model has been trained on this store yet")
+    from analytics.model import scoring
+
     expected = app_data.run_book(scoring.expected_defaults, month=f.month, branches=f.branches,
                                  products=f.products)
 except artifact.ArtifactError:

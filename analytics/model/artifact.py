@@ -21,13 +21,16 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-import sklearn
-import skops.io as sio
+from typing import TYPE_CHECKING
 
 from analytics.core import schema, store
 from analytics.model import features as feat
-from analytics.model.training import Fitted, versions
+
+if TYPE_CHECKING:
+    from analytics.model.training import Fitted
+
+# scikit-learn and skops are imported by the functions that read or write a model file (a few seconds on a
+# cold start), so a page that only asks whether a model exists (``latest``, ``ArtifactError``) does not pay them.
 
 MODELS = "_models"
 FORMAT = 1
@@ -107,6 +110,10 @@ def save(fitted: Fitted, out: str | os.PathLike, *, contract: str, data_version:
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
+    import skops.io as sio
+
+    from analytics.model.training import versions
+
     bundle = {"model": fitted.model, "calibrated": fitted.calibrated, "scorecard": fitted.scorecard}
     sio.dump(bundle, staging / MODEL_FILE)
     meta = {"format": FORMAT, "created": now.isoformat(timespec="seconds"), "versions": versions(),
@@ -124,11 +131,16 @@ def read_meta(path: str | os.PathLike) -> dict:
 
 def untrusted(path: str | os.PathLike) -> list[str]:
     """Types in the file that are neither skops' defaults nor in ``TRUSTED``."""
+    import skops.io as sio
+
     return sorted(set(sio.get_untrusted_types(file=Path(path) / MODEL_FILE)) - set(TRUSTED))
 
 
 def load(path: str | os.PathLike, *, contract: str | None = None) -> Artifact:
     """The artifact at ``path`` after the checks of the module docstring (``contract`` None = any)."""
+    import sklearn
+    import skops.io as sio
+
     path = Path(path)
     if not (path / MODEL_FILE).is_file() or not (path / META_FILE).is_file():
         raise ArtifactError("missing", f"no model artifact in {path}")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from analytics.core import store
 from analytics.metrics import aging
+from tests.app.grid import ratios
 
 PAGE = "pages/aging.py"
 
@@ -16,7 +19,7 @@ def _traces(at) -> list[dict]:
 
 def _frame(at, key: str):
     # st.dataframe keeps no key in AppTest: the bucket table comes first, the report second
-    return at.dataframe[{"ag_table": 0, "ag_report": 1}[key]].value
+    return ratios(at.dataframe[{"ag_table": 0, "ag_report": 1}[key]])
 
 
 def test_page_renders_report_matching_analytics(app_test, demo_root):
@@ -29,7 +32,7 @@ def test_page_renders_report_matching_analytics(app_test, demo_root):
     shown = _frame(at, "ag_report")
     assert list(shown["账龄段"])[-2:] == ["逾期小计", "合计"]
     assert float(shown["余额(元)"].iloc[-1]) == float(report["total_balance"][-1])
-    assert float(shown["余额占比"].iloc[-2]) == report["share_balance"][8]  # overdue ratio
+    assert float(shown["余额占比"].iloc[-2]) == pytest.approx(report["share_balance"][8], rel=1e-12)  # overdue ratio
     assert len(at.get("plotly_chart")) == 1
     assert [t["name"] for t in _traces(at)][0] == "M1 (1-30)"  # overdue buckets only by default
     assert any("口径" in e.label for e in at.expander)
@@ -98,10 +101,10 @@ def test_click_a_cell_a_report_row_or_a_bar_drills_with_the_same_total(app_test,
     from analytics.metrics import drilldown
 
     at = app_test("pages/aging.py")
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     col = [c for c in table.columns if c.startswith("M1 ")][0]
     at.radio(key="ag_measure").set_value("count").run()
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     col = [c for c in table.columns if c.startswith("M1 ")][0]
     n = int(table[col].iloc[0])
     at.session_state["ag_table"] = {"selection": {"rows": [], "columns": [], "cells": [[0, col]]}}

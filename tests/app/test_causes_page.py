@@ -9,6 +9,7 @@ import pytest
 import labels
 from analytics.core import store
 from analytics.metrics import causes
+from tests.app.grid import ratios
 from tests.app.test_trends_page import tiny_store
 
 PAGE = "pages/causes.py"
@@ -37,7 +38,7 @@ def test_renders_pareto_mix_tables(app_test, demo_root):
     month = store.months(con)[-1]
     expected = causes.pareto(con, month=month, basis="balance")
     con.close()
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     assert table["逾期原因"].tolist() == [labels.label("overdue_cause", c, "zh") for c in expected["cause"]]
     assert table["累计占比"].iloc[-1] == pytest.approx(1.0)
     assert len(at.dataframe) == 3  # pareto, cross table, QoQ
@@ -46,18 +47,18 @@ def test_renders_pareto_mix_tables(app_test, demo_root):
 
 def test_every_widget(app_test):
     at = app_test(PAGE)
-    before = at.dataframe[0].value
+    before = ratios(at.dataframe[0])
     at.radio(key="ca_basis").set_value("count").run()
     assert not at.exception
     assert _charts(at)[0]["layout"]["yaxis"]["title"]["text"] == "逾期笔数（笔）"
-    after = at.dataframe[0].value
+    after = ratios(at.dataframe[0])
     assert after["笔数"].is_monotonic_decreasing and not after.equals(before)
 
-    cross_branch = at.dataframe[1].value
+    cross_branch = ratios(at.dataframe[1])
     assert "合计" in cross_branch.columns and cross_branch.columns[0] == "机构"
     at.radio(key="ca_dim").set_value("product").run()
     assert not at.exception
-    assert at.dataframe[1].value.columns[0] == "产品"
+    assert ratios(at.dataframe[1]).columns[0] == "产品"
 
     cause = at.selectbox(key="ca_drill_cause")
     cause.set_value(cause.options[-1]).run()
@@ -75,7 +76,7 @@ def test_every_widget(app_test):
 def test_not_reported_drill(tiny_app):
     at = tiny_app(PAGE)
     # OCT overdue: B 2000 business_difficulty, A 900 income_drop, C 500 with no cause.
-    assert at.dataframe[0].value["逾期原因"].tolist() == ["经营困难", "收入下降/失业", "未填报"]
+    assert ratios(at.dataframe[0])["逾期原因"].tolist() == ["经营困难", "收入下降/失业", "未填报"]
     at.selectbox(key="ca_drill_cause").set_value(causes.NOT_REPORTED).run()
     at.button(key="ca_drill").click().run()
     assert not at.exception
@@ -94,8 +95,8 @@ def test_english(app_test):
     at.radio(key="ca_basis").set_value("count").run()
     at.radio(key="ca_dim").set_value("product").run()
     assert not at.exception
-    assert "Cause" in at.dataframe[0].value.columns
-    assert "Total" in at.dataframe[1].value.columns
+    assert "Cause" in ratios(at.dataframe[0]).columns
+    assert "Total" in ratios(at.dataframe[1]).columns
 
 
 def test_click_a_pareto_bar_drills_with_the_same_total(app_test, demo_root):
@@ -105,7 +106,7 @@ def test_click_a_pareto_bar_drills_with_the_same_total(app_test, demo_root):
     at.radio(key="ca_basis").set_value("count").run()
     fig = _charts(at)[0]
     label = fig["data"][0]["x"][0]
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     n = int(table[table["逾期原因"] == label]["笔数"].iloc[0])
     at.session_state["ca_pareto"] = {"selection": {"points": [{"curve_number": 0, "point_index": 0, "x": label,
                                                                "y": 1}], "point_indices": [0], "box": [],

@@ -55,7 +55,7 @@ def test_table_columns_formats(app_test):
     money = config["贷款余额(元)"]
     assert money["type_config"]["format"] == "%,.2f" and money["width"] == "medium"
     assert config["笔数"]["type_config"]["format"] == "%,d"
-    assert "format" not in config["不良率"].get("type_config", {})  # ratios: 2 decimals from the Styler
+    assert config["不良率"]["type_config"]["format"] == "%.2f%%"  # ratios: 2 decimals on ratio x 100
 
 
 def test_ratios_in_tables_always_show_two_decimals():
@@ -63,8 +63,14 @@ def test_ratios_in_tables_always_show_two_decimals():
 
     import ui
 
-    styled = ui._styled(pl.DataFrame({"share": [0.037, 0.04, 0.0356, None]}), {"share": "pct"})
-    html = styled.to_html()
-    assert all(t in html for t in ("3.70%", "4.00%", "3.56%", "—"))
-    big = pl.DataFrame({"share": [0.1] * (ui.STYLER_MAX_CELLS + 1)})
-    assert ui._styled(big, {"share": "pct"}) is big
+    kinds = {"share": "pct", "change": "pp", "n": "count"}
+    frame = pl.DataFrame({"share": [0.037, 0.04, None], "change": [0.0012, -0.003, None], "n": [1, 2, 3]})
+    grid = ui._grid_frame(frame, kinds)
+    assert grid["share"].to_list()[:2] == pytest.approx([3.7, 4.0]) and grid["share"][2] is None
+    assert grid["change"].to_list()[:2] == pytest.approx([0.12, -0.3]) and grid["n"].to_list() == [1, 2, 3]
+    config = ui._column_config(kinds)
+    # the grid's printf (sprintf-js) on the scaled values: "3.70%", "4.00%", "+0.12 pp"; its "percent" preset
+    # would show "3.7%" and "4%"
+    assert config["share"]["type_config"]["format"] == "%.2f%%"
+    assert config["change"]["type_config"]["format"] == "%+.2f pp"
+    assert [ui.PCT_FORMAT % v for v in grid["share"].to_list()[:2]] == ["3.70%", "4.00%"]

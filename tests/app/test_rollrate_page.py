@@ -8,6 +8,7 @@ import pytest
 
 from analytics.core import store
 from analytics.metrics import rollrate
+from tests.app.grid import ratios
 
 PAGE = "pages/rollrate.py"
 CHARTS = ("rr_matrix", "rr_trend", "rr_cures", "rr_flow", "rr_flow_trend")
@@ -30,7 +31,7 @@ def test_renders_matrix_trends_flow(app_test, demo_root):
     assert heat["data"][0]["type"] == "heatmap"
     assert heat["layout"]["yaxis"]["title"]["text"] == "上月逾期档位"
     assert "核销" in heat["data"][0]["x"]  # exit columns
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     m0 = matrix.filter((matrix["from_state"] == "M0") & (matrix["to_state"] == "M1"))
     row = table[(table["上月档位"] == "M0") & (table["本月状态"] == "M1")]
     assert row["金额占比"].iloc[0] == pytest.approx(m0["share_balance"][0])
@@ -87,7 +88,7 @@ def test_click_a_matrix_row_drills_with_the_same_total(app_test, demo_root):
     from analytics.metrics import drilldown
 
     at = app_test(PAGE)
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     i = int(table["笔数"].idxmax())
     frm, n = table["上月档位"].iloc[i], int(table["笔数"].iloc[i])
     at.session_state["rr_matrix_table"] = {"selection": {"rows": [i], "columns": [], "cells": []}}
@@ -107,7 +108,7 @@ def test_forward_roll_to_any_worse_bucket_and_pooled_window(app_test):
     at.selectbox(key="rr_window").set_value(3).run()
     assert not at.exception
     assert "合并" in at.subheader[0].value
-    rates = at.dataframe[1].value
+    rates = ratios(at.dataframe[1])
     assert set(rates["合并月数"]) == {3}
     assert "向前滚动(至任一更差档)" in set(rates["类型"]) and "滚入下一档" in set(rates["类型"])
     assert any(str(y).startswith("M0 (n=") for y in _chart(at, "rr_matrix")["data"][0]["y"])

@@ -8,6 +8,7 @@ import pytest
 
 from analytics.core import store
 from analytics.metrics import portfolio
+from tests.app.grid import ratios
 
 OVERVIEW = "pages/overview.py"
 
@@ -80,7 +81,7 @@ def test_trend_table_has_count_variants(app_test, demo_root):
     month = store.months(con)[-1]
     row = portfolio.quality_by(con, month_from=month, month_to=month).row(0, named=True)
     con.close()
-    shown = at.dataframe[0].value  # newest month first
+    shown = ratios(at.dataframe[0])  # newest month first
     assert float(shown["不良率(笔数)"].iloc[0]) == pytest.approx(row["npl_count"] / row["total_count"])
     assert float(shown["逾期率(笔数)"].iloc[0]) == pytest.approx(row["overdue_count"] / row["total_count"])
 

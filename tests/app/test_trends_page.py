@@ -9,6 +9,7 @@ import pytest
 
 from analytics.core import store
 from analytics.metrics import trends
+from tests.app.grid import ratios
 from tests.metrics import test_trends
 from tests.tiny import write_store
 
@@ -34,7 +35,7 @@ def test_renders_total_trend_and_qoq(app_test, demo_root):
     month = store.months(con)[-1]
     expected = trends.qoq_table(con, month=month, dimension="total", basis="balance")
     con.close()
-    table = at.dataframe[0].value
+    table = ratios(at.dataframe[0])
     assert table.shape[0] == 1
     assert table["逾期率"].iloc[0] == pytest.approx(expected["overdue_ratio"][0])
     assert table["逾期率变动(pp)"].iloc[0] == pytest.approx(expected["overdue_ratio_chg"][0])
@@ -62,7 +63,7 @@ def test_every_widget(app_test):
     assert not at.exception
     shown = at.multiselect(key="tr_members_branch")
     assert 1 <= len(shown.value) <= 8 and len(_trace_names(at)) == len(shown.value)
-    table_rows = at.dataframe[0].value.shape[0]
+    table_rows = ratios(at.dataframe[0]).shape[0]
     assert table_rows == len(shown.options) > 1  # the league: one row per branch
     at.multiselect(key="tr_members_branch").set_value(shown.options[:2]).run()
     assert not at.exception and len(_trace_names(at)) == 2
@@ -102,7 +103,7 @@ def test_english(app_test):
     at.radio(key="tr_dim").set_value("branch").run()
     at.radio(key="tr_basis").set_value("count").run()
     assert not at.exception
-    assert "Overdue ratio" in at.dataframe[0].value.columns
+    assert "Overdue ratio" in ratios(at.dataframe[0]).columns
 
 
 def tiny_store(root: Path) -> Path:
@@ -124,7 +125,7 @@ def test_tiny_store_numbers(tiny_app):
     at = tiny_app(PAGE)
     at.selectbox(key="tr_metric").set_value("new_overdue").run()
     at.radio(key="tr_dim").set_value("branch").run()
-    table = at.dataframe[0].value.set_index("代码")
+    table = ratios(at.dataframe[0]).set_index("代码")
     # OCT vs SEP: B1 new overdue A 900 (was 0 in SEP), B2 0 (was C 500 + E 3000).
     assert table.loc["B1", "本月新增逾期(元)"] == 900 and table.loc["B2", "本月新增逾期(元)"] == 0
     assert table.loc["B2", "上季末月新增逾期(元)"] == 3500
