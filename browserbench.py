@@ -28,7 +28,6 @@ from pathlib import Path
 PAGES = {"pages/overview.py": "资产质量总览", "pages/classification.py": "五级分类与迁徙", "pages/aging.py": "账龄分析",
          "pages/vintage.py": "Vintage 分析", "pages/rollrate.py": "滚动率", "pages/trends.py": "逾期趋势",
          "pages/causes.py": "逾期原因", "pages/drilldown.py": "借据明细"}
-RUNNING = "[data-testid=stApp][data-test-script-state=running]"
 
 
 def _settle(page) -> None:
@@ -36,13 +35,27 @@ def _settle(page) -> None:
     page.wait_for_function("document.querySelectorAll('[data-stale=true]').length === 0", timeout=300_000)
 
 
+# Marks the start of a script run as it happens (a MutationObserver on the app's run state), so a run shorter than
+# Playwright's polling is still seen to have started, and the timer never waits for a "running" it missed.
+_WATCH = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  window.__ran = false;
+  if (window.__watch) window.__watch.disconnect();
+  window.__watch = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__ran = true;
+  });
+  window.__watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
 def _timed(page, action) -> float:
-    """Seconds from ``action()`` to the end of the run it starts (a run shorter than the poll counts as done)."""
+    """Seconds from ``action()`` to the end of the run it starts, rendering included."""
+    page.evaluate(_WATCH)
     start = time.perf_counter()
     action()
     try:
-        page.wait_for_selector(RUNNING, timeout=1_500)
-    except Exception:  # noqa: BLE001 - the run may already be over (Playwright's TimeoutError)
+        page.wait_for_function("window.__ran === true", timeout=3_000)
+    except Exception:  # noqa: BLE001 - no run started (Playwright's TimeoutError): nothing to wait for
         pass
     _settle(page)
     return time.perf_counter() - start
