@@ -12,7 +12,7 @@ import labels
 import ui
 from analytics.metrics import drilldown
 from analytics.metrics.drilldown import DrillSpec
-from analytics.model import artifact, scoring
+from analytics.model import artifact
 
 ui.require_data()
 f = ui.filters()
@@ -49,9 +49,19 @@ def criterion_text(key: str, values: dict) -> str:
     return ui.tr(*labels.CRITERIA_TEXT[key]).format(**shown)
 
 
+def scorer():
+    """The scoring module, imported only when a model exists (it loads scikit-learn: seconds on a fresh server)."""
+    if artifact.latest(artifact.models_dir()) is None:
+        raise artifact.ArtifactError("missing", "no model has been trained on this store yet")
+    from analytics.model import scoring
+
+    return scoring
+
+
 criteria = [criterion_text(key, values) for key, values in drilldown.describe(spec)]
 loans = app_data.run(drilldown.loans_behind, spec)
 try:  # the default-risk model's PD and top reasons next to each loan, when a model has been trained
+    scoring = scorer()
     scores = app_data.run_model(scoring.pd_for_loans, month=spec.month, loan_ids=tuple(loans["loan_id"].to_list()),
                                 reason_min_pd=0.2)
     loans = scoring.attach(loans, scores)
@@ -77,7 +87,8 @@ ui.show_table(
     money=("principal", "outstanding_principal", "overdue_principal", "disposed_principal", "prev_outstanding"),
     pct=("pd",),
     headers={"pd": ui.tr("违约概率(PD)", "PD"), "score": ui.tr("评分", "Score"),
-             **{f"reason_{i}": ui.tr(f"原因{i}", f"Reason {i}") for i in range(1, scoring.TOP_REASONS + 1)},
+             **{c: ui.tr(f"原因{c[len('reason_'):]}", f"Reason {c[len('reason_'):]}") for c in shown.columns
+                if c.startswith("reason_")},
              "loan_id": ui.tr("借据号", "Loan id"), "customer_id": ui.tr("客户号", "Customer id"),
              "branch_name": ui.tr("机构", "Branch"), "product": ui.tr("产品", "Product"),
              "outstanding_principal": ui.tr("本金余额", "Outstanding"), "dpd": ui.tr("逾期天数", "DPD"),
@@ -99,7 +110,7 @@ if not shown.is_empty():
                               "showgrid": False},
                       xaxis={"title": ui.tr("月份", "Month")})
     try:
-        pd_path = app_data.run_model(scoring.pd_history, loan_id=loan_id)
+        pd_path = app_data.run_model(scorer().pd_history, loan_id=loan_id)
     except artifact.ArtifactError:
         pd_path = None
     if pd_path is not None and pd_path.height:
@@ -108,8 +119,7 @@ if not shown.is_empty():
         fig.update_layout(yaxis3={"title": "PD (%)", "overlaying": "y", "side": "right", "position": 0.95,
                                   "anchor": "free", "showgrid": False}, xaxis={"domain": [0, 0.9]})
         latest = pd_path.row(-1, named=True)
-        reasons = [ui.label("model_feature", latest[f"reason_{i}"]) for i in range(1, scoring.TOP_REASONS + 1)
-                   if latest[f"reason_{i}"]]
+        reasons = [ui.label("model_feature", latest[c]) for c in pd_path.columns if c.startswith("reason_") and latest[c]]
         st.caption(ui.tr(f"最近 PD {ui.fmt_pct(latest['pd'])}（{ui.month_label(latest['month'])}），主要原因：{'、'.join(reasons)}",
                          f"Latest PD {ui.fmt_pct(latest['pd'])} ({ui.month_label(latest['month'])}); top reasons: "
                          f"{', '.join(reasons)}"))

@@ -154,6 +154,7 @@ def test_scores_appear_on_the_drill_down_and_the_overview(app_test, with_model):
     at = app_test("pages/drilldown.py")
     table = next(d.value for d in at.dataframe if "借据号" in d.value.columns)
     assert "违约概率(PD)" in table.columns and table["违约概率(PD)"].notna().any()
+    assert {"原因1", "原因2", "原因3"} <= set(table.columns)  # the top reasons, named
     scored = table[table["违约概率(PD)"].notna()]["借据号"].iloc[0]  # loans in default have no PD
     at.selectbox(key="dd_loan").set_value(scored).run()
     assert not at.exception
