@@ -110,7 +110,8 @@ if not shown.is_empty():
                               "showgrid": False},
                       xaxis={"title": ui.tr("月份", "Month")})
     try:
-        pd_path = app_data.run_model(scorer().pd_history, loan_id=loan_id)
+        scoring = scorer()
+        pd_path = app_data.run_model(scoring.pd_history, loan_id=loan_id)
     except artifact.ArtifactError:
         pd_path = None
     if pd_path is not None and pd_path.height:
