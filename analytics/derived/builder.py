@@ -20,7 +20,8 @@ DERIVED = "derived"
 CHUNK_MONTHS = 4  # partitioned tables are built at most this many months per query (bounded memory) ...
 CHUNK_ROWS = 3_000_000  # ... and fewer on a big book: a chunk covers about this many snapshot rows (at least a month)
 BATCH_ROWS = 1_000_000  # a result larger than one chunk (loan_facts) is written in record batches of this size
-BUCKET_LOANS = 2_000_000  # a one-row-per-loan table is grouped over at most about this many loans per query
+BUCKET_LOANS = 2_000_000  # a one-row-per-loan table is grouped over at most about this many loans per query (and
+# a bucketed partitioned table reads at most about this many loans of a month per query)
 MEMORY_ENV = "OVERDUE_DERIVE_MEMORY"  # DuckDB memory_limit of a rebuild (spills to a temp folder beyond it)
 DEFAULT_MEMORY = "4GB"
 
@@ -87,6 +88,14 @@ def _buckets(con: duckdb.DuckDBPyConnection, table: DerivedTable) -> list[dict[s
     return [params | {"buckets": k, "bucket": b} for b in range(k)]
 
 
+def _month_buckets(table: DerivedTable, month: dt.date, rows: int) -> list[dict[str, object]]:
+    """Parameter sets of one month of partitioned ``table``: one, or for a bucketed table and a month of more than
+    BUCKET_LOANS snapshot rows, one per loan-id hash bucket (written one after the other into the month's file)."""
+    params = table.params(month, month)
+    k = max(1, -(-rows // BUCKET_LOANS)) if table.bucketed else 1
+    return [params] if k == 1 else [params | {"buckets": k, "bucket": b} for b in range(k)]
+
+
 def _chunks(months: list[dt.date], rows: dict[dt.date, int]) -> list[list[dt.date]]:
     """Consecutive months in chunks of at most CHUNK_MONTHS months and about CHUNK_ROWS snapshot rows."""
     out: list[list[dt.date]] = []
@@ -109,7 +118,8 @@ def _write(con: duckdb.DuckDBPyConnection, table: DerivedTable, folder: Path, mo
     for chunk in _chunks(months, rows):
         if len(chunk) == 1:  # a big book: one month per query, streamed straight into its partition file
             out = folder / table.name / store.month_dir_name(chunk[0]) / "part-0.parquet"
-            _stream(con, table.sql, table.params(chunk[0], chunk[0]), table.schema, out, drop=table.partition)
+            _stream(con, table.sql, _month_buckets(table, chunk[0], rows.get(chunk[0], 0)), table.schema, out,
+                    drop=table.partition)
             continue
         frame = compute(con, table.name, month_from=chunk[0], month_to=chunk[-1])
         for (month,), part in frame.partition_by(table.partition, as_dict=True, maintain_order=True).items():

@@ -61,7 +61,9 @@ class DerivedTable:
     partition: str | None = None  # hive partition column; built in chunks of months
     params: Callable[[dt.date, dt.date], dict[str, object]] = field(default=lambda month_from, month_to: {})
     # For a partitioned table, ``sql`` covers the months [$t_from, $t_to] given by ``params``.
-    bucketed: bool = False  # one row per loan: ``sql`` keeps the loans with hash(loan_id) % $buckets = $bucket
+    # ``sql`` keeps the loans with hash(loan_id) % $buckets = $bucket: a one-row-per-loan table is grouped one bucket
+    # of loans at a time on a big book, a partitioned one builds a month of many rows one bucket at a time
+    bucketed: bool = False
 
 
 # --- quality cube ------------------------------------------------------------------------------------
@@ -290,20 +292,20 @@ WITH t AS (
     sum(x.amount_paid) FILTER (WHERE t.k < 3) AS paid_3, sum(x.amount_due) FILTER (WHERE t.k < 3) AS due_3,
     sum(x.amount_paid) FILTER (WHERE t.k >= 3) AS paid_prior, sum(x.amount_due) FILTER (WHERE t.k >= 3) AS due_prior
   FROM t JOIN snapshots x ON x.month = t.src
-  WHERE x.month BETWEEN $p_from AND $t_to
+  WHERE x.month BETWEEN $p_from AND $t_to AND hash(x.loan_id) % $buckets = $bucket
   GROUP BY t.month, x.loan_id
 )
 SELECT s.month, s.loan_id, l.customer_id, s.branch_id, l.product, s.outstanding_principal AS balance, s.dpd,
   p.dpd AS prev_dpd, s.booked_class, s.restructured, s.collateral_value, s.amount_due, s.amount_paid,
   s.overdue_principal + s.overdue_interest AS overdue_amount, s.collector_id,
   w.paid_3, w.due_3, w.paid_prior, w.due_prior
-FROM snapshots s JOIN loans l ON l.loan_id = s.loan_id
+FROM snapshots s JOIN loans l ON l.loan_id = s.loan_id AND hash(l.loan_id) % $buckets = $bucket
 LEFT JOIN snapshots p ON p.loan_id = s.loan_id AND p.month = CAST(s.month - INTERVAL 1 MONTH AS DATE)
-  AND p.status = 'active' AND p.month BETWEEN $p_from AND $t_to
+  AND p.status = 'active' AND p.month BETWEEN $p_from AND $t_to AND hash(p.loan_id) % $buckets = $bucket
 LEFT JOIN pay w ON w.loan_id = s.loan_id AND w.month = s.month
-WHERE s.month BETWEEN $t_from AND $t_to AND s.status = 'active'
+WHERE s.month BETWEEN $t_from AND $t_to AND s.status = 'active' AND hash(s.loan_id) % $buckets = $bucket
 ORDER BY s.month, s.loan_id
-""",  # noqa: S608 (constant SQL only; ordered: the same store gives the same files, byte for byte)
+""",  # noqa: S608 (constant SQL only; ordered within a bucket: the same store gives the same files, byte for byte)
     {"month": pl.Date, "loan_id": pl.String, "customer_id": pl.String, "branch_id": pl.String, "product": pl.String,
      "balance": pl.Float64, "dpd": pl.Int32, "prev_dpd": pl.Int32, "booked_class": pl.Int8,
      "restructured": pl.Boolean, "collateral_value": pl.Float64, "amount_due": pl.Float64, "amount_paid": pl.Float64,
@@ -311,7 +313,9 @@ ORDER BY s.month, s.loan_id
      "paid_prior": pl.Float64, "due_prior": pl.Float64},
     partition="month",
     # the payment sums look back 5 months (the previous month's DPD one): months before t_from are read, not written
-    params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to, "p_from": add_months(month_from, -5)},
+    params=lambda month_from, month_to: {"t_from": month_from, "t_to": month_to, "p_from": add_months(month_from, -5),
+                                         "buckets": 1, "bucket": 0},
+    bucketed=True,  # a month of 6M loans joins 10M loans and six months of payments: one bucket at a time
 )
 
 # --- overdue rows (the drill-down list of overdue loans without a join) ------------------------------------

@@ -14,7 +14,6 @@ parameter.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import duckdb
@@ -24,7 +23,7 @@ from analytics import derived
 from analytics.core.months import add_months
 from analytics.core.rules import DEFAULT_FLOOR, FLOOR_SQL, FloorRule
 from analytics.core.schema import MONEY
-from analytics.core.slice import SLICE_SQL, list_param, slice_params
+from analytics.core.slice import list_param, slice_params, slice_sql
 from analytics.core.store import query
 
 ROW_MODES = ("at_month", "first_exit", "latest", "first_hit")
@@ -193,26 +192,41 @@ _EVER_BY_MOB_SQL = """c.loan_id IN (
 Condition = tuple[str, dict[str, object]]
 
 
-def _loan_conditions(spec: DrillSpec) -> list[Condition]:
-    """Conditions on the loan row ``l``: the portfolio slice (its branch part only on the origination basis)
-    and the origination cohort."""
+@dataclass(frozen=True)
+class _Names:
+    """Where the conditions find the loan's fields and the previous month's state: the joined loan ``l`` and
+    previous-month row ``p`` of ``loans_sql``, or the one row ``c`` of ``overdue_rows``."""
+    loan: str = "l."  # product, origination_date
+    loan_branch: str = "l.branch_id"
+    prev: str = "p."  # prev_dpd, prev_class, prev_branch_id
+
+
+_JOINED = _Names()
+_ONE_ROW = _Names(loan="c.", loan_branch="c.origination_branch_id", prev="c.")
+
+
+def _loan_conditions(spec: DrillSpec, n: _Names = _JOINED) -> list[Condition]:
+    """Conditions on the loan: the portfolio slice (its branch part only on the origination basis) and the
+    origination cohort."""
     out: list[Condition] = []
     if spec.branch_basis == "origination" and (spec.branches or spec.products):
-        out.append((SLICE_SQL, slice_params(spec.branches, spec.products)))
+        out.append((slice_sql(n.loan_branch, n.loan + "product"), slice_params(spec.branches, spec.products)))
     elif spec.products:
-        out.append(("list_contains($products, l.product)", {"products": list_param(spec.products)}))
+        out.append((f"list_contains($products, {n.loan}product)", {"products": list_param(spec.products)}))
     if spec.cohort_start is not None:
-        out.append(("l.origination_date >= $cohort_start", {"cohort_start": spec.cohort_start}))
+        out.append((f"{n.loan}origination_date >= $cohort_start", {"cohort_start": spec.cohort_start}))
     if spec.cohort_end is not None:
-        out.append(("l.origination_date < $cohort_end_excl", {"cohort_end_excl": add_months(spec.cohort_end, 1)}))
+        out.append((f"{n.loan}origination_date < $cohort_end_excl",
+                    {"cohort_end_excl": add_months(spec.cohort_end, 1)}))
     return out
 
 
-def _row_conditions(spec: DrillSpec) -> list[Condition]:
-    """Conditions on the listed row ``c`` and the previous-month state ``p``."""
+def _row_conditions(spec: DrillSpec, n: _Names = _JOINED) -> list[Condition]:
+    """Conditions on the listed row ``c`` and the previous-month state."""
     out: list[Condition] = []
+    p = n.prev
     if spec.branch_basis in ("managing", "previous") and spec.branches:
-        column = "c.branch_id" if spec.branch_basis == "managing" else "p.prev_branch_id"
+        column = "c.branch_id" if spec.branch_basis == "managing" else p + "prev_branch_id"
         out.append((f"list_contains($managed_branches, {column})", {"managed_branches": list_param(spec.branches)}))
     if spec.statuses:
         out.append(("list_contains($statuses, c.status)", {"statuses": list_param(spec.statuses)}))
@@ -227,15 +241,15 @@ def _row_conditions(spec: DrillSpec) -> list[Condition]:
     if spec.cause_not_reported:
         out.append(("c.overdue_cause IS NULL", {}))
     if spec.new_overdue:
-        out.append(("c.dpd >= 1 AND coalesce(p.prev_dpd, 0) < 1", {}))
+        out.append((f"c.dpd >= 1 AND coalesce({p}prev_dpd, 0) < 1", {}))
     elif spec.prev_month is not None:
-        out.append(("p.prev_dpd IS NOT NULL", {}))
+        out.append((f"{p}prev_dpd IS NOT NULL", {}))
     if spec.prev_dpd_min is not None:
-        out.append(("p.prev_dpd >= $prev_dpd_min", {"prev_dpd_min": spec.prev_dpd_min}))
+        out.append((f"{p}prev_dpd >= $prev_dpd_min", {"prev_dpd_min": spec.prev_dpd_min}))
     if spec.prev_dpd_max is not None:
-        out.append(("p.prev_dpd <= $prev_dpd_max", {"prev_dpd_max": spec.prev_dpd_max}))
+        out.append((f"{p}prev_dpd <= $prev_dpd_max", {"prev_dpd_max": spec.prev_dpd_max}))
     if spec.prev_classes:
-        out.append(("list_contains($prev_classes, p.prev_class)",
+        out.append((f"list_contains($prev_classes, {p}prev_class)",
                     {"prev_classes": list_param(spec.prev_classes, "INTEGER")}))
     if spec.ever_mob_max is not None:
         out.append((_EVER_BY_MOB_SQL, {"month": spec.month, "ever_dpd_min": spec.ever_dpd_min,
@@ -278,8 +292,8 @@ def loans_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, di
 
 # The overdue rows of one month with their loan fields and previous-month state (derived table ``overdue_rows``):
 # a spec listing overdue rows of a month reads its partition instead of joining the month to loans and to the
-# previous month. The spec's conditions name the loan ``l`` and the previous month ``p``: the same columns of
-# the one row ``c`` (the loan's branch is ``origination_branch_id`` there).
+# previous month. The spec's conditions are written on the one row ``c`` (``_ONE_ROW``: the loan's branch is
+# ``origination_branch_id`` there).
 _FAST_HEAD = "WITH c AS (\n    SELECT o.*, " + FLOOR_SQL + """ AS floor_class FROM overdue_rows o
     WHERE o.month = $month AND o.dpd >= $dpd_min
 )
@@ -292,7 +306,6 @@ LEFT JOIN branches b ON b.branch_id = {branch}
 WHERE """  # noqa: S608 (constant fragments)
 _FAST_PREV = "c.prev_dpd, c.prev_class, c.prev_outstanding"
 _NO_PREV = "NULL::INTEGER AS prev_dpd, NULL::TINYINT AS prev_class, NULL::DECIMAL(18, 2) AS prev_outstanding"
-_FAST_NAMES = (("l.branch_id", "c.origination_branch_id"), ("l.", "c."), ("p.", "c."))
 
 
 def overdue_rows_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[str, dict[str, object]] | None:
@@ -304,10 +317,8 @@ def overdue_rows_sql(spec: DrillSpec, rule: FloorRule = DEFAULT_FLOOR) -> tuple[
     if (spec.rows != "at_month" or spec.dpd_min is None or spec.dpd_min < 1
             or (prev is None and uses_prev) or (prev is not None and prev != add_months(spec.month, -1))):
         return None
-    conditions = _loan_conditions(spec) + _row_conditions(spec)
+    conditions = _loan_conditions(spec, _ONE_ROW) + _row_conditions(spec, _ONE_ROW)
     where = "\n  AND ".join(c for c, _ in conditions) if conditions else "TRUE"
-    for old, new in _FAST_NAMES:
-        where = re.sub(r"(?<![\w.])" + re.escape(old), new, where)
     params: dict[str, object] = {"month": spec.month, "dpd_min": spec.dpd_min} | rule.params()
     for _, p in conditions:
         params |= p

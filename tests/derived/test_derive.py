@@ -124,6 +124,27 @@ def test_loan_facts_built_by_loan_buckets_equals_one_group_by(tmp_path, monkeypa
     assert_frame_equal(built.sort("loan_id"), whole.sort("loan_id"))
 
 
+def test_warning_inputs_built_by_loan_buckets_equals_one_query(tmp_path, monkeypatch):
+    """On a big book a month of warning_inputs is built one loan-id hash bucket at a time: same rows per month."""
+    root = write(tmp_path / "store")
+    con = store.connect(root)
+    schema = REGISTRY["warning_inputs"].schema
+    whole = compute(con, "warning_inputs", month_from=JAN, month_to=APR)
+    march = REGISTRY["warning_inputs"].params(MAR, MAR)
+    assert (march["buckets"], march["bucket"]) == (1, 0)
+    monkeypatch.setattr(build_module, "CHUNK_ROWS", 1)  # one month per query ...
+    monkeypatch.setattr(build_module, "BUCKET_LOANS", 2)  # ... and a month of 5 rows in 3 buckets
+    sets = build_module._month_buckets(REGISTRY["warning_inputs"], MAR, 5)
+    assert [(s["buckets"], s["bucket"]) for s in sets] == [(3, 0), (3, 1), (3, 2)]
+    parts = [store.query(con, REGISTRY["warning_inputs"].sql, s, schema) for s in sets]
+    assert sum(p.height for p in parts) == whole.filter(pl.col("month") == MAR).height == 4  # L2 left in March
+    assert max(p.height for p in parts) < 4  # split, every loan in exactly one bucket
+    assert build_module._month_buckets(REGISTRY["transitions"], MAR, 5) == [REGISTRY["transitions"].params(MAR, MAR)]
+    derived.build(root)
+    built = store.query(store.connect(root), "SELECT * FROM warning_inputs", schema=schema)
+    assert_frame_equal(built.sort("month", "loan_id"), whole.sort("month", "loan_id"))
+
+
 def test_rebuild_publishes_a_new_set_and_empty_store_has_none(tmp_path):
     root = write(tmp_path / "store")
     first = derived.build(root)
