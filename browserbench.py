@@ -11,7 +11,8 @@ nothing stale on the page (what a user waits for, rendering included):
 - filter change: on each page, the sidebar branch filter set to ``--branch`` and then cleared again.
 
 ``--rounds`` repeats the revisit and filter rounds; the table (Markdown, for docs/benchmarks.md) shows the p50
-and the worst of each. Lives at the top level (like loadtest.py) because it drives the Streamlit app.
+and the worst of each, and the CPU time the Streamlit server and Chromium spent per run in each phase (from
+/proc: where a run's time goes, the server's script or the browser's drawing). Lives at the top level (like loadtest.py) because it drives the Streamlit app.
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ from pathlib import Path
 PAGES = {"pages/overview.py": "资产质量总览", "pages/classification.py": "五级分类与迁徙", "pages/aging.py": "账龄分析",
          "pages/vintage.py": "Vintage 分析", "pages/rollrate.py": "滚动率", "pages/trends.py": "逾期趋势",
          "pages/causes.py": "逾期原因", "pages/drilldown.py": "借据明细"}
+
+
+def _cpu() -> dict[str, float]:
+    """CPU seconds used so far by the Streamlit server and by Chromium's processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "chromium": 0.0}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        who = "server" if b"streamlit run" in cmd else "chromium" if b"chrom" in cmd else None
+        if who:
+            out[who] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return out
 
 
 def _settle(page) -> None:
@@ -89,23 +106,37 @@ def measure(url: str, rounds: int, branch_label: str) -> dict[str, dict[str, lis
 
     titles = PAGES
     out: dict[str, dict[str, list[float]]] = {p: {"first": [], "warm": [], "filter": []} for p in PAGES}
+    cpu: dict[str, dict[str, float]] = {}
+
+    def phase(name: str, before: dict[str, float], runs: int) -> None:
+        after = _cpu()
+        cpu[name] = {k: (after[k] - before[k]) / runs for k in after}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.goto(url)
         _settle(page)
+        before = _cpu()
         for path in PAGES:  # first visit: a fresh server, so each page's data is a cache miss
             out[path]["first"].append(_timed(page, _open(page, titles[path])))
+        phase("first", before, len(PAGES))
+        before = _cpu()
         for _ in range(rounds):
             for path in PAGES:
                 out[path]["warm"].append(_timed(page, _open(page, titles[path])))
+        phase("warm", before, rounds * len(PAGES))
         for _ in range(rounds):
             for path in PAGES:
                 _timed(page, _open(page, titles[path]))
+                before = _cpu()
                 out[path]["filter"].append(_timed(page, _set_branch(page, branch_label)))
                 out[path]["filter"].append(_timed(page, _set_branch(page, None)))
+                after = _cpu()
+                for k in after:
+                    cpu.setdefault("filter", {}).setdefault(k, 0.0)
+                    cpu["filter"][k] += (after[k] - before[k]) / (2 * rounds * len(PAGES))
         browser.close()
-    return out
+    return out, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     con.close()
     label = args.branch
     with tempfile.TemporaryDirectory() as tmp, serve(root, Path(tmp) / "server.log") as url:
-        results = measure(url, args.rounds, label)
+        results, cpu = measure(url, args.rounds, label)
     print(f"store {root}; load average {os.getloadavg()[0]:.1f}; {args.rounds} rounds\n")
     print("| page | first visit (s) | warm revisit p50 (s) | warm worst (s) | filter change p50 (s) | filter worst (s) |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -131,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{statistics.median(r['filter']):.2f} | {max(r['filter']):.2f} |")
     every = {k: [v for r in results.values() for v in r[k]] for k in ("first", "warm", "filter")}
     print("\n" + "; ".join(f"{k}: p50 {statistics.median(v):.2f} s, worst {max(v):.2f} s" for k, v in every.items()))
+    print("\nCPU per run (s): " + "; ".join(f"{k}: server {v['server']:.2f}, Chromium {v['chromium']:.2f}"
+                                          for k, v in cpu.items()))
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -305,6 +305,17 @@ def chart(fig: go.Figure, key: str, *, select: bool = False):
     return None
 
 
+def view(key: str, names: dict[str, str]) -> str:
+    """The part of a page drawn now (``names``: code -> label, the first is the default), picked with a segmented
+    control under the page title. A page of several analyses draws one at a time: the browser redraws every chart
+    and grid of a page on each visit (~0.1 s each on two cores), so five charts made a revisit take a second. The
+    choice is kept across pages and languages and written to the URL (``PAGE_CHOICES``)."""
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = next(iter(names))
+    return st.segmented_control(tr("视图", "View"), list(names), key=key, required=True, format_func=options(names),
+                                label_visibility="collapsed")
+
+
 def right_axis(name: str) -> str:
     """A series name with the cue that it is read on the right axis."""
     return name + tr("（右轴）", " (right axis)")
@@ -462,6 +473,7 @@ PAGE_CHOICES: dict[str, tuple | type] = {
     "tr_metric": ("overdue_ratio", "npl_ratio", "new_overdue"), "tr_basis": _BASIS,
     "tr_dim": ("total", "branch", "product"), "tr_freq": ("month", "quarter"),
     "ca_basis": _BASIS, "ca_dim": ("branch", "product"),
+    "rr_view": ("matrix", "rolls", "flow"), "cl_view": ("structure", "trend", "floor", "migration"),
 }
 KEPT = SHARED + tuple(PAGE_CHOICES)
 # KPI tile labels wrap instead of being cut with an ellipsis: the unit (亿元 / CNY m) is in the label.

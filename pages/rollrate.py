@@ -38,6 +38,9 @@ st.session_state.setdefault("rr_min_n", rollrate.MIN_N)
 min_n = int(c4.number_input(ui.tr("最少笔数 n（低于则置灰）", "Minimum n (greyed below)"), min_value=1, max_value=10_000,
                             step=10, key="rr_min_n"))
 rate_col = f"rate_{basis}"
+shown = ui.view("rr_view", {"matrix": ui.tr("迁移矩阵", "Transition matrix"),
+                            "rolls": ui.tr("滚动率与回滚率", "Roll and cure rates"),
+                            "flow": ui.tr("流转至核销", "Flow-through to write-off")})
 
 
 def state_label(state: str) -> str:
@@ -48,82 +51,76 @@ def state_label(state: str) -> str:
 period = ui.month_label(month) if window == 1 else ui.tr(
     f"{ui.month_label(add_months(month, 1 - window))} 至 {ui.month_label(month)} 合并",
     f"{ui.month_label(add_months(month, 1 - window))} to {ui.month_label(month)} pooled")
-st.subheader(ui.tr(f"迁移矩阵 {period}", f"Transition matrix {period}"))
-matrix = app_data.run(rollrate.roll_matrix, month=month, branches=f.branches, products=f.products, window=window,
-                      min_n=min_n)
-if matrix.is_empty():
-    ui.empty_notice()
-else:
-    wide = rollrate.matrix_wide(matrix, f"share_{basis}")
-    to_states = wide.columns[1:]
-    row_n = dict(zip(matrix["from_state"], matrix["row_count"], strict=True))  # one n per row
-    low = {s for s, n in row_n.items() if n < min_n}
-    y_labels = [f"{s} (n={row_n.get(s, 0):,})" for s in wide["from_state"]]
-    # rows below the minimum n are hidden (grey, "n<30") rather than read as 0% or 100%
-    z = [[None if (v is None or frm in low) else v * 100 for v in row[1:]] for frm, row in
-         zip(wide["from_state"], wide.iter_rows(), strict=True)]
-    text = [[(f"n<{min_n}" if frm in low else ("" if v is None else f"{v * 100:.2f}")) for v in row[1:]]
-            for frm, row in zip(wide["from_state"], wide.iter_rows(), strict=True)]
-    heat = go.Figure(go.Heatmap(
-        z=z, x=[state_label(s) for s in to_states], y=y_labels, colorscale="Blues", text=text,
-        texttemplate="%{text}", colorbar={"title": {"text": "%"}},
-        hovertemplate=ui.tr("上月 %{y} → 本月 %{x}<br>%{z:.2f}%", "%{y} last month → %{x}<br>%{z:.2f}%")
-        + "<extra></extra>",
-    ))
-    heat.update_xaxes(title_text=ui.tr("本月状态（逾期档位或退出）", "State this month (bucket or exit)"), side="top")
-    heat.update_yaxes(title_text=ui.tr("上月逾期档位", "Bucket last month"), autorange="reversed")
-    heat.update_layout(height=430)
-    ui.chart(heat, "rr_matrix")  # Plotly heatmaps have no click selection: the table below is the click route
-    st.caption(ui.tr(f"每行合计 100%（含退出）；单位：行内占比 %；n = 该行上月贷款笔数，少于 {min_n} 笔的行不显示比率。"
-                     "点击下表的行查看借据。",
-                     f"Each row sums to 100% including exits; unit: % of the row; n = loans in the row last month, "
-                     f"rows with fewer than {min_n} loans show no rate. Click a row of the table below to list the loans."))
-    table = matrix.select("from_state", "to_state", "total_count", "prev_balance", "balance", "share_count",
-                          "share_balance", "low_n").filter(matrix["total_count"] > 0)
+if shown == "matrix":
+    st.subheader(ui.tr(f"迁移矩阵 {period}", f"Transition matrix {period}"))
+    matrix = app_data.run(rollrate.roll_matrix, month=month, branches=f.branches, products=f.products, window=window,
+                          min_n=min_n)
+    if matrix.is_empty():
+        ui.empty_notice()
+    else:
+        wide = rollrate.matrix_wide(matrix, f"share_{basis}")
+        to_states = wide.columns[1:]
+        row_n = dict(zip(matrix["from_state"], matrix["row_count"], strict=True))  # one n per row
+        low = {s for s, n in row_n.items() if n < min_n}
+        y_labels = [f"{s} (n={row_n.get(s, 0):,})" for s in wide["from_state"]]
+        # rows below the minimum n are hidden (grey, "n<30") rather than read as 0% or 100%
+        z = [[None if (v is None or frm in low) else v * 100 for v in row[1:]] for frm, row in
+             zip(wide["from_state"], wide.iter_rows(), strict=True)]
+        text = [[(f"n<{min_n}" if frm in low else ("" if v is None else f"{v * 100:.2f}")) for v in row[1:]]
+                for frm, row in zip(wide["from_state"], wide.iter_rows(), strict=True)]
+        heat = go.Figure(go.Heatmap(
+            z=z, x=[state_label(s) for s in to_states], y=y_labels, colorscale="Blues", text=text,
+            texttemplate="%{text}", colorbar={"title": {"text": "%"}},
+            hovertemplate=ui.tr("上月 %{y} → 本月 %{x}<br>%{z:.2f}%", "%{y} last month → %{x}<br>%{z:.2f}%")
+            + "<extra></extra>",
+        ))
+        heat.update_xaxes(title_text=ui.tr("本月状态（逾期档位或退出）", "State this month (bucket or exit)"), side="top")
+        heat.update_yaxes(title_text=ui.tr("上月逾期档位", "Bucket last month"), autorange="reversed")
+        heat.update_layout(height=430)
+        ui.chart(heat, "rr_matrix")  # Plotly heatmaps have no click selection: the table below is the click route
+        st.caption(ui.tr(f"每行合计 100%（含退出）；单位：行内占比 %；n = 该行上月贷款笔数，少于 {min_n} 笔的行不显示比率。"
+                         "点击下表的行查看借据。",
+                         f"Each row sums to 100% including exits; unit: % of the row; n = loans in the row last month, "
+                         f"rows with fewer than {min_n} loans show no rate. Click a row of the table below to list the loans."))
+        table = matrix.select("from_state", "to_state", "total_count", "prev_balance", "balance", "share_count",
+                              "share_balance", "low_n").filter(matrix["total_count"] > 0)
 
-    def cell(frm: str, to: str):
-        return rollrate.cell_spec(month, frm, to, f.branches, f.products,
-                                  title=f"{ui.month_label(month)} {frm} → {state_label(to)}")
+        def cell(frm: str, to: str):
+            return rollrate.cell_spec(month, frm, to, f.branches, f.products,
+                                      title=f"{ui.month_label(month)} {frm} → {state_label(to)}")
 
-    rows = ui.show_table(table, "rr_matrix_table",
-                         name=f"transition_matrix_{ui.month_label(month)}", money=("prev_balance", "balance"),
-                         pct=("share_count", "share_balance"), selectable=True, codes={"to_state": "status"},
-                         headers={"from_state": ui.tr("上月档位", "From (last month)"),
-                                  "to_state": ui.tr("本月状态", "To (this month)"), "total_count": ui.tr("笔数", "Loans"),
-                                  "prev_balance": ui.tr("上月余额(元)", "Balance last month (CNY)"),
-                                  "balance": ui.tr("本月余额(元)", "Balance this month (CNY)"),
-                                  "share_count": ui.tr("笔数占比", "Share (count)"),
-                                  "share_balance": ui.tr("金额占比", "Share (balance)")})
-    if window > 1:
-        st.caption(ui.tr("合并矩阵的明细按所选月份（本月 vs 上月）列示。",
-                         "The loans behind a pooled cell are listed for the selected month (vs the month before)."))
-    ui.drill_on_select("rr_matrix_table", rows, lambda i: cell(table["from_state"][i], table["to_state"][i]))
+        rows = ui.show_table(table, "rr_matrix_table",
+                             name=f"transition_matrix_{ui.month_label(month)}", money=("prev_balance", "balance"),
+                             pct=("share_count", "share_balance"), selectable=True, codes={"to_state": "status"},
+                             headers={"from_state": ui.tr("上月档位", "From (last month)"),
+                                      "to_state": ui.tr("本月状态", "To (this month)"), "total_count": ui.tr("笔数", "Loans"),
+                                      "prev_balance": ui.tr("上月余额(元)", "Balance last month (CNY)"),
+                                      "balance": ui.tr("本月余额(元)", "Balance this month (CNY)"),
+                                      "share_count": ui.tr("笔数占比", "Share (count)"),
+                                      "share_balance": ui.tr("金额占比", "Share (balance)")})
+        if window > 1:
+            st.caption(ui.tr("合并矩阵的明细按所选月份（本月 vs 上月）列示。",
+                             "The loans behind a pooled cell are listed for the selected month (vs the month before)."))
+        ui.drill_on_select("rr_matrix_table", rows, lambda i: cell(table["from_state"][i], table["to_state"][i]))
 
-    # Default cell of the drill: the largest worse move of the month (never an empty cell).
-    moves = matrix.filter(matrix["total_count"] > 0).sort("total_count", descending=True)
-    worse = [(r["from_state"], r["to_state"]) for r in moves.iter_rows(named=True)
-             if r["to_state"] in rollrate.M_BUCKET_LABELS
-             and rollrate.M_BUCKET_LABELS.index(r["to_state"]) > rollrate.M_BUCKET_LABELS.index(r["from_state"])]
-    if worse and st.session_state.get("rr_drill_from") is None:
-        st.session_state["rr_drill_from"], st.session_state["rr_drill_to"] = worse[0]
-    d1, d2 = st.columns(2)
-    drill_from = d1.selectbox(ui.tr("上月档位", "From bucket"), list(rollrate.M_BUCKET_LABELS), key="rr_drill_from")
-    drill_to = d2.selectbox(ui.tr("本月状态", "To state"), list(rollrate.STATES), key="rr_drill_to",
-                            format_func=ui.options({s: state_label(s) for s in rollrate.STATES}))
-    n_cell = matrix.filter((matrix["from_state"] == drill_from) & (matrix["to_state"] == drill_to))["total_count"]
-    if window == 1 and (n_cell.is_empty() or n_cell[0] == 0):
-        st.caption(ui.tr(f"{ui.month_label(month)} 没有从 {drill_from} 到 {state_label(drill_to)} 的贷款。",
-                         f"No loan moved from {drill_from} to {state_label(drill_to)} in {ui.month_label(month)}."))
-    ui.drill_button(cell(drill_from, drill_to), "rr_drill")
+        # Default cell of the drill: the largest worse move of the month (never an empty cell).
+        moves = matrix.filter(matrix["total_count"] > 0).sort("total_count", descending=True)
+        worse = [(r["from_state"], r["to_state"]) for r in moves.iter_rows(named=True)
+                 if r["to_state"] in rollrate.M_BUCKET_LABELS
+                 and rollrate.M_BUCKET_LABELS.index(r["to_state"]) > rollrate.M_BUCKET_LABELS.index(r["from_state"])]
+        if worse and st.session_state.get("rr_drill_from") is None:
+            st.session_state["rr_drill_from"], st.session_state["rr_drill_to"] = worse[0]
+        d1, d2 = st.columns(2)
+        drill_from = d1.selectbox(ui.tr("上月档位", "From bucket"), list(rollrate.M_BUCKET_LABELS), key="rr_drill_from")
+        drill_to = d2.selectbox(ui.tr("本月状态", "To state"), list(rollrate.STATES), key="rr_drill_to",
+                                format_func=ui.options({s: state_label(s) for s in rollrate.STATES}))
+        n_cell = matrix.filter((matrix["from_state"] == drill_from) & (matrix["to_state"] == drill_to))["total_count"]
+        if window == 1 and (n_cell.is_empty() or n_cell[0] == 0):
+            st.caption(ui.tr(f"{ui.month_label(month)} 没有从 {drill_from} 到 {state_label(drill_to)} 的贷款。",
+                             f"No loan moved from {drill_from} to {state_label(drill_to)} in {ui.month_label(month)}."))
+        ui.drill_button(cell(drill_from, drill_to), "rr_drill")
 
-# --- roll rates over time ------------------------------------------------------------------------------
-st.subheader(ui.tr("向前滚动率趋势（滚入任一更差档）", "Forward roll rates over time (to any worse bucket)"))
-roll = rates.filter(rates["kind"] == "roll")
-steps = {f"{a}→{b}": f"{a}→{b.rstrip('+')}+" for a, b in
-         zip(rollrate.M_BUCKET_LABELS[:-1], rollrate.M_BUCKET_LABELS[1:], strict=True)}
-pairs = list(steps)
-chosen = st.multiselect(ui.tr("滚动环节", "Roll steps"), pairs, default=pairs[:4], key="rr_rolls",
-                        format_func=ui.options(steps))
+
 palette = px.colors.qualitative.Plotly
 
 
@@ -145,55 +142,67 @@ def line_chart(frame, froms: list[str], key: str, title_zh: str, title_en: str) 
     ui.chart(fig, key)
 
 
-line_chart(roll, [p.split("→")[0] for p in chosen], "rr_trend",
-           f"向前滚动率（滚入任一更差档 ÷ 上月该档；n < {min_n} 不画）",
-           f"Forward roll rate (to any worse bucket ÷ last month's bucket; n < {min_n} not drawn)")
+# --- roll and cure rates over time, the rates by step ---------------------------------------------------
+if shown == "rolls":
+    st.subheader(ui.tr("向前滚动率趋势（滚入任一更差档）", "Forward roll rates over time (to any worse bucket)"))
+    roll = rates.filter(rates["kind"] == "roll")
+    steps = {f"{a}→{b}": f"{a}→{b.rstrip('+')}+" for a, b in
+             zip(rollrate.M_BUCKET_LABELS[:-1], rollrate.M_BUCKET_LABELS[1:], strict=True)}
+    pairs = list(steps)
+    chosen = st.multiselect(ui.tr("滚动环节", "Roll steps"), pairs, default=pairs[:4], key="rr_rolls",
+                            format_func=ui.options(steps))
+    line_chart(roll, [p.split("→")[0] for p in chosen], "rr_trend",
+               f"向前滚动率（滚入任一更差档 ÷ 上月该档；n < {min_n} 不画）",
+               f"Forward roll rate (to any worse bucket ÷ last month's bucket; n < {min_n} not drawn)")
 
-st.subheader(ui.tr("回滚（治愈）率", "Cure rates (back to M0)"))
-cure = rates.filter(rates["kind"] == "cure")
-line_chart(cure, list(rollrate.M_BUCKET_LABELS[1:5]), "rr_cures", "回滚至 M0 的比率", "Share cured to M0")
+    st.subheader(ui.tr("回滚（治愈）率", "Cure rates (back to M0)"))
+    cure = rates.filter(rates["kind"] == "cure")
+    line_chart(cure, list(rollrate.M_BUCKET_LABELS[1:5]), "rr_cures", "回滚至 M0 的比率", "Share cured to M0")
+
+    st.subheader(ui.tr("各环节比率" + ("（合并）" if window > 1 else ""), "Rates by step" + (" (pooled)" if window > 1 else "")))
+    shown_rates = rollrate.pooled_rates(rates, month=month, window=window, min_n=min_n)
+    ui.show_table(shown_rates, "rr_rates_table", name=f"roll_rates_{ui.month_label(month)}_{window}m",
+                  money=("num_balance", "den_balance"), pct=("rate_count", "rate_balance"),
+                  headers={"kind": ui.tr("类型", "Kind"),
+                           "from_state": ui.tr("上月档位", "From"), "to_state": ui.tr("本月状态", "To"),
+                           "num_count": ui.tr("分子笔数", "Numerator loans"),
+                           "num_balance": ui.tr("分子金额(元)", "Numerator (CNY)"),
+                           "den_count": ui.tr("分母笔数(n)", "Denominator loans (n)"),
+                           "den_balance": ui.tr("分母金额(元)", "Denominator (CNY)"),
+                           "rate_count": ui.tr("笔数口径", "Rate (count)"), "rate_balance": ui.tr("金额口径", "Rate (balance)"),
+                           "months": ui.tr("合并月数", "Months pooled"),
+                           "low_n": ui.tr(f"样本不足(n<{min_n})", f"Small sample (n<{min_n})")})
+
 
 # --- flow-through ----------------------------------------------------------------------------------------
-st.subheader(ui.tr("流转至核销（Flow-through）", "Flow-through to write-off"))
-flow = rollrate.flow_through(rates)
-flow_col = f"flow_{basis}"
-at_month = flow.filter((flow["month"] == month) & flow[flow_col].is_not_null() & (flow[flow_col] > 0))
-f1, f2 = st.columns(2)
-bars = go.Figure(go.Bar(x=[state_label(s) for s in at_month["to_state"]],
-                        y=[v * 100 for v in at_month[flow_col]],
-                        text=[f"{v * 100:.2f}%" for v in at_month[flow_col]], textposition="outside"))
-bars.update_layout(title=ui.tr(f"{ui.month_label(month)} 从 M0 累计流转至各档", f"{ui.month_label(month)}: cumulative flow from M0"))
-bars.update_xaxes(title_text=ui.tr("到达档位", "Reached"))
-bars.update_yaxes(title_text=ui.tr("累计流转率（%，对数轴）", "Cumulative flow (%, log axis)"), type="log")
-with f1:
-    if at_month.is_empty():  # a message instead of an empty chart with axes -1…4
-        st.info(ui.tr(f"{ui.month_label(month)} 的滚动链条中有空档（某档上月没有贷款），无法计算累计流转率。",
-                      f"In {ui.month_label(month)} a link of the chain is empty (no loans in a bucket last month): "
-                      "no flow-through."))
-    else:
-        ui.chart(bars, "rr_flow")
-to_wo = flow.filter(flow["to_state"] == "written_off")
-trend = go.Figure(go.Scatter(x=to_wo["month"].to_list(), y=[None if v is None else v * 100 for v in to_wo[flow_col]],
-                             mode="lines+markers", name=ui.tr("流转至核销", "Flow to write-off")))
-trend.update_layout(title=ui.tr("流转至核销率趋势", "Flow-through to write-off over time"))
-trend.update_xaxes(title_text=ui.tr("月份", "Month"))
-trend.update_yaxes(title_text=ui.tr("流转率（%）", "Flow-through (%)"))
-with f2:
-    ui.chart(trend, "rr_flow_trend")
+if shown == "flow":
+    st.subheader(ui.tr("流转至核销（Flow-through）", "Flow-through to write-off"))
+    flow = rollrate.flow_through(rates)
+    flow_col = f"flow_{basis}"
+    at_month = flow.filter((flow["month"] == month) & flow[flow_col].is_not_null() & (flow[flow_col] > 0))
+    f1, f2 = st.columns(2)
+    bars = go.Figure(go.Bar(x=[state_label(s) for s in at_month["to_state"]],
+                            y=[v * 100 for v in at_month[flow_col]],
+                            text=[f"{v * 100:.2f}%" for v in at_month[flow_col]], textposition="outside"))
+    bars.update_layout(title=ui.tr(f"{ui.month_label(month)} 从 M0 累计流转至各档", f"{ui.month_label(month)}: cumulative flow from M0"))
+    bars.update_xaxes(title_text=ui.tr("到达档位", "Reached"))
+    bars.update_yaxes(title_text=ui.tr("累计流转率（%，对数轴）", "Cumulative flow (%, log axis)"), type="log")
+    with f1:
+        if at_month.is_empty():  # a message instead of an empty chart with axes -1…4
+            st.info(ui.tr(f"{ui.month_label(month)} 的滚动链条中有空档（某档上月没有贷款），无法计算累计流转率。",
+                          f"In {ui.month_label(month)} a link of the chain is empty (no loans in a bucket last month): "
+                          "no flow-through."))
+        else:
+            ui.chart(bars, "rr_flow")
+    to_wo = flow.filter(flow["to_state"] == "written_off")
+    trend = go.Figure(go.Scatter(x=to_wo["month"].to_list(), y=[None if v is None else v * 100 for v in to_wo[flow_col]],
+                                 mode="lines+markers", name=ui.tr("流转至核销", "Flow to write-off")))
+    trend.update_layout(title=ui.tr("流转至核销率趋势", "Flow-through to write-off over time"))
+    trend.update_xaxes(title_text=ui.tr("月份", "Month"))
+    trend.update_yaxes(title_text=ui.tr("流转率（%）", "Flow-through (%)"))
+    with f2:
+        ui.chart(trend, "rr_flow_trend")
 
-st.subheader(ui.tr("各环节比率" + ("（合并）" if window > 1 else ""), "Rates by step" + (" (pooled)" if window > 1 else "")))
-shown_rates = rollrate.pooled_rates(rates, month=month, window=window, min_n=min_n)
-ui.show_table(shown_rates, "rr_rates_table", name=f"roll_rates_{ui.month_label(month)}_{window}m",
-              money=("num_balance", "den_balance"), pct=("rate_count", "rate_balance"),
-              headers={"kind": ui.tr("类型", "Kind"),
-                       "from_state": ui.tr("上月档位", "From"), "to_state": ui.tr("本月状态", "To"),
-                       "num_count": ui.tr("分子笔数", "Numerator loans"),
-                       "num_balance": ui.tr("分子金额(元)", "Numerator (CNY)"),
-                       "den_count": ui.tr("分母笔数(n)", "Denominator loans (n)"),
-                       "den_balance": ui.tr("分母金额(元)", "Denominator (CNY)"),
-                       "rate_count": ui.tr("笔数口径", "Rate (count)"), "rate_balance": ui.tr("金额口径", "Rate (balance)"),
-                       "months": ui.tr("合并月数", "Months pooled"),
-                       "low_n": ui.tr(f"样本不足(n<{min_n})", f"Small sample (n<{min_n})")})
 
 ui.definition(
     "- **逾期档位（催收口径）**：M0 = 未逾期，M1 = 逾期 1-30 天，M2 = 31-60，…，M6 = 151-180，M7+ = 180 天以上；"

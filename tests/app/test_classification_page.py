@@ -26,6 +26,12 @@ def _heatmap(at) -> dict:
     return next(s["data"][0] for s in specs if s["data"][0]["type"] == "heatmap")
 
 
+def _view(at, name: str):
+    at.button_group(key="cl_view").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
 @pytest.fixture()
 def asof(demo_root) -> dt.date:
     con = store.connect(demo_root)
@@ -43,13 +49,16 @@ def test_page_numbers_match_analytics(app_test, demo_root, asof):
     assert metrics["不良贷款率"] == _pct(now["npl_ratio_balance"])
     assert metrics["偏离度(逾期90天+/不良)"] == _pct(now["deviation_balance"])
     assert metrics["拨备覆盖率(简化)"] == _pct(now["coverage"])
-    floor = cl.below_floor_by_branch(con, month=asof)
-    assert metrics["低于底线笔数"] == f"{int(floor['below_count'].sum()):,}"
-    rates = cl.supervisory_migration(con, month=asof, period="quarter")
-    assert metrics["关注类贷款迁徙率"] == _pct(rates.row(1, named=True)["migration_rate_balance"])
-    con.close()
-    assert len(at.get("plotly_chart")) == 2  # trend + transition matrix
+    assert at.button_group(key="cl_view").value == "structure" and not at.get("plotly_chart")  # two tables
+    assert len(at.dataframe) == 2  # by branch, by product
     assert any("口径" in e.label for e in at.expander)
+    floor = cl.below_floor_by_branch(con, month=asof)
+    assert _metrics(_view(at, "floor"))["低于底线笔数"] == f"{int(floor['below_count'].sum()):,}"
+    rates = cl.supervisory_migration(con, month=asof, period="quarter")
+    assert _metrics(_view(at, "migration"))["关注类贷款迁徙率"] == _pct(rates.row(1, named=True)["migration_rate_balance"])
+    con.close()
+    assert [c.key for c in at.get("plotly_chart")] == ["cl_matrix_chart"]
+    assert [c.key for c in _view(at, "trend").get("plotly_chart")] == ["cl_trend"]
 
 
 def test_provision_rates_come_from_the_app_wide_scheme(sparse_store, app_test, asof):
@@ -80,7 +89,7 @@ def test_count_basis(app_test, demo_root, asof):
 
 
 def test_period_selector_and_custom_start(app_test, demo_root, asof):
-    at = app_test(PAGE)
+    at = _view(app_test(PAGE), "migration")
     quarter = _metrics(at)["正常类贷款迁徙率"]
     con = store.connect(demo_root)
     for period in ("month", "ytd"):
@@ -100,7 +109,7 @@ def test_period_selector_and_custom_start(app_test, demo_root, asof):
 
 
 def test_matrix_toggles(app_test, demo_root, asof):
-    at = app_test(PAGE)
+    at = _view(app_test(PAGE), "migration")
     bal = _heatmap(at)
     assert "退出：核销" in bal["x"] and bal["y"][0] == "正常类"
     # the colour bar says 万元: z must be in 万元 too (start balance / 10,000), not in yuan
@@ -120,7 +129,7 @@ def test_matrix_toggles(app_test, demo_root, asof):
 
 
 def test_matrix_exit_cell_drill(app_test):
-    at = app_test(PAGE)
+    at = _view(app_test(PAGE), "migration")
     at.selectbox(key="cl_cell_from").set_value(1).run()
     at.selectbox(key="cl_cell_to").set_value("paid_off").run()
     at.button(key="cl_cell_drill").click().run()
@@ -131,14 +140,15 @@ def test_matrix_exit_cell_drill(app_test):
     assert int(at.metric[0].value.replace(",", "")) > 0  # loans paid off during the quarter
 
 
-@pytest.mark.parametrize(("select_key", "value", "button", "check"), [
-    ("cl_drill_kpi", "class2", "cl_drill_kpi_go", lambda s: s.classes == (2,)),
-    ("cl_rate_drill", "performing", "cl_rate_drill_go", lambda s: s.prev_classes == (1, 2) and s.classes == (3, 4, 5)),
-    ("cl_floor_branch", None, "cl_floor_drill", lambda s: s.below_floor and len(s.branches) == 1),
-    ("cl_cell_to", "3", "cl_cell_drill", lambda s: s.classes == (3,) and s.rows == "at_month"),
+@pytest.mark.parametrize(("view", "select_key", "value", "button", "check"), [
+    ("structure", "cl_drill_kpi", "class2", "cl_drill_kpi_go", lambda s: s.classes == (2,)),
+    ("migration", "cl_rate_drill", "performing", "cl_rate_drill_go",
+     lambda s: s.prev_classes == (1, 2) and s.classes == (3, 4, 5)),
+    ("floor", "cl_floor_branch", None, "cl_floor_drill", lambda s: s.below_floor and len(s.branches) == 1),
+    ("migration", "cl_cell_to", "3", "cl_cell_drill", lambda s: s.classes == (3,) and s.rows == "at_month"),
 ])
-def test_drill_buttons(app_test, demo_root, asof, select_key, value, button, check):
-    at = app_test(PAGE)
+def test_drill_buttons(app_test, demo_root, asof, view, select_key, value, button, check):
+    at = _view(app_test(PAGE), view)
     if value is None:  # the worst branch of the below-floor table
         con = store.connect(demo_root)
         value = cl.below_floor_by_branch(con, month=asof)["branch_id"][0]
@@ -155,7 +165,8 @@ def test_english(app_test):
     at.sidebar.radio(key="lang").set_value("en").run()
     assert not at.exception
     assert at.title[0].value == "Classification & migration"
-    metrics = _metrics(at)
+    assert "By branch / product" in at.button_group(key="cl_view").options
+    metrics = _metrics(_view(at, "migration"))
     assert "NPL ratio" in metrics and "Special-mention migration rate" in metrics
     assert "Exit: Written off" in _heatmap(at)["x"]
 
@@ -163,7 +174,7 @@ def test_english(app_test):
 def test_click_a_migration_matrix_cell_drills_with_the_same_total(app_test, demo_root):
     from analytics.metrics import drilldown
 
-    at = app_test(PAGE)
+    at = _view(app_test(PAGE), "migration")
     at.radio(key="cl_matrix_measure").set_value("count").run()
     matrix = next(d.value for d in at.dataframe if "期初分类" in d.value.columns)
     key = next(d.key for d in at.dataframe if "期初分类" in d.value.columns)

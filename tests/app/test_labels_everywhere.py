@@ -9,6 +9,7 @@ import pytest
 
 import app
 from analytics.core import schema
+from tests.app.views import every_view
 
 RAW_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")  # branch_id, cohort, sha256, message_zh ...
 CODES = {code for kind in ("status", "overdue_cause", "product") for code in schema.LABELS[kind]} | {
@@ -47,7 +48,8 @@ def test_no_raw_field_name_or_code_in_any_table(app_test, page, lang):
     at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
-    assert problems_in(at) == [], page
+    for view in every_view(at):
+        assert problems_in(at) == [], (page, view)
 
 
 def test_loan_history_table_is_labelled(app_test):

@@ -57,27 +57,41 @@ def test_every_page_at_1366(page, lang):
         page.get_by_role("link", name=title).click()
         page.get_by_role("heading", name=title).first.wait_for()
         settle(page)
-        page.wait_for_timeout(300)  # charts and grids finish drawing after the run
-        assert page.locator("[data-testid=stException]").count() == 0, title
-        page.screenshot(path=str(SHOTS / f"{Path(path).stem}_{lang}_1366.png"), full_page=True)
-        cut = page.evaluate(TILE_OVERFLOW_JS)
-        if cut:
-            problems.append(f"{title}: tiles cut {cut}")
-        labels = page.locator("[data-testid=stMetricLabel]").all_inner_texts()
-        values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
-        for label, value in zip(labels, values, strict=False):
-            if re.fullmatch(r"[−\-]?[\d,]+\.\d\d", value.strip()):  # an amount: its unit must be in the label
-                if not re.search(r"亿元|万元|元|CNY", label):
-                    problems.append(f"{title}: amount {value!r} without a unit in {label!r}")
-        grid = page.evaluate(GRID_TEXT_JS)
-        if path == "pages/overview.py":  # the check reads the tables' cells (the grid's accessible table)
-            assert ("月份" if lang == "zh" else "Month") in grid and re.search(r"\d{4}-\d{2}", grid)
-            assert "00:00:00" not in grid
-        text = page.locator("[data-testid=stMain]").inner_text() + "\n" + grid
-        raw = sorted(set(RAW.findall(text)))
-        if raw:
-            problems.append(f"{title}: raw field names {raw}")
+        # a page of several views (ui.view) is looked at in each of them, the first one last
+        views = page.locator("[class*='st-key-'][class*='_view'] button")
+        for i in [*range(1, views.count()), 0]:
+            if views.count():
+                views.nth(i).click()
+                settle(page)
+            shot = f"{Path(path).stem}{f'_view{i + 1}' if views.count() else ''}_{lang}_1366.png"
+            problems += _look(page, path, title, lang, shot)
     assert problems == []
+
+
+def _look(page, path: str, title: str, lang: str, shot: str) -> list[str]:
+    """What a person would see wrong on the page as drawn now (a screenshot of it in test-results/pages)."""
+    problems = []
+    page.wait_for_timeout(300)  # charts and grids finish drawing after the run
+    assert page.locator("[data-testid=stException]").count() == 0, title
+    page.screenshot(path=str(SHOTS / shot), full_page=True)
+    cut = page.evaluate(TILE_OVERFLOW_JS)
+    if cut:
+        problems.append(f"{title}: tiles cut {cut}")
+    labels = page.locator("[data-testid=stMetricLabel]").all_inner_texts()
+    values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
+    for label, value in zip(labels, values, strict=False):
+        if re.fullmatch(r"[−\-]?[\d,]+\.\d\d", value.strip()):  # an amount: its unit must be in the label
+            if not re.search(r"亿元|万元|元|CNY", label):
+                problems.append(f"{title}: amount {value!r} without a unit in {label!r}")
+    grid = page.evaluate(GRID_TEXT_JS)
+    if path == "pages/overview.py":  # the check reads the tables' cells (the grid's accessible table)
+        assert ("月份" if lang == "zh" else "Month") in grid and re.search(r"\d{4}-\d{2}", grid)
+        assert "00:00:00" not in grid
+    text = page.locator("[data-testid=stMain]").inner_text() + "\n" + grid
+    raw = sorted(set(RAW.findall(text)))
+    if raw:
+        problems.append(f"{title}: raw field names {raw}")
+    return problems
 
 
 def test_reload_keeps_language_filters_and_choices(page):
