@@ -52,57 +52,8 @@ rate_col = f"rate_{basis}"
 sizes = vintage.cohort_sizes(curves)
 n_of = dict(zip(sizes["cohort"], sizes["cohort_count"], strict=True))
 worst = vintage.worst_cohort(curves, basis=basis, min_n=min_n)
-st.subheader(ui.tr("Vintage 曲线", "Vintage curves"))
-if worst is not None:
-    wl = vintage.cohort_label(worst["cohort"], grain)
-    st.markdown(ui.tr(
-        f"**最差批次：{wl}**（n = {worst['cohort_count']:,} 笔）在 MOB {worst['mob']} 为 "
-        f"{ui.fmt_pct(worst['rate'])}，同账龄中位数 {ui.fmt_pct(worst['median'])}（只比较 n ≥ {min_n} 的批次）。",
-        f"**Worst cohort: {wl}** (n = {worst['cohort_count']:,} loans) at {ui.fmt_pct(worst['rate'])} at MOB "
-        f"{worst['mob']}, median {ui.fmt_pct(worst['median'])} (cohorts with n ≥ {min_n} only)."))
-# Sequential colours: older cohorts light, recent ones dark; the worst cohort red and thick; small ones grey.
-cohorts = sizes["cohort"].to_list()
-shades = px.colors.sample_colorscale("Blues", [0.3 + 0.7 * i / max(len(cohorts) - 1, 1) for i in range(len(cohorts))])
-fig = go.Figure()
-for (cohort,), part in curves.partition_by("cohort", as_dict=True, maintain_order=True).items():
-    n = n_of[cohort]
-    is_worst = worst is not None and cohort == worst["cohort"]
-    line = ({"color": "#d62728", "width": 4} if is_worst else
-            {"color": "#bdbdbd", "width": 1, "dash": "dot"} if n < min_n else
-            {"color": shades[cohorts.index(cohort)], "width": 1.5})
-    fig.add_scatter(x=part["mob"].to_list(), y=[None if v is None else v * 100 for v in part[rate_col]],
-                    mode="lines", line=line, name=f"{vintage.cohort_label(cohort, grain)} (n={n:,})",
-                    hovertemplate="MOB %{x}: %{y:.2f}%<extra>%{fullData.name}</extra>")
-fig.update_layout(title=metric_name)
-fig.update_xaxes(title_text=ui.tr("账龄 MOB（月，放款当月 = 0）", "Months on book (MOB; origination month = 0)"))
-fig.update_yaxes(title_text=ui.tr("比率（%）", "Rate (%)"))
-ui.chart(fig, "vt_curves")
-st.caption(ui.tr(f"颜色由浅到深 = 由早到近的批次；红色粗线 = 最差批次；灰色虚线 = 笔数少于 {min_n} 的批次。",
-                 f"Light to dark = older to recent cohorts; thick red = the worst cohort; grey dotted = cohorts "
-                 f"with fewer than {min_n} loans."))
-
-st.subheader(ui.tr("批次 × 账龄矩阵", "Cohort x MOB triangle"))
-rates, flags = vintage.triangle(curves, basis, grain)
-mobs = rates.columns[1:]
-low = [n < min_n for n in sizes["cohort_count"]]
-y_labels = [f"{c} (n={n:,})" for c, n in zip(rates["cohort"], sizes["cohort_count"], strict=True)]
-heat = go.Figure(go.Heatmap(
-    z=[[None if (v is None or small) else v * 100 for v in row[1:]] for row, small in zip(rates.iter_rows(), low,
-                                                                                         strict=True)],
-    x=mobs, y=y_labels, colorscale="Reds", colorbar={"title": {"text": "%"}},
-    hovertemplate=ui.tr("批次 %{y}<br>MOB %{x}<br>%{z:.2f}%", "Cohort %{y}<br>MOB %{x}<br>%{z:.2f}%") + "<extra></extra>",
-))
-heat.update_layout(title=metric_name)
-heat.update_xaxes(title_text=ui.tr("账龄 MOB（月）", "MOB (months)"), type="category")
-heat.update_yaxes(title_text=ui.tr("放款批次", "Cohort"), type="category", autorange="reversed")
-ui.chart(heat, "vt_heatmap")  # Plotly heatmaps have no click selection: the table below is the click route
-
-st.caption(ui.tr(f"表中标红：该批次在同一账龄上高于所有批次的中位数；灰色行：批次笔数少于 {min_n}（图中不显示）。点击表格单元格查看借据。",
-                 f"Shaded: the cohort is above the median of all cohorts at the same MOB; grey rows: fewer than "
-                 f"{min_n} loans (not drawn in the chart). Click a table cell to list the loans."))
-with_n = rates.insert_column(1, sizes["cohort_count"].alias("cohort_count"))
-cells = ui.show_highlighted(with_n, flags.insert_column(1, sizes["cohort_count"].alias("cohort_count")), "vt_table",
-                            name=f"vintage_{metric}_{basis}_{grain}", label_columns=2, grey_rows=low, selectable=True)
+shown = ui.view("vt_view", {"curves": ui.tr("Vintage 曲线", "Vintage curves"),
+                            "triangle": ui.tr("批次 × 账龄矩阵", "Cohort x MOB triangle")})
 labels = {vintage.cohort_label(c, grain): c for c in curves["cohort"].unique(maintain_order=True).to_list()}
 last_month = curves["obs_month"].max()
 
@@ -115,8 +66,61 @@ def point(cohort_text: str, mob: int):
                               last_month=last_month, title=f"{metric_name} · {cohort_text} · MOB {mob}")
 
 
-ui.drill_on_select("vt_table", [c for c in cells or [] if c[1] in mobs],
-                   lambda rc: point(rates["cohort"][rc[0]], int(rc[1])))
+if shown == "curves":
+    st.subheader(ui.tr("Vintage 曲线", "Vintage curves"))
+    if worst is not None:
+        wl = vintage.cohort_label(worst["cohort"], grain)
+        st.markdown(ui.tr(
+            f"**最差批次：{wl}**（n = {worst['cohort_count']:,} 笔）在 MOB {worst['mob']} 为 "
+            f"{ui.fmt_pct(worst['rate'])}，同账龄中位数 {ui.fmt_pct(worst['median'])}（只比较 n ≥ {min_n} 的批次）。",
+            f"**Worst cohort: {wl}** (n = {worst['cohort_count']:,} loans) at {ui.fmt_pct(worst['rate'])} at MOB "
+            f"{worst['mob']}, median {ui.fmt_pct(worst['median'])} (cohorts with n ≥ {min_n} only)."))
+    # Sequential colours: older cohorts light, recent ones dark; the worst cohort red and thick; small ones grey.
+    cohorts = sizes["cohort"].to_list()
+    shades = px.colors.sample_colorscale("Blues", [0.3 + 0.7 * i / max(len(cohorts) - 1, 1) for i in range(len(cohorts))])
+    fig = go.Figure()
+    for (cohort,), part in curves.partition_by("cohort", as_dict=True, maintain_order=True).items():
+        n = n_of[cohort]
+        is_worst = worst is not None and cohort == worst["cohort"]
+        line = ({"color": "#d62728", "width": 4} if is_worst else
+                {"color": "#bdbdbd", "width": 1, "dash": "dot"} if n < min_n else
+                {"color": shades[cohorts.index(cohort)], "width": 1.5})
+        fig.add_scatter(x=part["mob"].to_list(), y=[None if v is None else v * 100 for v in part[rate_col]],
+                        mode="lines", line=line, name=f"{vintage.cohort_label(cohort, grain)} (n={n:,})",
+                        hovertemplate="MOB %{x}: %{y:.2f}%<extra>%{fullData.name}</extra>")
+    fig.update_layout(title=metric_name)
+    fig.update_xaxes(title_text=ui.tr("账龄 MOB（月，放款当月 = 0）", "Months on book (MOB; origination month = 0)"))
+    fig.update_yaxes(title_text=ui.tr("比率（%）", "Rate (%)"))
+    ui.chart(fig, "vt_curves")
+    st.caption(ui.tr(f"颜色由浅到深 = 由早到近的批次；红色粗线 = 最差批次；灰色虚线 = 笔数少于 {min_n} 的批次。",
+                     f"Light to dark = older to recent cohorts; thick red = the worst cohort; grey dotted = cohorts "
+                     f"with fewer than {min_n} loans."))
+
+if shown == "triangle":
+    st.subheader(ui.tr("批次 × 账龄矩阵", "Cohort x MOB triangle"))
+    rates, flags = vintage.triangle(curves, basis, grain)
+    mobs = rates.columns[1:]
+    low = [n < min_n for n in sizes["cohort_count"]]
+    y_labels = [f"{c} (n={n:,})" for c, n in zip(rates["cohort"], sizes["cohort_count"], strict=True)]
+    heat = go.Figure(go.Heatmap(
+        z=[[None if (v is None or small) else v * 100 for v in row[1:]] for row, small in zip(rates.iter_rows(), low,
+                                                                                             strict=True)],
+        x=mobs, y=y_labels, colorscale="Reds", colorbar={"title": {"text": "%"}},
+        hovertemplate=ui.tr("批次 %{y}<br>MOB %{x}<br>%{z:.2f}%", "Cohort %{y}<br>MOB %{x}<br>%{z:.2f}%") + "<extra></extra>",
+    ))
+    heat.update_layout(title=metric_name)
+    heat.update_xaxes(title_text=ui.tr("账龄 MOB（月）", "MOB (months)"), type="category")
+    heat.update_yaxes(title_text=ui.tr("放款批次", "Cohort"), type="category", autorange="reversed")
+    ui.chart(heat, "vt_heatmap")  # Plotly heatmaps have no click selection: the table below is the click route
+
+    st.caption(ui.tr(f"表中标红：该批次在同一账龄上高于所有批次的中位数；灰色行：批次笔数少于 {min_n}（图中不显示）。点击表格单元格查看借据。",
+                     f"Shaded: the cohort is above the median of all cohorts at the same MOB; grey rows: fewer than "
+                     f"{min_n} loans (not drawn in the chart). Click a table cell to list the loans."))
+    with_n = rates.insert_column(1, sizes["cohort_count"].alias("cohort_count"))
+    cells = ui.show_highlighted(with_n, flags.insert_column(1, sizes["cohort_count"].alias("cohort_count")), "vt_table",
+                                name=f"vintage_{metric}_{basis}_{grain}", label_columns=2, grey_rows=low, selectable=True)
+    ui.drill_on_select("vt_table", [c for c in cells or [] if c[1] in mobs],
+                       lambda rc: point(rates["cohort"][rc[0]], int(rc[1])))
 
 st.subheader(ui.tr("查看明细", "Loans behind a point"))
 d1, d2, d3 = st.columns(3)

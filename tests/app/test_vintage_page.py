@@ -13,7 +13,14 @@ PAGE = "pages/vintage.py"
 
 
 def _chart(at, key: str) -> dict:
-    return json.loads(at.get("plotly_chart")[("vt_curves", "vt_heatmap").index(key)].proto.spec)
+    return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
+
+
+def _view(at, name: str):
+    """The page's curves (the first view) or its cohort x MOB triangle (heatmap and table)."""
+    at.button_group(key="vt_view").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_renders_curves_triangle_table(app_test, demo_root):
@@ -27,6 +34,10 @@ def test_renders_curves_triangle_table(app_test, demo_root):
     expected = vintage.vintage_curves(con, grain="month", measure="ever", threshold=30)
     con.close()
     assert len(curves["data"]) == expected["cohort"].n_unique()
+    assert [c.key for c in at.get("plotly_chart")] == ["vt_curves"] and not at.dataframe
+    assert at.button(key="vt_drill")
+    _view(at, "triangle")
+    assert [c.key for c in at.get("plotly_chart")] == ["vt_heatmap"]
     table = at.dataframe[0].value
     assert table.shape[0] == expected["cohort"].n_unique()
     first = expected.filter(expected["mob"] == expected["mob"].max())
@@ -37,7 +48,7 @@ def test_renders_curves_triangle_table(app_test, demo_root):
 
 
 def test_every_widget_and_drill(app_test):
-    at = app_test(PAGE)
+    at = _view(app_test(PAGE), "triangle")
     before = at.dataframe[0].value.copy()
     at.radio(key="vt_basis").set_value("balance").run()
     assert not at.exception
@@ -76,12 +87,12 @@ def test_english(app_test):
     assert not at.exception
     assert at.title[0].value == "Vintage"
     assert _chart(at, "vt_curves")["layout"]["yaxis"]["title"]["text"] == "Rate (%)"
-    assert _chart(at, "vt_heatmap")["layout"]["yaxis"]["title"]["text"] == "Cohort"
     assert at.button(key="vt_drill").label == "Show the loans"
+    assert _chart(_view(at, "triangle"), "vt_heatmap")["layout"]["yaxis"]["title"]["text"] == "Cohort"
 
 
 def test_branch_filter(app_test):
-    at = app_test(PAGE)
+    at = _view(app_test(PAGE), "triangle")
     before = at.dataframe[0].value.copy()
     at.sidebar.multiselect(key="f_branches").set_value([at.sidebar.multiselect(key="f_branches").options[0]])
     at.run()
@@ -96,7 +107,7 @@ def test_worst_cohort_named_with_n_and_cell_click_drills(app_test, demo_root):
     assert any("最差批次" in m.value and "n = " in m.value for m in at.markdown)
     names = [t["name"] for t in _chart(at, "vt_curves")["data"]]
     assert all("(n=" in n for n in names)
-    table = at.dataframe[0].value
+    table = _view(at, "triangle").dataframe[0].value
     assert "批次笔数(n)" in table.columns
     mob = table.columns[3]
     at.session_state["vt_table"] = {"selection": {"rows": [], "columns": [], "cells": [[0, mob]]}}
