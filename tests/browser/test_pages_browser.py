@@ -58,7 +58,8 @@ def test_every_page_at_1366(page, lang):
         page.get_by_role("heading", name=title).first.wait_for()
         settle(page)
         # a page of several views (ui.view) is looked at in each of them, the first one last
-        views = page.locator("[class*='st-key-'][class*='_view'] button")
+        views = page.locator("[class*='st-key-'][class*='_view'] [data-testid=stButtonGroup] button")
+        assert views.count() > 1 or Path(path).stem not in ("classification", "vintage", "rollrate"), title
         for i in [*range(1, views.count()), 0]:
             if views.count():
                 views.nth(i).click()
@@ -127,6 +128,8 @@ def test_click_a_bar_or_a_table_row_opens_the_loans(page):
     page.get_by_role("link", name="滚动率").click()
     page.get_by_role("heading", name="滚动率").first.wait_for()
     settle(page)
+    page.locator("[data-testid=stDataFrame]").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
     grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
     page.mouse.click(grid["x"] + 15, grid["y"] + 55)  # the first row's selection box
     page.get_by_role("heading", name="借据明细").first.wait_for(timeout=30_000)
