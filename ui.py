@@ -474,7 +474,7 @@ PAGE_CHOICES: dict[str, tuple | type] = {
     "tr_dim": ("total", "branch", "product"), "tr_freq": ("month", "quarter"),
     "ca_basis": _BASIS, "ca_dim": ("branch", "product"),
     "rr_view": ("matrix", "rolls", "flow"), "cl_view": ("structure", "trend", "floor", "migration"),
-    "vt_view": ("curves", "triangle"),
+    "vt_view": ("curves", "triangle"), "ca_view": ("pareto", "mix", "cross"),
 }
 KEPT = SHARED + tuple(PAGE_CHOICES)
 # KPI tile labels wrap instead of being cut with an ellipsis: the unit (亿元 / CNY m) is in the label.

@@ -26,14 +26,19 @@ def _charts(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def _view(at, name: str):
+    """The page's Pareto (the first view), its cause mix over time, or its branch / product and QoQ tables."""
+    at.button_group(key="ca_view").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_renders_pareto_mix_tables(app_test, demo_root):
     at = app_test(PAGE)
     assert at.title[0].value == "逾期原因"
-    pareto_fig, mix_fig = _charts(at)
+    (pareto_fig,) = _charts(at)
     assert pareto_fig["layout"]["yaxis"]["title"]["text"] == "逾期余额（万元）"
     assert pareto_fig["layout"]["yaxis2"]["title"]["text"] == "累计占比（%）"
-    assert mix_fig["layout"]["yaxis"]["title"]["text"] == "占逾期比例（%）"
-    assert mix_fig["layout"]["barmode"] == "stack"
     con = store.connect(demo_root)
     month = store.months(con)[-1]
     expected = causes.pareto(con, month=month, basis="balance")
@@ -41,7 +46,11 @@ def test_renders_pareto_mix_tables(app_test, demo_root):
     table = ratios(at.dataframe[0])
     assert table["逾期原因"].tolist() == [labels.label("overdue_cause", c, "zh") for c in expected["cause"]]
     assert table["累计占比"].iloc[-1] == pytest.approx(1.0)
-    assert len(at.dataframe) == 3  # pareto, cross table, QoQ
+    assert len(at.dataframe) == 1 and at.button(key="ca_drill")
+    (mix_fig,) = _charts(_view(at, "mix"))
+    assert mix_fig["layout"]["yaxis"]["title"]["text"] == "占逾期比例（%）"
+    assert mix_fig["layout"]["barmode"] == "stack" and not at.dataframe
+    assert len(_view(at, "cross").dataframe) == 2 and not _charts(at)  # cross table, QoQ
     assert at.button(key="ca_drill")
 
 
@@ -54,11 +63,11 @@ def test_every_widget(app_test):
     after = ratios(at.dataframe[0])
     assert after["笔数"].is_monotonic_decreasing and not after.equals(before)
 
-    cross_branch = ratios(at.dataframe[1])
+    cross_branch = ratios(_view(at, "cross").dataframe[0])
     assert "合计" in cross_branch.columns and cross_branch.columns[0] == "机构"
     at.radio(key="ca_dim").set_value("product").run()
     assert not at.exception
-    assert ratios(at.dataframe[1]).columns[0] == "产品"
+    assert ratios(at.dataframe[0]).columns[0] == "产品"
 
     cause = at.selectbox(key="ca_drill_cause")
     cause.set_value(cause.options[-1]).run()
@@ -91,12 +100,12 @@ def test_english(app_test):
     at.sidebar.radio(key="lang").set_value("en").run()
     assert not at.exception
     assert at.title[0].value == "Overdue causes"
-    assert _charts(at)[1]["layout"]["xaxis"]["title"]["text"] == "Month"
+    assert "Cause" in ratios(at.dataframe[0]).columns
+    assert _charts(_view(at, "mix"))[0]["layout"]["xaxis"]["title"]["text"] == "Month"
     at.radio(key="ca_basis").set_value("count").run()
     at.radio(key="ca_dim").set_value("product").run()
     assert not at.exception
-    assert "Cause" in ratios(at.dataframe[0]).columns
-    assert "Total" in ratios(at.dataframe[1]).columns
+    assert "Total" in ratios(_view(at, "cross").dataframe[0]).columns
 
 
 def test_click_a_pareto_bar_drills_with_the_same_total(app_test, demo_root):
