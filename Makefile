@@ -28,7 +28,7 @@ run: $(STAMP) $(DATA)/loans.parquet
 		--browser.gatherUsageStats false --server.headless true
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 bench: $(STAMP)
 	$(PY) -m analytics.tools.benchmark --data $(DATA) --filters
