@@ -74,3 +74,28 @@ def test_ratios_in_tables_always_show_two_decimals():
     assert config["share"]["type_config"]["format"] == "%.2f%%"
     assert config["change"]["type_config"]["format"] == "%+.2f pp"
     assert [ui.PCT_FORMAT % v for v in grid["share"].to_list()[:2]] == ["3.70%", "4.00%"]
+
+
+def test_highlighted_matrix_shades_flagged_cells_and_greys_small_rows():
+    """ui.show_highlighted: the CSS sent with the table shades exactly the flagged cells (a null flag is not
+    shaded) and greys every cell of a small-sample row, whatever its flags."""
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import polars as pl
+
+        import ui
+        df = pl.DataFrame({"cohort": ["2024-01", "2024-02", "2024-03"], "1": [0.01, 0.02, 0.03],
+                           "2": [0.05, None, 0.07]})
+        flags = pl.DataFrame({"cohort": [None, None, None], "1": [False, True, True], "2": [True, None, False]})
+        ui.show_highlighted(df, flags, "t", grey_rows=[False, False, True])
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception
+    css = at.dataframe[0].proto.arrow_data.styler.styles
+    cells = {rule: set(re.findall(r"row(\d+)_col(\d+)", sel)) for sel, rule in re.findall(r"([^{}]+)\{([^}]*)\}", css)}
+    assert cells == {" background-color: #f6c8c3 ": {("0", "2"), ("1", "1")},
+                     " background-color: #eeeeee; color: #9e9e9e ": {("2", "1"), ("2", "2")}}
+    assert at.dataframe[0].value.iloc[:, 1].tolist()[:2] == [0.01, 0.02]  # values stay the ratios
