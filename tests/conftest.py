@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,17 @@ APP = str(ROOT / "app.py")
 DEMO_LOANS = 4_000
 DEMO_MONTHS = 15
 DEMO_END = dt.date(2026, 10, 1)
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """Put ``sys.modules["__main__"]`` back after each test: an AppTest run leaves it set to the page's script
+    module, and a later test's worker process (forkserver / spawn, as the bounded import reader uses) would
+    re-run that script as its main module on start (a function script then fails with a NameError)."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
