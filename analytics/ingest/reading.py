@@ -30,6 +30,9 @@ import io
 import multiprocessing
 import os
 import re
+import sys
+import threading
+import types
 import zipfile
 from dataclasses import dataclass, field
 
@@ -526,6 +529,29 @@ def _context():
     return _CONTEXT
 
 
+_START_LOCK = threading.Lock()
+
+
+def _start_without_main_script(proc) -> None:
+    """Start ``proc`` so that its child does not re-run the main script first. A forkserver or spawn child runs
+    ``sys.modules["__main__"]`` from its file before the target (``multiprocessing.spawn``), and in the app that
+    module is Streamlit's copy of app.py: every bounded read would run the router and its default page again in
+    the worker. The target and its arguments live in importable modules, so the child needs no main module; it is
+    hidden (a bare module without a file) while the process starts, then put back."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        proc.start()  # ``python -m``: the child imports the module by name, which is guarded by __name__
+        return
+    with _START_LOCK:
+        bare = types.ModuleType("__main__")
+        sys.modules["__main__"] = bare
+        try:
+            proc.start()
+        finally:
+            if sys.modules.get("__main__") is bare:
+                sys.modules["__main__"] = main
+
+
 def run_bounded(target, args: tuple, name: str, what: str = "read"):
     """``target(*args)`` in a worker process with the memory, CPU and time limits of the module doc, for work on
     an untrusted file named ``name``: reading it (``what="read"``) or checking it (``"check"``). ``target`` must
@@ -536,7 +562,7 @@ def run_bounded(target, args: tuple, name: str, what: str = "read"):
     parent, child = ctx.Pipe(duplex=False)
     settings = {k: os.environ[k] for k in (MAX_COLUMNS_ENV, MAX_MB_ENV) if k in os.environ}
     proc = ctx.Process(target=_worker, args=(child, target, args, mem, cpu, settings), daemon=True)
-    proc.start()
+    _start_without_main_script(proc)
     child.close()
     base = os.path.basename(name)
     try:

@@ -155,3 +155,22 @@ def _reserve_then_fail():
         pass
     del reserved
     raise RuntimeError("Resource temporarily unavailable (os error 11)")  # what a thread start reports
+
+
+def test_the_worker_does_not_rerun_the_main_script(monkeypatch, tmp_path):
+    """In the app ``sys.modules["__main__"]`` is Streamlit's copy of app.py; a forkserver / spawn child would run
+    it before the read (the router and its default page in every import worker). The worker starts without it:
+    a main script that would fail (and leave a mark) is not run, the read works, and __main__ is put back."""
+    import sys
+    import types
+
+    mark = tmp_path / "ran"
+    script = tmp_path / "fake_app.py"
+    script.write_text(f"open({str(mark)!r}, 'w').close()\nraise SystemExit('main script re-run in the worker')\n",
+                      encoding="utf-8")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    source = reading.read_source(b"a,b\n1,2\n", "ok.csv")
+    assert source.frame.select("a", "b").rows() == [("1", "2")] and not mark.exists()
+    assert sys.modules["__main__"] is fake
