@@ -537,11 +537,9 @@ def _start_without_main_script(proc) -> None:
     ``sys.modules["__main__"]`` from its file before the target (``multiprocessing.spawn``), and in the app that
     module is Streamlit's copy of app.py: every bounded read would run the router and its default page again in
     the worker. The target and its arguments live in importable modules, so the child needs no main module; it is
-    hidden (a bare module without a file) while the process starts, then put back."""
+    hidden (a bare module without a file or spec) while the process starts, then put back. (Under ``python -m``
+    the child would import the main module by name instead: ``pytest`` or the import command, also not needed.)"""
     main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
-        proc.start()  # ``python -m``: the child imports the module by name, which is guarded by __name__
-        return
     with _START_LOCK:
         bare = types.ModuleType("__main__")
         sys.modules["__main__"] = bare
@@ -549,7 +547,10 @@ def _start_without_main_script(proc) -> None:
             proc.start()
         finally:
             if sys.modules.get("__main__") is bare:
-                sys.modules["__main__"] = main
+                if main is None:
+                    del sys.modules["__main__"]
+                else:
+                    sys.modules["__main__"] = main
 
 
 def run_bounded(target, args: tuple, name: str, what: str = "read"):
