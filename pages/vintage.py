@@ -24,7 +24,7 @@ METRICS = {
     "pit90": ("pit", 90, "时点逾期90天以上", "Point-in-time 90+ DPD"),
 }
 
-c1, c2, c3, c4, c5 = st.columns([1, 2, 1, 1, 1])
+c1, c2, c3, c4, c5 = st.columns([1, 1.6, 1, 1, 1.8])
 grain = c1.radio(ui.tr("放款批次", "Cohort"), vintage.GRAINS, key="vt_grain", horizontal=True,
                  format_func=ui.options({"month": ui.tr("按月", "Month"), "quarter": ui.tr("按季", "Quarter")}))
 metric = c2.selectbox(ui.tr("指标", "Metric"), list(METRICS), key="vt_metric",
@@ -35,7 +35,7 @@ st.session_state.setdefault("vt_min_n", vintage.MIN_N)
 min_n = int(c4.number_input(ui.tr("最少笔数 n", "Minimum n"), min_value=1, max_value=10_000, step=10, key="vt_min_n",
                             help=ui.tr("放款笔数少于 n 的批次置灰、不参与“最差批次”。",
                                        "Cohorts with fewer loans are greyed and not ranked as the worst.")))
-censored = c5.checkbox(ui.tr("含观察期前放款批次", "Include cohorts before the window"), key="vt_censored",
+censored = c5.checkbox(ui.tr("含观察期前放款批次", "Include pre-window cohorts"), key="vt_censored",
                        help=ui.tr("首个快照月之前放款的批次缺少早期账龄（左删失），只显示可观察的账龄。",
                                   "Cohorts originated before the first snapshot miss their early months "
                                   "(left-censored); only observed MOBs are shown."))

@@ -24,8 +24,9 @@ DEMO_END = dt.date(2026, 10, 1)
 @pytest.fixture(autouse=True)
 def _main_module_kept():
     """Put ``sys.modules["__main__"]`` back after each test: an AppTest run leaves it set to the page's script
-    module, and a later test's worker process (forkserver / spawn, as the bounded import reader uses) would
-    re-run that script as its main module on start (a function script then fails with a NameError)."""
+    module, and a later test's own worker process (the kill sweep's forkserver children) would re-run that script
+    as its main module on start (a function script then fails with a NameError). The app's bounded import worker
+    hides the main module itself (``reading._start_without_main_script``)."""
     main = sys.modules.get("__main__")
     yield
     if main is not None and sys.modules.get("__main__") is not main:
